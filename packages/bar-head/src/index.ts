@@ -1,0 +1,5 @@
+/**
+ * `@flowseg/bar-head`: Boundary-Aware Refinement of mask logits
+ * @packageDocumentation
+ */
+export {};

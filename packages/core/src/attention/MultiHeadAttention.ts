@@ -1,0 +1,234 @@
+import * as tf from '@tensorflow/tfjs';
+import { FlowSegLayer } from '../layers/FlowSegLayer.js';
+import { Linear } from '../layers/Linear.js';
+import { ValueError } from '../errors/FlowSegError.js';
+import { checkShapes } from '../shapes/checkShapes.js';
+import { tidy } from '../tensor/tidy.js';
+
+/** Configuration of {@link MultiHeadAttention}. */
+export interface MultiHeadAttentionConfig {
+  /** Width of queries and of the output (`channels`). */
+  embedDim: number;
+  /** Number of heads; must divide `embedDim`. */
+  numHeads: number;
+  /** Width of keys (default `embedDim`). */
+  keyDim?: number;
+  /** Width of values (default `embedDim`). */
+  valueDim?: number;
+  /** Dropout on attention weights in training (default 0). */
+  dropout?: number;
+  /** Layer name. */
+  name?: string;
+}
+
+/** Inputs of {@link MultiHeadAttention.forward}. */
+export interface AttentionInputs {
+  /** Queries `[batch, queries, channels]`. */
+  readonly query: tf.Tensor3D;
+  /** Keys `[batch, keys, keyChannels]`. */
+  readonly key: tf.Tensor3D;
+  /** Values `[batch, keys, valueChannels]`. */
+  readonly value: tf.Tensor3D;
+  /** Positional embeddings added to `query` before the q projection: `[batch, queries, channels]` (DETR: not to values). */
+  readonly queryPos?: tf.Tensor3D | null;
+  /** Positional embeddings added to `key` before the k projection: `[batch, keys, keyChannels]`. */
+  readonly keyPos?: tf.Tensor3D | null;
+  /**
+   * Attention mask `[batch | 1, heads | 1, queries, keys]`: bool (`true` = blocked) or
+   * float32 (added to the scaled scores).
+   */
+  readonly attentionMask?: tf.Tensor4D | null;
+  /** Key padding mask `[batch, keys]`, bool, `true` = padding (never attended). */
+  readonly keyPaddingMask?: tf.Tensor2D | null;
+  /** Also return the attention weights. */
+  readonly returnWeights?: boolean;
+  /** Training mode (attention dropout active). */
+  readonly training?: boolean;
+}
+
+/** Outputs of {@link MultiHeadAttention.forward}. */
+export interface AttentionOutputs {
+  /** Attended values after the output projection: `[batch, queries, channels]`. */
+  readonly output: tf.Tensor3D;
+  /** Attention weights `[batch, heads, queries, keys]` when requested. */
+  readonly weights?: tf.Tensor4D;
+}
+
+/** Added to blocked scores: finite, so softmax never sees `-inf - -inf`. */
+const BLOCKED = -1e9;
+
+/**
+ * Multi-head scaled dot-product attention with separate q/k/v/out projections (with bias):
+ * `softmax((q·Wq)(k·Wk)ᵀ/√d_head + mask)·(v·Wv)`, heads concatenated, then `·Wo`.
+ *
+ * Masks: a blocked or padded key gets weight exactly 0. A query row that can see no key at
+ * all attends to nothing: its weights are all 0 and its output is the output bias (PyTorch
+ * would return NaN there).
+ *
+ * @example
+ * ```ts
+ * const mha = new MultiHeadAttention({ embedDim: 256, numHeads: 8 });
+ * const { output } = mha.forward({ query: q, key: f, value: f, queryPos, keyPos });
+ * ```
+ */
+export class MultiHeadAttention extends FlowSegLayer {
+  /** @internal */
+  static readonly className = 'FlowSegMultiHeadAttention';
+  readonly embedDim: number;
+  readonly numHeads: number;
+  readonly keyDim: number;
+  readonly valueDim: number;
+  readonly dropout: number;
+  readonly headDim: number;
+  private qProj!: Linear;
+  private kProj!: Linear;
+  private vProj!: Linear;
+  private outProj!: Linear;
+
+  constructor(config: MultiHeadAttentionConfig) {
+    super({ name: config.name });
+    const { embedDim, numHeads } = config;
+    if (!Number.isInteger(embedDim) || embedDim <= 0) {
+      throw new ValueError(`embedDim: expected a positive integer, received ${embedDim}`, 'embedDim');
+    }
+    if (!Number.isInteger(numHeads) || numHeads <= 0 || embedDim % numHeads !== 0) {
+      throw new ValueError(
+        `numHeads: expected a positive integer dividing embedDim=${embedDim}, received ${numHeads}`,
+        'numHeads',
+      );
+    }
+    const dropout = config.dropout ?? 0;
+    if (!(dropout >= 0 && dropout < 1)) {
+      throw new ValueError(`dropout: expected a rate in [0, 1), received ${dropout}`, 'dropout');
+    }
+    this.embedDim = embedDim;
+    this.numHeads = numHeads;
+    this.keyDim = config.keyDim ?? embedDim;
+    this.valueDim = config.valueDim ?? embedDim;
+    this.dropout = dropout;
+    this.headDim = embedDim / numHeads;
+  }
+
+  override build(): void {
+    if (this.built) return;
+    const d = this.embedDim;
+    this.qProj = this.addChild('q_proj', new Linear({ inFeatures: d, outFeatures: d }));
+    this.kProj = this.addChild('k_proj', new Linear({ inFeatures: this.keyDim, outFeatures: d }));
+    this.vProj = this.addChild('v_proj', new Linear({ inFeatures: this.valueDim, outFeatures: d }));
+    this.outProj = this.addChild('out_proj', new Linear({ inFeatures: d, outFeatures: d }));
+    for (const c of this.children()) (c as Linear).ensureBuilt();
+    super.build([]);
+  }
+
+  /** Run attention; see {@link AttentionInputs} for shapes. */
+  forward(inputs: AttentionInputs): AttentionOutputs {
+    this.ensureBuilt();
+    const { query, key, value } = inputs;
+    const b = checkShapes(
+      {
+        query: { tensor: query, axes: ['batch', 'queries', 'channels'], dtypes: ['float32'] },
+        key: { tensor: key, axes: ['batch', 'keys', 'keyChannels'], dtypes: ['float32'] },
+        value: { tensor: value, axes: ['batch', 'keys', 'valueChannels'], dtypes: ['float32'] },
+        queryPos: { tensor: inputs.queryPos, axes: ['batch', 'queries', 'channels'], optional: true },
+        keyPos: { tensor: inputs.keyPos, axes: ['batch', 'keys', 'keyChannels'], optional: true },
+        keyPaddingMask: { tensor: inputs.keyPaddingMask, axes: ['batch', 'keys'], dtypes: ['bool'], optional: true },
+      },
+      { channels: this.embedDim, keyChannels: this.keyDim, valueChannels: this.valueDim },
+    );
+    const mask = inputs.attentionMask;
+    if (mask) {
+      const [mb, mh, mq, mk] = mask.shape;
+      const ok =
+        mask.rank === 4 &&
+        (mb === 1 || mb === b.batch) &&
+        (mh === 1 || mh === this.numHeads) &&
+        mq === b.queries &&
+        mk === b.keys &&
+        (mask.dtype === 'bool' || mask.dtype === 'float32');
+      if (!ok) {
+        throw new ValueError(
+          `attentionMask: expected bool or float32 [batch=${b.batch}|1, heads=${this.numHeads}|1, ` +
+            `queries=${b.queries}, keys=${b.keys}], received ${mask.dtype} [${mask.shape.join(', ')}]`,
+          'attentionMask',
+        );
+      }
+    }
+    const batch = b.batch!;
+    const nq = b.queries!;
+    const nk = b.keys!;
+    const h = this.numHeads;
+    const dh = this.headDim;
+    return tidy(() => {
+      const qIn = inputs.queryPos ? tf.add(query, inputs.queryPos) : query;
+      const kIn = inputs.keyPos ? tf.add(key, inputs.keyPos) : key;
+      // [B, N, D] → [B, h, N, dh]; the 1/√d_head scale is folded into q.
+      const q: tf.Tensor4D = tf.transpose(
+        tf.reshape(tf.mul(this.qProj.forward(qIn), 1 / Math.sqrt(dh)), [batch, nq, h, dh]),
+        [0, 2, 1, 3],
+      );
+      const k: tf.Tensor4D = tf.transpose(tf.reshape(this.kProj.forward(kIn), [batch, nk, h, dh]), [0, 2, 1, 3]);
+      const v: tf.Tensor4D = tf.transpose(tf.reshape(this.vProj.forward(value), [batch, nk, h, dh]), [0, 2, 1, 3]);
+      let scores: tf.Tensor4D = tf.matMul(q, k, false, true);
+      let visible: tf.Tensor | null = null; // [B|1, h|1, Nq|1, Nk] 1 = may attend
+      if (mask) {
+        if (mask.dtype === 'bool') {
+          visible = tf.logicalNot(mask);
+        } else {
+          scores = tf.add(scores, mask);
+        }
+      }
+      if (inputs.keyPaddingMask) {
+        const keep = tf.reshape(tf.logicalNot(inputs.keyPaddingMask), [batch, 1, 1, nk]);
+        visible = visible ? tf.logicalAnd(visible, keep) : keep;
+      }
+      if (visible) {
+        const vis = tf.cast(visible, 'float32');
+        scores = tf.add(scores, tf.mul(tf.sub(1, vis), BLOCKED));
+        let weights = tf.softmax(scores);
+        // Rows with no visible key: zero weights instead of a uniform spread over blocked keys.
+        const rowHasKey = tf.cast(tf.greater(tf.max(vis, -1, true), 0), 'float32');
+        weights = tf.mul(weights, rowHasKey);
+        return this.finish(weights as tf.Tensor4D, v as tf.Tensor4D, inputs, batch, nq);
+      }
+      return this.finish(tf.softmax(scores) as tf.Tensor4D, v as tf.Tensor4D, inputs, batch, nq);
+    });
+  }
+
+  private finish(
+    weights: tf.Tensor4D,
+    v: tf.Tensor4D,
+    inputs: AttentionInputs,
+    batch: number,
+    nq: number,
+  ): AttentionOutputs {
+    const dropped =
+      inputs.training && this.dropout > 0 ? tf.dropout(weights, this.dropout) : weights;
+    const ctx = tf.matMul(dropped, v); // [B, h, Nq, dh]
+    const merged = tf.reshape(tf.transpose(ctx, [0, 2, 1, 3]), [batch, nq, this.embedDim]);
+    const output = this.outProj.forward(merged) as tf.Tensor3D;
+    return inputs.returnWeights ? { output, weights } : { output };
+  }
+
+  /** Symbolic use in `tf.model`: inputs `[query, key, value]`. */
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    const [query, key, value] = (Array.isArray(inputs) ? inputs : [inputs]) as tf.Tensor3D[];
+    return this.forward({ query: query!, key: key ?? query!, value: value ?? key ?? query! }).output;
+  }
+
+  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
+    const first = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
+    return [first[0]!, first[1]!, this.embedDim];
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return {
+      ...super.getConfig(),
+      embedDim: this.embedDim,
+      numHeads: this.numHeads,
+      keyDim: this.keyDim,
+      valueDim: this.valueDim,
+      dropout: this.dropout,
+    };
+  }
+}
+tf.serialization.registerClass(MultiHeadAttention);

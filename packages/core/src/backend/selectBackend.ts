@@ -1,0 +1,134 @@
+import * as tf from '@tensorflow/tfjs';
+import { ValueError } from '../errors/FlowSegError.js';
+
+/** Backends FlowSeg knows how to start. */
+export type BackendName = 'tensorflow' | 'webgpu' | 'webgl' | 'wasm' | 'cpu';
+
+/** Every backend name {@link selectBackend} accepts besides `'auto'`. */
+export const BACKEND_NAMES: readonly BackendName[] = ['tensorflow', 'webgpu', 'webgl', 'wasm', 'cpu'];
+
+/** One backend that was tried and why it was not used. */
+export interface BackendAttempt {
+  /** Backend name. */
+  readonly backend: BackendName;
+  /** Why it could not be started. */
+  readonly error: string;
+}
+
+/** What {@link selectBackend} set, and why. */
+export interface BackendSelection {
+  /** The backend now active (`tf.getBackend()`). */
+  readonly backend: BackendName;
+  /** One sentence saying why this backend was chosen. */
+  readonly reason: string;
+  /** Backends tried before it, with the reason each failed. */
+  readonly skipped: readonly BackendAttempt[];
+}
+
+/** True when running under Node.js (not a browser or worker). */
+export function isNode(): boolean {
+  return typeof process !== 'undefined' && typeof process.versions?.node === 'string';
+}
+
+// Specifiers go through a variable so bundlers do not try to resolve optional packages.
+async function importOptional(specifier: string): Promise<unknown> {
+  return import(/* @vite-ignore */ specifier);
+}
+
+type Loader = () => Promise<void>;
+
+/** Hooks run after a backend becomes active (e.g. kernel replacements for wasm). */
+const afterStart = new Map<BackendName, Array<() => void>>();
+
+/**
+ * Register a function to run whenever {@link selectBackend} activates `backend`
+ * (idempotence is the hook's job). Used by core to install fast kernels.
+ */
+export function onBackendStarted(backend: BackendName, hook: () => void): void {
+  const list = afterStart.get(backend) ?? [];
+  list.push(hook);
+  afterStart.set(backend, list);
+}
+
+const loaders: Record<BackendName, Loader> = {
+  async tensorflow() {
+    // Optional peers: tfjs-node-gpu first (CUDA), then tfjs-node (CPU, libtensorflow).
+    const errors: string[] = [];
+    for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
+      try {
+        await importOptional(pkg);
+        return;
+      } catch (e) {
+        errors.push(`${pkg}: ${(e as Error).message.split('\n')[0]}`);
+      }
+    }
+    throw new Error(
+      `neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node could be loaded (they are optional ` +
+        `peer dependencies; their installer downloads libtensorflow) — ${errors.join('; ')}`,
+    );
+  },
+  async webgpu() {
+    if (isNode() && !(globalThis.navigator as { gpu?: unknown } | undefined)?.gpu) {
+      throw new Error('no navigator.gpu in this Node process');
+    }
+    await importOptional('@tensorflow/tfjs-backend-webgpu');
+  },
+  async webgl() {
+    if (isNode()) throw new Error('WebGL is not available in Node');
+  },
+  async wasm() {
+    await importOptional('@tensorflow/tfjs-backend-wasm');
+  },
+  async cpu() {},
+};
+
+function autoOrder(): BackendName[] {
+  return isNode() ? ['tensorflow', 'webgpu', 'wasm', 'cpu'] : ['webgpu', 'webgl', 'wasm', 'cpu'];
+}
+
+/**
+ * Pick and activate a TensorFlow.js backend, saying which one and why.
+ *
+ * `'auto'` tries, in order — Node: `tensorflow` (when the optional peer
+ * `@tensorflow/tfjs-node-gpu` or `@tensorflow/tfjs-node` resolves), `webgpu` (when
+ * `navigator.gpu` exists), `wasm`, `cpu`; browser: `webgpu`, `webgl`, `wasm`, `cpu`.
+ * A named backend is started or a {@link ValueError} explains why it could not be.
+ *
+ * @example
+ * ```ts
+ * const { backend, reason } = await selectBackend('auto');
+ * console.log(`backend ${backend}: ${reason}`);
+ * ```
+ */
+export async function selectBackend(request: 'auto' | BackendName = 'auto'): Promise<BackendSelection> {
+  if (request !== 'auto' && !BACKEND_NAMES.includes(request)) {
+    throw new ValueError(
+      `request: expected 'auto' or one of ${BACKEND_NAMES.join(', ')}, received ${JSON.stringify(request)}`,
+      'request',
+    );
+  }
+  const order = request === 'auto' ? autoOrder() : [request];
+  const skipped: BackendAttempt[] = [];
+  for (const name of order) {
+    try {
+      await loaders[name]();
+      const ok = await tf.setBackend(name);
+      if (!ok) throw new Error(`tf.setBackend('${name}') returned false`);
+      await tf.ready();
+      for (const hook of afterStart.get(name) ?? []) hook();
+      const reason =
+        request === 'auto'
+          ? skipped.length === 0
+            ? `${name} is the first choice on this platform and started`
+            : `${name} started; not used: ${skipped.map((s) => `${s.backend} (${s.error})`).join('; ')}`
+          : `${name} was requested`;
+      return { backend: name, reason, skipped };
+    } catch (e) {
+      skipped.push({ backend: name, error: (e as Error).message });
+    }
+  }
+  throw new ValueError(
+    `no backend could be started: ${skipped.map((s) => `${s.backend}: ${s.error}`).join('; ')}`,
+    'request',
+  );
+}

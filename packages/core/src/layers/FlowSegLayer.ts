@@ -1,0 +1,106 @@
+import * as tf from '@tensorflow/tfjs';
+
+type LayerVariable = tf.LayerVariable;
+/** Weight initializer accepted by `addWeight`. */
+export type WeightInitializer = NonNullable<Parameters<tf.layers.Layer['addWeight']>[3]>;
+
+/**
+ * Base class of every FlowSeg layer: a `tf.layers.Layer` that owns named parameters and
+ * named child layers, and exposes them under stable, hierarchical names.
+ *
+ * Why: TF.js gives weights globally-uniquified names (`kernel_12`) that change with creation
+ * order, so they cannot key a checkpoint. {@link FlowSegLayer.namedWeights} yields dotted
+ * PyTorch-style paths (`layers.0.self_attn.q_proj.kernel`) that depend only on the model's
+ * structure. Children's weights are reported by `trainableWeights`/`nonTrainableWeights`,
+ * so optimizers, `countParams()` and `getWeights()` see the whole tree.
+ *
+ * Subclasses create parameters with {@link FlowSegLayer.addParam} and children with
+ * {@link FlowSegLayer.addChild} inside `build()`, sizing everything from their config (not
+ * from the input shape), then call `super.build()`. Typed eager methods call
+ * {@link FlowSegLayer.ensureBuilt} first.
+ */
+export abstract class FlowSegLayer extends tf.layers.Layer {
+  private readonly childLayers = new Map<string, tf.layers.Layer>();
+  private readonly params = new Map<string, LayerVariable>();
+
+  /** Register a child layer under a stable key (built by the caller or by `ensureBuilt`). */
+  protected addChild<T extends tf.layers.Layer>(key: string, layer: T): T {
+    if (this.childLayers.has(key)) throw new Error(`${this.name}: duplicate child key "${key}"`);
+    this.childLayers.set(key, layer);
+    return layer;
+  }
+
+  /** Create a float32 parameter under a stable key. */
+  protected addParam(
+    key: string,
+    shape: number[],
+    initializer: WeightInitializer,
+    trainable = true,
+  ): LayerVariable {
+    if (this.params.has(key)) throw new Error(`${this.name}: duplicate parameter key "${key}"`);
+    const v = this.addWeight(key, shape, 'float32', initializer, undefined, trainable);
+    this.params.set(key, v);
+    return v;
+  }
+
+  /** Build from config if not built yet (shape-independent layers only). */
+  ensureBuilt(): void {
+    if (!this.built) this.build([]);
+  }
+
+  /** Children in registration order. */
+  protected children(): tf.layers.Layer[] {
+    return [...this.childLayers.values()];
+  }
+
+  override get trainableWeights(): LayerVariable[] {
+    return [...super.trainableWeights, ...this.children().flatMap((c) => c.trainableWeights)];
+  }
+
+  override set trainableWeights(_w: LayerVariable[]) {
+    throw new Error('trainableWeights cannot be assigned');
+  }
+
+  override get nonTrainableWeights(): LayerVariable[] {
+    return [...super.nonTrainableWeights, ...this.children().flatMap((c) => c.nonTrainableWeights)];
+  }
+
+  override set nonTrainableWeights(_w: LayerVariable[]) {
+    throw new Error('nonTrainableWeights cannot be assigned');
+  }
+
+  override get trainable(): boolean {
+    return super.trainable;
+  }
+
+  override set trainable(value: boolean) {
+    super.trainable = value;
+    for (const c of this.children()) c.trainable = value;
+  }
+
+  /**
+   * Every parameter of this layer and its descendants under a dotted, structure-derived
+   * name (`prefix` + key path), in registration order.
+   */
+  namedWeights(prefix = ''): Map<string, LayerVariable> {
+    this.ensureBuilt();
+    const out = new Map<string, LayerVariable>();
+    for (const [k, v] of this.params) out.set(prefix + k, v);
+    for (const [k, child] of this.childLayers) {
+      if (child instanceof FlowSegLayer) {
+        for (const [ck, cv] of child.namedWeights(`${prefix}${k}.`)) out.set(ck, cv);
+      } else {
+        for (const w of child.weights) {
+          out.set(`${prefix}${k}.${w.originalName.split('/').pop()}`, w);
+        }
+      }
+    }
+    return out;
+  }
+
+  override dispose(): ReturnType<tf.layers.Layer['dispose']> {
+    const r = super.dispose();
+    for (const c of this.children()) c.dispose();
+    return r;
+  }
+}

@@ -1,0 +1,69 @@
+import * as tf from '@tensorflow/tfjs';
+import { FlowSegLayer } from './FlowSegLayer.js';
+import { ValueError } from '../errors/FlowSegError.js';
+
+/** Configuration of {@link LayerNorm}. */
+export interface LayerNormConfig {
+  /** Size of the normalized (last) axis. */
+  features: number;
+  /** Added to the variance (default 1e-5, PyTorch's). */
+  epsilon?: number;
+  /** Layer name. */
+  name?: string;
+}
+
+/**
+ * Layer normalization over the last axis with learned `weight` (γ, init 1) and `bias`
+ * (β, init 0), sized from config so it can be built before it sees an input.
+ */
+export class LayerNorm extends FlowSegLayer {
+  /** @internal */
+  static readonly className = 'FlowSegLayerNorm';
+  readonly features: number;
+  readonly epsilon: number;
+  private gamma!: tf.LayerVariable;
+  private beta!: tf.LayerVariable;
+
+  constructor(config: LayerNormConfig) {
+    super({ name: config.name });
+    if (!Number.isInteger(config.features) || config.features <= 0) {
+      throw new ValueError(`features: expected a positive integer, received ${config.features}`, 'features');
+    }
+    this.features = config.features;
+    this.epsilon = config.epsilon ?? 1e-5;
+  }
+
+  override build(): void {
+    if (this.built) return;
+    this.gamma = this.addParam('weight', [this.features], tf.initializers.ones());
+    this.beta = this.addParam('bias', [this.features], tf.initializers.zeros());
+    super.build([]);
+  }
+
+  /**
+   * Normalize.
+   * @param x - `[..., features]`.
+   * @returns same shape as `x`.
+   */
+  forward<R extends tf.Rank>(x: tf.Tensor<R>): tf.Tensor<R> {
+    this.ensureBuilt();
+    return tf.tidy(() => {
+      const { mean, variance } = tf.moments(x, -1, true);
+      const normed = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, this.epsilon)));
+      return tf.add(tf.mul(normed, this.gamma.read()), this.beta.read()) as tf.Tensor<R>;
+    });
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return this.forward(Array.isArray(inputs) ? inputs[0]! : inputs);
+  }
+
+  override computeOutputShape(inputShape: tf.Shape): tf.Shape {
+    return inputShape;
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), features: this.features, epsilon: this.epsilon };
+  }
+}
+tf.serialization.registerClass(LayerNorm);

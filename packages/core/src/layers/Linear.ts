@@ -1,0 +1,102 @@
+import * as tf from '@tensorflow/tfjs';
+import { FlowSegLayer } from './FlowSegLayer.js';
+import { ValueError } from '../errors/FlowSegError.js';
+
+/** Configuration of {@link Linear}. */
+export interface LinearConfig {
+  /** Input features. */
+  inFeatures: number;
+  /** Output features. */
+  outFeatures: number;
+  /** Add a bias (default true). */
+  useBias?: boolean;
+  /** Layer name. */
+  name?: string;
+}
+
+function positiveInt(value: number, argument: string): void {
+  if (!Number.isInteger(value) || value <= 0) {
+    throw new ValueError(`${argument}: expected a positive integer, received ${value}`, argument);
+  }
+}
+
+/**
+ * Affine map `y = x·W + b` over the last axis of a tensor of any rank.
+ *
+ * Why not `tf.layers.dense`: inputs of rank > 2 are folded to one 2-D matmul
+ * `[rows, in] × [in, out]` — the fast path of the wasm backend — and the parameters have
+ * stable names (`kernel [in, out]`, `bias [out]`) for checkpoints.
+ */
+export class Linear extends FlowSegLayer {
+  /** @internal */
+  static readonly className = 'FlowSegLinear';
+  readonly inFeatures: number;
+  readonly outFeatures: number;
+  readonly useBias: boolean;
+  private kernel!: tf.LayerVariable;
+  private bias: tf.LayerVariable | null = null;
+
+  constructor(config: LinearConfig) {
+    super({ name: config.name });
+    positiveInt(config.inFeatures, 'inFeatures');
+    positiveInt(config.outFeatures, 'outFeatures');
+    this.inFeatures = config.inFeatures;
+    this.outFeatures = config.outFeatures;
+    this.useBias = config.useBias ?? true;
+  }
+
+  override build(): void {
+    if (this.built) return;
+    // PyTorch nn.Linear's default init: U(-1/√in, 1/√in) for kernel and bias.
+    const bound = 1 / Math.sqrt(this.inFeatures);
+    this.kernel = this.addParam(
+      'kernel',
+      [this.inFeatures, this.outFeatures],
+      tf.initializers.randomUniform({ minval: -bound, maxval: bound }),
+    );
+    if (this.useBias) {
+      this.bias = this.addParam(
+        'bias',
+        [this.outFeatures],
+        tf.initializers.randomUniform({ minval: -bound, maxval: bound }),
+      );
+    }
+    super.build([]);
+  }
+
+  /**
+   * Apply the map.
+   * @param x - `[..., inFeatures]`.
+   * @returns `[..., outFeatures]`.
+   */
+  forward<R extends tf.Rank>(x: tf.Tensor<R>): tf.Tensor<R> {
+    this.ensureBuilt();
+    return tf.tidy(() => {
+      const shape: number[] = x.shape;
+      const rows = x.size / this.inFeatures;
+      let y = tf.matMul(tf.reshape(x, [rows, this.inFeatures]), this.kernel.read());
+      if (this.bias) y = tf.add(y, this.bias.read());
+      const outShape: number[] = [...shape.slice(0, -1), this.outFeatures];
+      const out: tf.Tensor = tf.reshape(y, outShape);
+      return out as tf.Tensor<R>;
+    });
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return this.forward(Array.isArray(inputs) ? inputs[0]! : inputs);
+  }
+
+  override computeOutputShape(inputShape: tf.Shape): tf.Shape {
+    return [...inputShape.slice(0, -1), this.outFeatures];
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return {
+      ...super.getConfig(),
+      inFeatures: this.inFeatures,
+      outFeatures: this.outFeatures,
+      useBias: this.useBias,
+    };
+  }
+}
+tf.serialization.registerClass(Linear);

@@ -1,0 +1,5 @@
+/**
+ * Test helpers for FlowSeg and for users' own layers (`@flowseg/core/testing`).
+ * @packageDocumentation
+ */
+export { expectNoLeaks, expectNoLeaksAsync, TensorLeakError } from './expectNoLeaks.js';

@@ -1,0 +1,5 @@
+/**
+ * `@flowseg/llm-condition-adapter`: Condition (C) and segmentation (S) embeddings for FlowSeg from any language model's hidden states
+ * @packageDocumentation
+ */
+export {};
