@@ -3,6 +3,13 @@
  * backend selection and weights I/O used by every FlowSeg package.
  * @packageDocumentation
  */
+import { installWasmKernels } from './backend/wasm/installWasmKernels.js';
+
+// Importing core makes wasm's batched/transposed matmuls fast and its missing training
+// kernels available, for FlowSeg and for any other model in the same process.
+installWasmKernels();
+
+export { installWasmKernels, WASM_KERNEL_PATCHES } from './backend/wasm/installWasmKernels.js';
 export { FlowSegError, ValueError, DTypeError, WeightsError } from './errors/FlowSegError.js';
 export { ShapeError } from './shapes/ShapeError.js';
 export { checkShapes, type AxisSpec, type TensorSpec, type AxisBindings } from './shapes/checkShapes.js';
@@ -17,6 +24,14 @@ export {
   type AttentionInputs,
   type AttentionOutputs,
 } from './attention/MultiHeadAttention.js';
+export {
+  CrossAttentionBlock,
+  type AttentionBlockConfig,
+  type CrossAttentionBlockInputs,
+} from './attention/CrossAttentionBlock.js';
+export { SelfAttentionBlock, type SelfAttentionBlockInputs } from './attention/SelfAttentionBlock.js';
+export { FeedForwardBlock, type FeedForwardBlockConfig } from './layers/FeedForwardBlock.js';
+export { sinePositionEncoding2d, type SinePositionEncodingOptions } from './encoding/sinePositionEncoding2d.js';
 export type {
   DecoderLayer,
   DecoderLayerInputs,

@@ -1,0 +1,70 @@
+import * as tf from '@tensorflow/tfjs';
+import { copyMatrix, heapF32, heapIndex, reshaped, sizeOf, type KernelArgs, type TensorInfo } from './wasmHeap.js';
+
+type MatMulKernel = (args: KernelArgs<{ transposeA: boolean; transposeB: boolean }>) => TensorInfo;
+
+/**
+ * Replacement for wasm's `BatchMatMul`. XNNPACK only serves the case "batch 1 × batch 1,
+ * no transpose flags"; everything else falls into a scalar loop running 10–30× slower
+ * (ENVIRONMENT.md). This kernel reduces every float32 case to that fast case:
+ *  - `[G, M, K] × [1, K, N]` without flags folds to one `[G·M, K] × [K, N]` product;
+ *  - otherwise each of the G matrix pairs is copied out (transposed in JS when a flag asks
+ *    for it), multiplied on the fast path, and copied into the output.
+ * Results are the same products, so other backends' numbers are unaffected.
+ */
+export function makeFastBatchMatMul(original: MatMulKernel): MatMulKernel {
+  return function fastBatchMatMul(args) {
+    const { inputs, backend, attrs } = args;
+    const a = inputs['a']!;
+    const b = inputs['b']!;
+    const { transposeA, transposeB } = attrs;
+    if (a.dtype !== 'float32' || b.dtype !== 'float32') return original(args);
+    const ra = a.shape.length;
+    const rb = b.shape.length;
+    const m = transposeA ? a.shape[ra - 1]! : a.shape[ra - 2]!;
+    const k = transposeA ? a.shape[ra - 2]! : a.shape[ra - 1]!;
+    const n = transposeB ? b.shape[rb - 2]! : b.shape[rb - 1]!;
+    const outerA = a.shape.slice(0, -2);
+    const outerB = b.shape.slice(0, -2);
+    const batchA = sizeOf(outerA);
+    const batchB = sizeOf(outerB);
+    if (m === 0 || n === 0 || k === 0 || batchA === 0 || batchB === 0) return original(args);
+    // Only flat broadcasting (equal outer shapes, or one side a single matrix) is handled here.
+    if (batchA !== batchB && batchA !== 1 && batchB !== 1) return original(args);
+    const outer = tf.broadcast_util.assertAndGetBroadcastShape(outerA, outerB);
+    const outShape = [...outer, m, n];
+    if (!transposeA && !transposeB && batchB === 1) {
+      // Includes the plain 2-D case: one fast product over all rows of `a`.
+      const out = original({
+        inputs: { a: reshaped(a, [1, batchA * m, k]), b: reshaped(b, [1, k, n]) },
+        backend,
+        attrs: { transposeA: false, transposeB: false },
+      });
+      return { ...out, shape: outShape };
+    }
+    const batch = Math.max(batchA, batchB);
+    const out = backend.makeOutput(outShape, 'float32');
+    // A single left- or right-hand matrix is prepared once and reused (XNNPACK caches its packing).
+    const copyA = (g: number) => copyMatrix(backend, a, g, transposeA ? k : m, transposeA ? m : k, transposeA);
+    const copyB = (g: number) => copyMatrix(backend, b, g, transposeB ? n : k, transposeB ? k : n, transposeB);
+    const sharedA = batchA === 1 ? copyA(0) : null;
+    const sharedB = batchB === 1 ? copyB(0) : null;
+    try {
+      for (let g = 0; g < batch; g++) {
+        const aG = sharedA ?? copyA(g);
+        const bG = sharedB ?? copyB(g);
+        const r = original({ inputs: { a: aG, b: bG }, backend, attrs: { transposeA: false, transposeB: false } });
+        const heap = heapF32(backend);
+        const from = heapIndex(backend, r);
+        heap.copyWithin(heapIndex(backend, out) + g * m * n, from, from + m * n);
+        if (!sharedA) backend.disposeData(aG.dataId);
+        if (!sharedB) backend.disposeData(bG.dataId);
+        backend.disposeData(r.dataId);
+      }
+    } finally {
+      if (sharedA) backend.disposeData(sharedA.dataId);
+      if (sharedB) backend.disposeData(sharedB.dataId);
+    }
+    return out;
+  };
+}

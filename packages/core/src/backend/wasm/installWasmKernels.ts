@@ -1,0 +1,46 @@
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { makeFastBatchMatMul } from './fastBatchMatMul.js';
+import { makeConv2DBackpropFilter, makeConv2DBackpropInput } from './conv2dBackprop.js';
+import { unsortedSegmentSum } from './unsortedSegmentSum.js';
+import type { KernelArgs, TensorInfo } from './wasmHeap.js';
+
+type AnyKernel = (args: KernelArgs<never>) => TensorInfo;
+
+let installed = false;
+
+/** Kernels FlowSeg registers or replaces on the wasm backend, by name. */
+export const WASM_KERNEL_PATCHES = ['BatchMatMul', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'UnsortedSegmentSum'] as const;
+
+function replace(kernelName: string, kernelFunc: AnyKernel, setupFunc?: tf.KernelConfig['setupFunc']): void {
+  if (tf.getKernel(kernelName, 'wasm')) tf.unregisterKernel(kernelName, 'wasm');
+  tf.registerKernel({
+    kernelName,
+    backendName: 'wasm',
+    kernelFunc: kernelFunc as unknown as tf.KernelFunc,
+    ...(setupFunc ? { setupFunc } : {}),
+  });
+}
+
+/**
+ * Install FlowSeg's wasm kernels (idempotent; runs when `@flowseg/core` is imported):
+ * a `BatchMatMul` that routes batched and transposed products through XNNPACK's fast
+ * 2-D path, and the training kernels wasm lacks (`Conv2DBackpropFilter`,
+ * `UnsortedSegmentSum`) plus a fast `Conv2DBackpropInput`. Other backends are untouched.
+ *
+ * @returns the kernel names patched.
+ */
+export function installWasmKernels(): readonly string[] {
+  if (installed) return WASM_KERNEL_PATCHES;
+  const matMulConfig = tf.getKernel('BatchMatMul', 'wasm');
+  if (!matMulConfig) throw new Error('tfjs-backend-wasm has not registered BatchMatMul; import it before @flowseg/core');
+  const original = matMulConfig.kernelFunc as unknown as Parameters<typeof makeFastBatchMatMul>[0];
+  const fast = makeFastBatchMatMul(original);
+  // The original's setup (which binds its wasm entry point) still has to run at backend start.
+  replace('BatchMatMul', fast as AnyKernel, matMulConfig.setupFunc);
+  replace('Conv2DBackpropFilter', makeConv2DBackpropFilter(fast) as AnyKernel);
+  replace('Conv2DBackpropInput', makeConv2DBackpropInput(fast) as AnyKernel);
+  replace('UnsortedSegmentSum', unsortedSegmentSum as AnyKernel);
+  installed = true;
+  return WASM_KERNEL_PATCHES;
+}
