@@ -34,6 +34,12 @@ export interface ConditionState {
  * Per-forward context shared by all layers of one decoder pass. The decoder creates it;
  * layers read it and may replace `conditions` with refined state (tensors are never
  * mutated in place). Everything in it lives only for one forward pass.
+ *
+ * Tensor ownership: the decoder runs a whole pass inside one `tf.tidy` scope and returns the
+ * final `conditions`. A layer that replaces `conditions` must create the new tensors in that
+ * scope, e.g. by returning them together with its queries from its own `tf.tidy` and then
+ * assigning them: `const r = tf.tidy(() => ({ q, c })); context.conditions = r.c; return r.q;`.
+ * It must never dispose the state it replaces (the caller may still hold it).
  */
 export interface DecoderLayerContext {
   /** Index of the layer being run, 0-based. */

@@ -1,0 +1,5 @@
+/**
+ * `@flowseg/refseg-synth`: a seeded synthetic referring-segmentation benchmark.
+ * @packageDocumentation
+ */
+export {};
