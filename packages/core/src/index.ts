@@ -9,7 +9,7 @@ import { installWasmKernels } from './backend/wasm/installWasmKernels.js';
 // kernels available, for FlowSeg and for any other model in the same process.
 installWasmKernels();
 
-export { installWasmKernels, WASM_KERNEL_PATCHES } from './backend/wasm/installWasmKernels.js';
+export { installWasmKernels, uninstallWasmKernels, WASM_KERNEL_PATCHES } from './backend/wasm/installWasmKernels.js';
 export { FlowSegError, ValueError, DTypeError, WeightsError } from './errors/FlowSegError.js';
 export { ShapeError } from './shapes/ShapeError.js';
 export { checkShapes, type AxisSpec, type TensorSpec, type AxisBindings } from './shapes/checkShapes.js';

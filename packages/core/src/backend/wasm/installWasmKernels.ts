@@ -8,12 +8,16 @@ import type { KernelArgs, TensorInfo } from './wasmHeap.js';
 type AnyKernel = (args: KernelArgs<never>) => TensorInfo;
 
 let installed = false;
+/** The stock configs our kernels replaced (`undefined`: wasm had none), to undo the patch. */
+const stock = new Map<string, tf.KernelConfig | undefined>();
 
 /** Kernels FlowSeg registers or replaces on the wasm backend, by name. */
 export const WASM_KERNEL_PATCHES = ['BatchMatMul', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'UnsortedSegmentSum'] as const;
 
 function replace(kernelName: string, kernelFunc: AnyKernel, setupFunc?: tf.KernelConfig['setupFunc']): void {
-  if (tf.getKernel(kernelName, 'wasm')) tf.unregisterKernel(kernelName, 'wasm');
+  const current = tf.getKernel(kernelName, 'wasm');
+  stock.set(kernelName, current);
+  if (current) tf.unregisterKernel(kernelName, 'wasm');
   tf.registerKernel({
     kernelName,
     backendName: 'wasm',
@@ -43,4 +47,18 @@ export function installWasmKernels(): readonly string[] {
   replace('UnsortedSegmentSum', unsortedSegmentSum as AnyKernel);
   installed = true;
   return WASM_KERNEL_PATCHES;
+}
+
+/**
+ * Restore tfjs-backend-wasm's stock kernels (undo {@link installWasmKernels}). Meant for
+ * benchmarks that compare against stock TF.js; training on wasm needs the patches.
+ */
+export function uninstallWasmKernels(): void {
+  if (!installed) return;
+  for (const [kernelName, config] of stock) {
+    tf.unregisterKernel(kernelName, 'wasm');
+    if (config) tf.registerKernel(config);
+  }
+  stock.clear();
+  installed = false;
 }
