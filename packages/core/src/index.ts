@@ -2,6 +2,7 @@
  * `@flowseg/core`: typed tensor contracts, shape checking, attention and shared layers,
  * backend selection and weights I/O used by every FlowSeg package.
  * @packageDocumentation
+ * @module @flowseg/core
  */
 import { installWasmKernels } from './backend/wasm/installWasmKernels.js';
 
@@ -12,7 +13,7 @@ installWasmKernels();
 export { installWasmKernels, uninstallWasmKernels, WASM_KERNEL_PATCHES } from './backend/wasm/installWasmKernels.js';
 export { FlowSegError, ValueError, DTypeError, WeightsError } from './errors/FlowSegError.js';
 export { ShapeError } from './shapes/ShapeError.js';
-export { checkShapes, type AxisSpec, type TensorSpec, type AxisBindings } from './shapes/checkShapes.js';
+export { checkShapes, type AxisSpec, type NamedAxisSize, type TensorSpec, type AxisBindings } from './shapes/checkShapes.js';
 export { FlowSegLayer, type WeightInitializer } from './layers/FlowSegLayer.js';
 export { tidy } from './tensor/tidy.js';
 export { Linear, type LinearConfig } from './layers/Linear.js';
@@ -48,4 +49,6 @@ export {
   type BackendName,
   type BackendSelection,
   type BackendAttempt,
+  type SelectBackendOptions,
 } from './backend/selectBackend.js';
+export { ensureNodeWebGpu, type NodeWebGpuAdapter } from './backend/nodeWebGpu.js';

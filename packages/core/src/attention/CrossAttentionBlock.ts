@@ -51,8 +51,11 @@ export function validateBlockConfig(config: AttentionBlockConfig): number {
 export class CrossAttentionBlock extends FlowSegLayer {
   /** @internal */
   static readonly className = 'FlowSegCrossAttentionBlock';
+  /** Width of queries and memory (`channels`). */
   readonly dim: number;
+  /** Number of attention heads. */
   readonly numHeads: number;
+  /** Dropout rate before the residual, in training. */
   readonly dropout: number;
   /** The attention (`multihead_attn`). */
   attention!: MultiHeadAttention;

@@ -74,11 +74,17 @@ const BLOCKED = -1e9;
 export class MultiHeadAttention extends FlowSegLayer {
   /** @internal */
   static readonly className = 'FlowSegMultiHeadAttention';
+  /** Width of queries and output (`channels`). */
   readonly embedDim: number;
+  /** Number of attention heads. */
   readonly numHeads: number;
+  /** Width of keys. */
   readonly keyDim: number;
+  /** Width of values. */
   readonly valueDim: number;
+  /** Attention-weight dropout rate in training. */
   readonly dropout: number;
+  /** Width of one head (`embedDim / numHeads`). */
   readonly headDim: number;
   private qProj!: Linear;
   private kProj!: Linear;

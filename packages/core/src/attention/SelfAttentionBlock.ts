@@ -23,8 +23,11 @@ export interface SelfAttentionBlockInputs {
 export class SelfAttentionBlock extends FlowSegLayer {
   /** @internal */
   static readonly className = 'FlowSegSelfAttentionBlock';
+  /** Width of the queries (`channels`). */
   readonly dim: number;
+  /** Number of attention heads. */
   readonly numHeads: number;
+  /** Dropout rate before the residual, in training. */
   readonly dropout: number;
   /** The attention (`self_attn`). */
   attention!: MultiHeadAttention;

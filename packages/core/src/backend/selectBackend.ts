@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { ValueError } from '../errors/FlowSegError.js';
+import { ensureNodeWebGpu } from './nodeWebGpu.js';
 
 /** Backends FlowSeg knows how to start. */
 export type BackendName = 'tensorflow' | 'webgpu' | 'webgl' | 'wasm' | 'cpu';
@@ -23,6 +24,22 @@ export interface BackendSelection {
   readonly reason: string;
   /** Backends tried before it, with the reason each failed. */
   readonly skipped: readonly BackendAttempt[];
+  /** The device behind a GPU backend (e.g. `google swiftshader`), when known. */
+  readonly device?: string;
+}
+
+/** Options of {@link selectBackend}. */
+export interface SelectBackendOptions {
+  /**
+   * Let `'auto'` pick a CPU-emulated WebGPU adapter (SwiftShader, lavapipe). Off by default:
+   * such adapters run FlowSeg slower than wasm. A named `'webgpu'` request always accepts them.
+   */
+  readonly allowSoftwareGpu?: boolean;
+  /**
+   * Node only: Vulkan ICD json for Dawn, used when `VK_ICD_FILENAMES` is unset (e.g.
+   * `/usr/lib/chromium/vk_swiftshader_icd.json` on a machine without a GPU).
+   */
+  readonly vulkanIcd?: string;
 }
 
 /** True when running under Node.js (not a browser or worker). */
@@ -35,7 +52,8 @@ async function importOptional(specifier: string): Promise<unknown> {
   return import(/* @vite-ignore */ specifier);
 }
 
-type Loader = () => Promise<void>;
+/** Starts a backend's prerequisites; returns a device description when it has one. */
+type Loader = (options: SelectBackendOptions & { auto: boolean }) => Promise<string | void>;
 
 /** Hooks run after a backend becomes active (e.g. kernel replacements for wasm). */
 const afterStart = new Map<BackendName, Array<() => void>>();
@@ -67,11 +85,23 @@ const loaders: Record<BackendName, Loader> = {
         `peer dependencies; their installer downloads libtensorflow) — ${errors.join('; ')}`,
     );
   },
-  async webgpu() {
-    if (isNode() && !(globalThis.navigator as { gpu?: unknown } | undefined)?.gpu) {
-      throw new Error('no navigator.gpu in this Node process');
+  async webgpu(options) {
+    let device: string;
+    if (isNode()) {
+      const adapter = await ensureNodeWebGpu(options.vulkanIcd);
+      device = `${adapter.vendor} ${adapter.architecture}`.trim() || 'unknown adapter';
+      if (adapter.software && options.auto && !options.allowSoftwareGpu) {
+        throw new Error(`only a CPU-emulated adapter (${device}) is available; it is slower than wasm`);
+      }
+    } else {
+      const gpu = (globalThis.navigator as { gpu?: { requestAdapter(): Promise<{ info?: Record<string, unknown> } | null> } } | undefined)?.gpu;
+      if (!gpu) throw new Error('this browser has no navigator.gpu');
+      const adapter = await gpu.requestAdapter();
+      if (!adapter) throw new Error('navigator.gpu.requestAdapter() found no adapter');
+      device = `${String(adapter.info?.['vendor'] ?? '')} ${String(adapter.info?.['architecture'] ?? '')}`.trim() || 'unknown adapter';
     }
     await importOptional('@tensorflow/tfjs-backend-webgpu');
+    return device;
   },
   async webgl() {
     if (isNode()) throw new Error('WebGL is not available in Node');
@@ -90,8 +120,10 @@ function autoOrder(): BackendName[] {
  * Pick and activate a TensorFlow.js backend, saying which one and why.
  *
  * `'auto'` tries, in order — Node: `tensorflow` (when the optional peer
- * `@tensorflow/tfjs-node-gpu` or `@tensorflow/tfjs-node` resolves), `webgpu` (when
- * `navigator.gpu` exists), `wasm`, `cpu`; browser: `webgpu`, `webgl`, `wasm`, `cpu`.
+ * `@tensorflow/tfjs-node-gpu` or `@tensorflow/tfjs-node` resolves), `webgpu` (through the
+ * optional `webgpu` package, when Dawn finds a hardware adapter), `wasm`, `cpu`; browser:
+ * `webgpu`, `webgl`, `wasm`, `cpu`. CPU-emulated GPU adapters are skipped by `'auto'` unless
+ * `options.allowSoftwareGpu` is set.
  * A named backend is started or a {@link ValueError} explains why it could not be.
  *
  * @example
@@ -100,7 +132,10 @@ function autoOrder(): BackendName[] {
  * console.log(`backend ${backend}: ${reason}`);
  * ```
  */
-export async function selectBackend(request: 'auto' | BackendName = 'auto'): Promise<BackendSelection> {
+export async function selectBackend(
+  request: 'auto' | BackendName = 'auto',
+  options: SelectBackendOptions = {},
+): Promise<BackendSelection> {
   if (request !== 'auto' && !BACKEND_NAMES.includes(request)) {
     throw new ValueError(
       `request: expected 'auto' or one of ${BACKEND_NAMES.join(', ')}, received ${JSON.stringify(request)}`,
@@ -111,7 +146,7 @@ export async function selectBackend(request: 'auto' | BackendName = 'auto'): Pro
   const skipped: BackendAttempt[] = [];
   for (const name of order) {
     try {
-      await loaders[name]();
+      const device = (await loaders[name]({ ...options, auto: request === 'auto' })) ?? undefined;
       const ok = await tf.setBackend(name);
       if (!ok) throw new Error(`tf.setBackend('${name}') returned false`);
       await tf.ready();
@@ -122,7 +157,7 @@ export async function selectBackend(request: 'auto' | BackendName = 'auto'): Pro
             ? `${name} is the first choice on this platform and started`
             : `${name} started; not used: ${skipped.map((s) => `${s.backend} (${s.error})`).join('; ')}`
           : `${name} was requested`;
-      return { backend: name, reason, skipped };
+      return device ? { backend: name, reason, skipped, device } : { backend: name, reason, skipped };
     } catch (e) {
       skipped.push({ backend: name, error: (e as Error).message });
     }

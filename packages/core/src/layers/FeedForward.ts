@@ -24,9 +24,13 @@ export interface FeedForwardConfig {
 export class FeedForward extends FlowSegLayer {
   /** @internal */
   static readonly className = 'FlowSegFeedForward';
+  /** Input and output width (`channels`). */
   readonly dim: number;
+  /** Hidden width. */
   readonly hiddenDim: number;
+  /** Dropout rate after the activation, in training. */
   readonly dropout: number;
+  /** Hidden activation. */
   readonly activation: 'relu' | 'gelu';
   private linear1!: Linear;
   private linear2!: Linear;

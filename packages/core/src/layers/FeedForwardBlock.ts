@@ -24,8 +24,11 @@ export interface FeedForwardBlockConfig {
 export class FeedForwardBlock extends FlowSegLayer {
   /** @internal */
   static readonly className = 'FlowSegFeedForwardBlock';
+  /** Input and output width (`channels`). */
   readonly dim: number;
+  /** Hidden width. */
   readonly hiddenDim: number;
+  /** Dropout rate in training. */
   readonly dropout: number;
   /** The position-wise FFN (`ffn`). */
   ffn!: FeedForward;

@@ -53,26 +53,32 @@ export abstract class FlowSegLayer extends tf.layers.Layer {
     return [...this.childLayers.values()];
   }
 
+  /** Trainable weights of this layer and all descendants. */
   override get trainableWeights(): LayerVariable[] {
     return [...super.trainableWeights, ...this.children().flatMap((c) => c.trainableWeights)];
   }
 
+  /** Not supported: weights are created by `build()`. */
   override set trainableWeights(_w: LayerVariable[]) {
     throw new Error('trainableWeights cannot be assigned');
   }
 
+  /** Non-trainable weights of this layer and all descendants. */
   override get nonTrainableWeights(): LayerVariable[] {
     return [...super.nonTrainableWeights, ...this.children().flatMap((c) => c.nonTrainableWeights)];
   }
 
+  /** Not supported: weights are created by `build()`. */
   override set nonTrainableWeights(_w: LayerVariable[]) {
     throw new Error('nonTrainableWeights cannot be assigned');
   }
 
+  /** Whether the layer's weights are updated in training. */
   override get trainable(): boolean {
     return super.trainable;
   }
 
+  /** Set trainability of this layer and all descendants. */
   override set trainable(value: boolean) {
     super.trainable = value;
     for (const c of this.children()) c.trainable = value;

@@ -19,7 +19,9 @@ export interface LayerNormConfig {
 export class LayerNorm extends FlowSegLayer {
   /** @internal */
   static readonly className = 'FlowSegLayerNorm';
+  /** Size of the normalized (last) axis. */
   readonly features: number;
+  /** Added to the variance. */
   readonly epsilon: number;
   private gamma!: tf.LayerVariable;
   private beta!: tf.LayerVariable;

@@ -30,8 +30,11 @@ function positiveInt(value: number, argument: string): void {
 export class Linear extends FlowSegLayer {
   /** @internal */
   static readonly className = 'FlowSegLinear';
+  /** Input features. */
   readonly inFeatures: number;
+  /** Output features. */
   readonly outFeatures: number;
+  /** Whether a bias is added. */
   readonly useBias: boolean;
   private kernel!: tf.LayerVariable;
   private bias: tf.LayerVariable | null = null;

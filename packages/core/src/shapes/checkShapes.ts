@@ -6,7 +6,15 @@ import { ShapeError } from './ShapeError.js';
  * One axis of an expected shape: a symbolic name (`'batch'`) bound across all arguments of
  * one check, a fixed size (`256`), or a named fixed size (`{ name: 'channels', size: 256 }`).
  */
-export type AxisSpec = string | number | { readonly name: string; readonly size: number };
+export type AxisSpec = string | number | NamedAxisSize;
+
+/** A fixed axis size with a name used in error messages. */
+export interface NamedAxisSize {
+  /** Axis name shown in errors (`channels`). */
+  readonly name: string;
+  /** Required size. */
+  readonly size: number;
+}
 
 /** What one argument must look like. */
 export interface TensorSpec {
