@@ -1,0 +1,192 @@
+import * as tf from '@tensorflow/tfjs';
+import { FlowSegLayer, Linear, checkShapes, tidy } from '@flowseg/core';
+import { morphologicalGradient, thresholdGradient } from './band/boundaryBand.js';
+import { learnedThresholdBand } from './band/learnedThresholdBand.js';
+import { BoundaryRefineNet } from './BoundaryRefineNet.js';
+import { tanhViaSigmoid } from './tanhViaSigmoid.js';
+import {
+  barParameterBreakdown,
+  resolveBarConfig,
+  type AdaptiveThreshold,
+  type BarParameterBreakdown,
+  type BoundaryAwareRefinementConfig,
+  type ResolvedBarConfig,
+} from './config.js';
+
+/** Inputs of {@link BoundaryAwareRefinement.forward}. */
+export interface BoundaryAwareRefinementInputs {
+  /** Raw mask logits `M_raw` `[batch, masks, height, width]`, float32. Any number of masks. */
+  readonly maskLogits: tf.Tensor4D;
+  /**
+   * Pixel features `F_pix` `[batch, featureHeight, featureWidth, channels]`, float32, with
+   * `channels = featureChannels`. Any resolution: after `f_comp` they are resized bilinearly
+   * to the mask's `[height, width]` (half-pixel centers, edges clamped, i.e. PyTorch's
+   * `interpolate(mode='bilinear', align_corners=False)`, no antialiasing).
+   */
+  readonly pixelFeatures: tf.Tensor4D;
+  /** Training mode. BAR has no dropout or normalization, so this changes nothing today. */
+  readonly training?: boolean;
+}
+
+/** Outputs of {@link BoundaryAwareRefinement.forward}. */
+export interface BoundaryAwareRefinementOutputs {
+  /** `M_refined = M_raw + ΔM ⊙ B` `[batch, masks, height, width]`; equals `M_raw` outside the band. */
+  readonly refinedLogits: tf.Tensor4D;
+  /** The boundary band `B` `[batch, masks, height, width]`, float32 in {0, 1}, no gradient to the logits. */
+  readonly band: tf.Tensor4D;
+  /** The correction `ΔM = α·tanh(f_refine(…))` before masking by B `[batch, masks, height, width]`; `|ΔM| ≤ |α|`. */
+  readonly delta: tf.Tensor4D;
+}
+
+/**
+ * Boundary-Aware Refinement (BAR) of mask logits, usable after any mask head:
+ *
+ * - `p = σ(M_raw)`, `g = dilate_k(p) − erode_k(p)` (max-pool, stride 1, window clipped to the
+ *   image), `B = 1[g > ε]` (see {@link AdaptiveThreshold} for the optional adaptive threshold),
+ *   cut from the gradient tape;
+ * - `F_comp = f_comp(F_pix)`: a 1×1 conv (core `Linear`, weights `f_comp.kernel [C, Cc]`,
+ *   `f_comp.bias [Cc]`) applied at the feature resolution, then resized bilinearly to the mask
+ *   resolution (compressing first is cheaper and exact: bilinear resizing is linear with
+ *   weights summing to 1, so it commutes with an affine map);
+ * - `ΔM = α · tanh(f_refine([M_raw ‖ F_comp]))` ({@link BoundaryRefineNet}; tanh computed as
+ *   `2σ(2x) − 1`), with the learnable scalar `alpha` (init `alphaInit`, default 0.1);
+ * - `M_refined = M_raw + ΔM ⊙ B`.
+ *
+ * Masks are folded into the batch for the convs; the features' share of the first conv is
+ * computed once per image and broadcast over the masks (never N copies of `F_comp`).
+ * Weights (stable names): `f_comp.kernel`, `f_comp.bias`, `f_refine.conv1.kernel`,
+ * `f_refine.conv1.bias`, `f_refine.conv2.kernel`, `f_refine.conv2.bias`, `alpha`, and
+ * `epsilon_logit` with `adaptiveThreshold: 'learned'`. See {@link barParameterBreakdown}.
+ *
+ * @example
+ * ```ts
+ * const bar = new BoundaryAwareRefinement({ featureChannels: 256 });
+ * const { refinedLogits } = bar.forward({ maskLogits, pixelFeatures });
+ * ```
+ */
+export class BoundaryAwareRefinement extends FlowSegLayer {
+  /** @internal */
+  static readonly className = 'FlowSegBoundaryAwareRefinement';
+  /** The validated config with defaults filled in. */
+  readonly settings: Readonly<ResolvedBarConfig>;
+  private fComp!: Linear;
+  private fRefine!: BoundaryRefineNet;
+  private alpha!: tf.LayerVariable;
+  private epsilonLogit: tf.LayerVariable | null = null;
+
+  constructor(config: BoundaryAwareRefinementConfig = {}) {
+    super({ name: config.name });
+    this.settings = Object.freeze(resolveBarConfig(config));
+  }
+
+  /** The band's threshold mode. */
+  get adaptiveThreshold(): AdaptiveThreshold {
+    return this.settings.adaptiveThreshold;
+  }
+
+  override build(): void {
+    if (this.built) return;
+    const s = this.settings;
+    this.fComp = this.addChild('f_comp', new Linear({ inFeatures: s.featureChannels, outFeatures: s.compChannels }));
+    this.fComp.ensureBuilt();
+    // Linear draws unseeded; redraw with its own law U(±1/√C) from this layer's seed.
+    const bound = 1 / Math.sqrt(s.featureChannels);
+    const drawn = [
+      tf.randomUniform([s.featureChannels, s.compChannels], -bound, bound, 'float32', s.seed + 4),
+      tf.randomUniform([s.compChannels], -bound, bound, 'float32', s.seed + 5),
+    ];
+    this.fComp.setWeights(drawn);
+    tf.dispose(drawn);
+    this.fRefine = this.addChild(
+      'f_refine',
+      new BoundaryRefineNet({
+        compChannels: s.compChannels,
+        hiddenChannels: s.hiddenChannels,
+        kernelSize: s.refineKernelSize,
+        seed: s.seed,
+      }),
+    );
+    this.fRefine.ensureBuilt();
+    this.alpha = this.addParam('alpha', [], tf.initializers.constant({ value: s.alphaInit }));
+    if (s.adaptiveThreshold === 'learned') {
+      const logit = Math.log(s.epsilon / (1 - s.epsilon));
+      this.epsilonLogit = this.addParam('epsilon_logit', [], tf.initializers.constant({ value: logit }));
+    }
+    super.build([]);
+  }
+
+  /** Total parameter count (builds the layer if needed). */
+  override countParams(): number {
+    this.ensureBuilt();
+    return super.countParams();
+  }
+
+  /** Parameter count by component; `total` equals {@link BoundaryAwareRefinement.countParams}. */
+  parameterBreakdown(): BarParameterBreakdown {
+    return barParameterBreakdown(this.settings);
+  }
+
+  /** Current threshold ε: the fixed one, or `σ(θ)` in `'learned'` mode (per-mask in `'relative'` mode it is ε·max g). */
+  currentEpsilon(): number {
+    if (!this.epsilonLogit) return this.settings.epsilon;
+    this.ensureBuilt();
+    const theta = this.epsilonLogit.read().dataSync()[0]!;
+    return 1 / (1 + Math.exp(-theta));
+  }
+
+  /**
+   * Refine mask logits inside their boundary band.
+   * @throws ShapeError when an input does not match its documented axes (or `channels ≠ featureChannels`).
+   * @throws DTypeError when an input is not float32.
+   */
+  forward(inputs: BoundaryAwareRefinementInputs): BoundaryAwareRefinementOutputs {
+    this.ensureBuilt();
+    const { maskLogits, pixelFeatures } = inputs;
+    const s = this.settings;
+    const { height, width } = checkShapes(
+      {
+        maskLogits: { tensor: maskLogits, axes: ['batch', 'masks', 'height', 'width'], dtypes: ['float32'] },
+        pixelFeatures: {
+          tensor: pixelFeatures,
+          axes: ['batch', 'featureHeight', 'featureWidth', { name: 'channels', size: s.featureChannels }],
+          dtypes: ['float32'],
+        },
+      },
+    ) as { height: number; width: number };
+    return tidy(() => {
+      const band = this.band(maskLogits);
+      let compFeatures = this.fComp.forward(pixelFeatures);
+      if (compFeatures.shape[1] !== height || compFeatures.shape[2] !== width) {
+        compFeatures = tf.image.resizeBilinear(compFeatures, [height, width], false, true);
+      }
+      const pre = this.fRefine.forward({ maskLogits, compFeatures });
+      const delta = tf.mul(tanhViaSigmoid(pre), this.alpha.read()) as tf.Tensor4D;
+      const refinedLogits = tf.add(maskLogits, tf.mul(delta, band)) as tf.Tensor4D;
+      return { refinedLogits, band, delta };
+    });
+  }
+
+  /** `B` for the configured threshold mode; never passes a gradient to `maskLogits`. */
+  private band(maskLogits: tf.Tensor4D): tf.Tensor4D {
+    const s = this.settings;
+    const g = morphologicalGradient(tf.sigmoid(maskLogits), s.bandKernel);
+    if (this.epsilonLogit) return learnedThresholdBand(g, this.epsilonLogit.read(), s.thresholdTemperature);
+    return thresholdGradient(g, s.epsilon, s.adaptiveThreshold === 'relative' ? 'relative' : 'off');
+  }
+
+  /** Symbolic/`tf.model` use: `[maskLogits, pixelFeatures]` → `refinedLogits`. */
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    const [maskLogits, pixelFeatures] = inputs as tf.Tensor[];
+    return this.forward({ maskLogits: maskLogits as tf.Tensor4D, pixelFeatures: pixelFeatures as tf.Tensor4D })
+      .refinedLogits;
+  }
+
+  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
+    return (inputShape as tf.Shape[])[0]!;
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), ...this.settings };
+  }
+}
+tf.serialization.registerClass(BoundaryAwareRefinement);
