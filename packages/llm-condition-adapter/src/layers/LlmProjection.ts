@@ -1,0 +1,128 @@
+import * as tf from '@tensorflow/tfjs';
+import { FlowSegLayer, ValueError, type Linear } from '@flowseg/core';
+import { seededLinear } from './seededLinear.js';
+
+/** Configuration of {@link LlmProjection}. */
+export interface LlmProjectionConfig {
+  /** Width of the language model's hidden states (`llmDim`). */
+  inFeatures: number;
+  /** Decoder width (`channels`). */
+  outFeatures: number;
+  /** Hidden width (default `inFeatures`, as LISA's `text_hidden_fcs`). */
+  hiddenDim?: number;
+  /** Dropout on the output in training (default 0, as LISA). */
+  dropout?: number;
+  /** Seed of the weight initialisation and of dropout (default: unseeded). */
+  seed?: number | null;
+  /** Layer name. */
+  name?: string;
+}
+
+function positiveInt(value: number, argument: string): void {
+  if (!Number.isInteger(value) || value <= 0) {
+    throw new ValueError(`${argument}: expected a positive integer, received ${value}`, argument);
+  }
+}
+
+/**
+ * FlowSeg's `φ_llm`: the LISA-style projection `dropout(linear2(relu(linear1(x))))` from the
+ * language model's width to the decoder width, applied to condition and segmentation
+ * embeddings alike (`C = φ_llm(C_LLM)`, `S = φ_llm(S_LLM)`). Weights: `linear1.kernel
+ * [inFeatures, hiddenDim]`, `linear1.bias`, `linear2.kernel [hiddenDim, outFeatures]`, `linear2.bias`.
+ */
+export class LlmProjection extends FlowSegLayer {
+  /** @internal */
+  static readonly className = 'FlowSegLlmProjection';
+  /** Input width (`llmDim`). */
+  readonly inFeatures: number;
+  /** Output width (`channels`). */
+  readonly outFeatures: number;
+  /** Hidden width. */
+  readonly hiddenDim: number;
+  /** Output dropout rate in training. */
+  readonly dropout: number;
+  /** Initialisation/dropout seed, `null` = unseeded. */
+  readonly seed: number | null;
+  private linear1!: Linear;
+  private linear2!: Linear;
+  private dropoutCalls = 0;
+
+  constructor(config: LlmProjectionConfig) {
+    super({ name: config.name });
+    positiveInt(config.inFeatures, 'inFeatures');
+    positiveInt(config.outFeatures, 'outFeatures');
+    const hiddenDim = config.hiddenDim ?? config.inFeatures;
+    positiveInt(hiddenDim, 'hiddenDim');
+    const dropout = config.dropout ?? 0;
+    if (!(dropout >= 0 && dropout < 1)) {
+      throw new ValueError(`dropout: expected a rate in [0, 1), received ${dropout}`, 'dropout');
+    }
+    const seed = config.seed ?? null;
+    if (seed !== null && !Number.isInteger(seed)) {
+      throw new ValueError(`seed: expected an integer, received ${seed}`, 'seed');
+    }
+    this.inFeatures = config.inFeatures;
+    this.outFeatures = config.outFeatures;
+    this.hiddenDim = hiddenDim;
+    this.dropout = dropout;
+    this.seed = seed;
+  }
+
+  override build(): void {
+    if (this.built) return;
+    const seed = this.seed;
+    this.linear1 = this.addChild(
+      'linear1',
+      seededLinear({ inFeatures: this.inFeatures, outFeatures: this.hiddenDim }, seed),
+    );
+    this.linear2 = this.addChild(
+      'linear2',
+      seededLinear({ inFeatures: this.hiddenDim, outFeatures: this.outFeatures }, seed === null ? null : seed + 2),
+    );
+    super.build([]);
+  }
+
+  /**
+   * Project hidden states.
+   * @param x - `[..., inFeatures]`.
+   * @param training - dropout active.
+   * @returns `[..., outFeatures]`.
+   */
+  forward<R extends tf.Rank>(x: tf.Tensor<R>, training = false): tf.Tensor<R> {
+    this.ensureBuilt();
+    if (x.shape[x.rank - 1] !== this.inFeatures) {
+      throw new ValueError(
+        `x: expected last axis inFeatures=${this.inFeatures}, received [${x.shape.join(', ')}]`,
+        'x',
+      );
+    }
+    return tf.tidy(() => {
+      let y: tf.Tensor = this.linear2.forward(tf.relu(this.linear1.forward(x)));
+      if (training && this.dropout > 0) {
+        const seed = this.seed === null ? undefined : this.seed + 7919 * ++this.dropoutCalls;
+        y = tf.dropout(y, this.dropout, undefined, seed);
+      }
+      return y as tf.Tensor<R>;
+    });
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: { training?: boolean }): tf.Tensor {
+    return this.forward(Array.isArray(inputs) ? inputs[0]! : inputs, kwargs?.training ?? false);
+  }
+
+  override computeOutputShape(inputShape: tf.Shape): tf.Shape {
+    return [...inputShape.slice(0, -1), this.outFeatures];
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return {
+      ...super.getConfig(),
+      inFeatures: this.inFeatures,
+      outFeatures: this.outFeatures,
+      hiddenDim: this.hiddenDim,
+      dropout: this.dropout,
+      seed: this.seed,
+    };
+  }
+}
+tf.serialization.registerClass(LlmProjection);
