@@ -52,3 +52,25 @@ export {
   type SelectBackendOptions,
 } from './backend/selectBackend.js';
 export { ensureNodeWebGpu, type NodeWebGpuAdapter } from './backend/nodeWebGpu.js';
+export {
+  parseSafetensors,
+  readSafetensors,
+  SafetensorsFile,
+  MAX_SAFETENSORS_HEADER_BYTES,
+  type SafetensorsTensorInfo,
+} from './weights/parseSafetensors.js';
+export { serializeSafetensors, type NamedTensors } from './weights/serializeSafetensors.js';
+export {
+  SAFETENSORS_DTYPES,
+  SAFETENSORS_BYTES_PER_ELEMENT,
+  SAFETENSORS_DECODED_DTYPE,
+  type SafetensorsDType,
+} from './weights/safetensorsDTypes.js';
+export type { DecodedTensorData } from './weights/decodeSafetensorsData.js';
+export {
+  getLayerWeights,
+  setLayerWeights,
+  WeightsMismatchError,
+  type SetLayerWeightsOptions,
+  type SetLayerWeightsResult,
+} from './weights/layerWeights.js';

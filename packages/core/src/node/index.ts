@@ -1,0 +1,13 @@
+/**
+ * Node-only helpers of `@flowseg/core` (`@flowseg/core/node`): file I/O that needs `node:fs`,
+ * kept out of the main entry so browser bundles of core never pull in Node modules.
+ * @packageDocumentation
+ */
+export {
+  openSafetensorsFile,
+  loadSafetensorsFile,
+  saveSafetensorsFile,
+  saveLayerWeightsFile,
+  loadLayerWeightsFile,
+} from '../weights/safetensorsFiles.js';
+export { writeFileAtomic } from '../weights/writeFileAtomic.js';

@@ -1,0 +1,284 @@
+import { describe, it, expect, beforeAll } from 'vitest';
+import * as tf from '@tensorflow/tfjs';
+import { MultiHeadAttention, ShapeError, DTypeError, ValueError, selectBackend } from '@flowseg/core';
+import { expectNoLeaks } from '@flowseg/core/testing';
+import { maxAbsDiff, randomArray, randomizeWeights, referenceAttention, releaseWeights, weightsOf } from './support/reference.js';
+
+const B = 2;
+const NQ = 3;
+const NK = 5;
+const D = 8;
+const H = 2;
+
+function inputs(seed: number, dims: { key?: number; value?: number } = {}) {
+  const q = randomArray([B, NQ, D], seed) as number[][][];
+  const k = randomArray([B, NK, dims.key ?? D], seed + 1) as number[][][];
+  const v = randomArray([B, NK, dims.value ?? D], seed + 2) as number[][][];
+  return { q, k, v, query: tf.tensor3d(q), key: tf.tensor3d(k), value: tf.tensor3d(v) };
+}
+
+function makeMha(seed: number, config: Partial<ConstructorParameters<typeof MultiHeadAttention>[0]> = {}) {
+  const mha = new MultiHeadAttention({ embedDim: D, numHeads: H, ...config });
+  randomizeWeights(mha, seed);
+  return mha;
+}
+
+describe.each(['cpu', 'wasm'] as const)('MultiHeadAttention on %s', (backend) => {
+  beforeAll(async () => {
+    expect((await selectBackend(backend)).backend).toBe(backend);
+  });
+
+  it('equals a per-head softmax(QKᵀ/√d)V re-derivation', () => {
+    const mha = makeMha(10);
+    const x = inputs(1);
+    const { output, weights } = mha.forward({ query: x.query, key: x.key, value: x.value, returnWeights: true });
+    const ref = referenceAttention(weightsOf(mha), H, x.q, x.k, x.v);
+    expect(output.shape).toEqual([B, NQ, D]);
+    expect(weights!.shape).toEqual([B, H, NQ, NK]);
+    expect(maxAbsDiff(output.arraySync(), ref.output)).toBeLessThan(1e-5);
+    expect(maxAbsDiff(weights!.arraySync(), ref.weights)).toBeLessThan(1e-5);
+    tf.dispose([output, weights!, x.query, x.key, x.value]);
+    releaseWeights(mha);
+  });
+
+  it('supports keyDim/valueDim different from embedDim', () => {
+    const mha = makeMha(20, { keyDim: 6, valueDim: 4 });
+    const x = inputs(2, { key: 6, value: 4 });
+    const { output } = mha.forward({ query: x.query, key: x.key, value: x.value });
+    const ref = referenceAttention(weightsOf(mha), H, x.q, x.k, x.v);
+    expect(maxAbsDiff(output.arraySync(), ref.output)).toBeLessThan(1e-5);
+    tf.dispose([output, x.query, x.key, x.value]);
+    releaseWeights(mha);
+  });
+
+  it('adds queryPos to q and keyPos to k, never to v', () => {
+    const mha = makeMha(30);
+    const x = inputs(3);
+    const qp = randomArray([B, NQ, D], 7) as number[][][];
+    const kp = randomArray([B, NK, D], 8) as number[][][];
+    const { output } = mha.forward({
+      query: x.query,
+      key: x.key,
+      value: x.value,
+      queryPos: tf.tensor3d(qp),
+      keyPos: tf.tensor3d(kp),
+    });
+    const ref = referenceAttention(weightsOf(mha), H, x.q, x.k, x.v, { queryPos: qp, keyPos: kp });
+    expect(maxAbsDiff(output.arraySync(), ref.output)).toBeLessThan(1e-5);
+    // Adding keyPos to v as well would give a different answer: the check above can tell.
+    const wrong = referenceAttention(weightsOf(mha), H, x.q, x.k, x.v.map((r, b) => r.map((row, j) => row.map((c, ch) => c + kp[b]![j]![ch]!))), {
+      queryPos: qp,
+      keyPos: kp,
+    });
+    expect(maxAbsDiff(output.arraySync(), wrong.output)).toBeGreaterThan(1e-3);
+    releaseWeights(mha);
+  });
+
+  it('bool attention mask: blocked keys get exactly 0, an all-blocked row gives zero weights and finite output', () => {
+    const mha = makeMha(40);
+    const x = inputs(4);
+    // Block key j for query i when (i + j + b) % 3 === 0; block every key of query 2 in batch 1.
+    const blocked = (b: number, _h: number, i: number, j: number) => (b === 1 && i === 2) || (i + j + b) % 3 === 0;
+    const maskData = Array.from({ length: B }, (_, b) => [Array.from({ length: NQ }, (_, i) => Array.from({ length: NK }, (_, j) => blocked(b, 0, i, j)))]);
+    const mask = tf.tensor4d(maskData.flat(3) as unknown as boolean[], [B, 1, NQ, NK], 'bool');
+    const { output, weights } = mha.forward({ query: x.query, key: x.key, value: x.value, attentionMask: mask, returnWeights: true });
+    const w = weights!.arraySync();
+    for (let b = 0; b < B; b++)
+      for (let h = 0; h < H; h++)
+        for (let i = 0; i < NQ; i++)
+          for (let j = 0; j < NK; j++) if (blocked(b, h, i, j)) expect(w[b]![h]![i]![j]).toBe(0);
+    expect(w[1]![0]![2]!.every((p) => p === 0)).toBe(true);
+    expect(w[1]![1]![2]!.every((p) => p === 0)).toBe(true);
+    const out = output.arraySync();
+    expect(out.flat(2).every(Number.isFinite)).toBe(true);
+    // Nothing attended: the output is the out-projection bias.
+    const bias = weightsOf(mha).get('out_proj.bias') as number[];
+    expect(maxAbsDiff(out[1]![2]!, bias)).toBeLessThan(1e-6);
+    const ref = referenceAttention(weightsOf(mha), H, x.q, x.k, x.v, { blocked });
+    expect(maxAbsDiff(out, ref.output)).toBeLessThan(1e-5);
+    expect(maxAbsDiff(w, ref.weights)).toBeLessThan(1e-5);
+    releaseWeights(mha);
+  });
+
+  it('per-head bool mask [batch, heads, queries, keys] and a broadcast [1, 1, queries, keys] mask', () => {
+    const mha = makeMha(50);
+    const x = inputs(5);
+    const perHead = (b: number, h: number, i: number, j: number) => (b + 2 * h + i * j) % 4 === 1;
+    const data: boolean[] = [];
+    for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) for (let i = 0; i < NQ; i++) for (let j = 0; j < NK; j++) data.push(perHead(b, h, i, j));
+    const r1 = mha.forward({ query: x.query, key: x.key, value: x.value, attentionMask: tf.tensor4d(data, [B, H, NQ, NK], 'bool') });
+    expect(maxAbsDiff(r1.output.arraySync(), referenceAttention(weightsOf(mha), H, x.q, x.k, x.v, { blocked: perHead }).output)).toBeLessThan(1e-5);
+
+    const shared = (_b: number, _h: number, i: number, j: number) => j > i + 1;
+    const sdata: boolean[] = [];
+    for (let i = 0; i < NQ; i++) for (let j = 0; j < NK; j++) sdata.push(shared(0, 0, i, j));
+    const r2 = mha.forward({ query: x.query, key: x.key, value: x.value, attentionMask: tf.tensor4d(sdata, [1, 1, NQ, NK], 'bool') });
+    expect(maxAbsDiff(r2.output.arraySync(), referenceAttention(weightsOf(mha), H, x.q, x.k, x.v, { blocked: shared }).output)).toBeLessThan(1e-5);
+    releaseWeights(mha);
+  });
+
+  it('key padding mask: padded keys get exactly 0 weight, combined with an attention mask', () => {
+    const mha = makeMha(60);
+    const x = inputs(6);
+    const pad = [
+      [false, false, false, true, true],
+      [false, true, false, false, false],
+    ];
+    const attn = (_b: number, _h: number, i: number, j: number) => i === 0 && j === 0;
+    const adata: boolean[] = [];
+    for (let i = 0; i < NQ; i++) for (let j = 0; j < NK; j++) adata.push(attn(0, 0, i, j));
+    const { output, weights } = mha.forward({
+      query: x.query,
+      key: x.key,
+      value: x.value,
+      keyPaddingMask: tf.tensor2d(pad, [B, NK], 'bool'),
+      attentionMask: tf.tensor4d(adata, [1, 1, NQ, NK], 'bool'),
+      returnWeights: true,
+    });
+    const blocked = (b: number, h: number, i: number, j: number) => pad[b]![j]! || attn(b, h, i, j);
+    const w = weights!.arraySync();
+    for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) for (let i = 0; i < NQ; i++) for (let j = 0; j < NK; j++) if (blocked(b, h, i, j)) expect(w[b]![h]![i]![j]).toBe(0);
+    const ref = referenceAttention(weightsOf(mha), H, x.q, x.k, x.v, { blocked });
+    expect(maxAbsDiff(output.arraySync(), ref.output)).toBeLessThan(1e-5);
+    expect(maxAbsDiff(w, ref.weights)).toBeLessThan(1e-5);
+    releaseWeights(mha);
+  });
+
+  it('additive float32 mask is added to the scaled scores', () => {
+    const mha = makeMha(70);
+    const x = inputs(7);
+    const add = (b: number, h: number, i: number, j: number) => -((b + h + 2 * i + 3 * j) % 5) * 0.7;
+    const data: number[] = [];
+    for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) for (let i = 0; i < NQ; i++) for (let j = 0; j < NK; j++) data.push(add(b, h, i, j));
+    const { output, weights } = mha.forward({
+      query: x.query,
+      key: x.key,
+      value: x.value,
+      attentionMask: tf.tensor4d(data, [B, H, NQ, NK]),
+      returnWeights: true,
+    });
+    const ref = referenceAttention(weightsOf(mha), H, x.q, x.k, x.v, { additive: add });
+    expect(maxAbsDiff(output.arraySync(), ref.output)).toBeLessThan(1e-5);
+    expect(maxAbsDiff(weights!.arraySync(), ref.weights)).toBeLessThan(1e-5);
+    releaseWeights(mha);
+  });
+});
+
+describe('MultiHeadAttention (wasm)', () => {
+  beforeAll(async () => {
+    await selectBackend('wasm');
+  });
+
+  it('applies attention dropout only in training', () => {
+    const mha = makeMha(80, { dropout: 0.5 });
+    const x = inputs(8);
+    const ref = referenceAttention(weightsOf(mha), H, x.q, x.k, x.v);
+    const evalOut = mha.forward({ query: x.query, key: x.key, value: x.value });
+    const evalOut2 = mha.forward({ query: x.query, key: x.key, value: x.value, training: false });
+    expect(maxAbsDiff(evalOut.output.arraySync(), ref.output)).toBeLessThan(1e-5);
+    expect(maxAbsDiff(evalOut2.output.arraySync(), ref.output)).toBeLessThan(1e-5);
+    const trainOut = mha.forward({ query: x.query, key: x.key, value: x.value, training: true });
+    const t = trainOut.output.arraySync();
+    expect(t.flat(2).every(Number.isFinite)).toBe(true);
+    expect(maxAbsDiff(t, ref.output)).toBeGreaterThan(1e-3);
+    releaseWeights(mha);
+  });
+
+  it('sends gradients to every projection kernel and bias (zero only where softmax cancels it)', () => {
+    const mha = makeMha(90);
+    const x = inputs(9);
+    const probe = tf.tensor3d(randomArray([B, NQ, D], 99) as number[][][]);
+    const named = mha.namedWeights();
+    expect([...named.keys()].sort()).toEqual(
+      ['k_proj.bias', 'k_proj.kernel', 'out_proj.bias', 'out_proj.kernel', 'q_proj.bias', 'q_proj.kernel', 'v_proj.bias', 'v_proj.kernel'],
+    );
+    const { value, grads } = tf.variableGrads(
+      () => tf.sum(tf.mul(mha.forward({ query: x.query, key: x.key, value: x.value }).output, probe)) as tf.Scalar,
+      [...named.values()].map((v) => v.read() as tf.Variable),
+    );
+    for (const [name, v] of named) {
+      const g = grads[(v.read() as tf.Variable).name];
+      expect(g, name).toBeDefined();
+      expect(g!.shape, name).toEqual(v.shape);
+      const norm = tf.norm(g!).dataSync()[0]!;
+      // k_proj.bias adds the same amount to every score of a query row, which softmax
+      // cancels: its gradient is zero in exact arithmetic. Every other parameter matters.
+      if (name === 'k_proj.bias') expect(norm, name).toBeLessThan(1e-5);
+      else expect(norm, name).toBeGreaterThan(1e-3);
+    }
+    tf.dispose([value, ...Object.values(grads)]);
+    releaseWeights(mha);
+  });
+
+  it('throws ShapeError naming the argument and its expected axes', () => {
+    const mha = makeMha(100);
+    const q = tf.zeros([B, NQ, D]) as tf.Tensor3D;
+    const k = tf.zeros([B, NK, D]) as tf.Tensor3D;
+    const expectShapeError = (fn: () => unknown, argument: string, fragments: string[]) => {
+      let caught: unknown;
+      try {
+        fn();
+      } catch (e) {
+        caught = e;
+      }
+      expect(caught).toBeInstanceOf(ShapeError);
+      const err = caught as ShapeError;
+      expect(err.argument).toBe(argument);
+      expect(err.message.startsWith(`${argument}:`)).toBe(true);
+      for (const f of fragments) expect(err.message).toContain(f);
+    };
+    // Wrong rank.
+    expectShapeError(() => mha.forward({ query: tf.zeros([NQ, D]) as unknown as tf.Tensor3D, key: k, value: k }), 'query', [
+      '[batch, queries, channels=8]',
+      'rank 2',
+    ]);
+    // Batch mismatch between arguments.
+    expectShapeError(() => mha.forward({ query: q, key: tf.zeros([B + 1, NK, D]) as tf.Tensor3D, value: k }), 'key', ['batch=2', 'batch: 3 ≠ 2']);
+    // Channel mismatch against the config.
+    expectShapeError(() => mha.forward({ query: tf.zeros([B, NQ, D + 1]) as tf.Tensor3D, key: k, value: k }), 'query', ['channels=8', 'channels: 9 ≠ 8']);
+    expectShapeError(() => mha.forward({ query: q, key: k, value: tf.zeros([B, NK, 3]) as tf.Tensor3D }), 'value', ['valueChannels=8']);
+    // keys of value must match keys of key.
+    expectShapeError(() => mha.forward({ query: q, key: k, value: tf.zeros([B, NK + 1, D]) as tf.Tensor3D }), 'value', ['keys: 6 ≠ 5']);
+    expectShapeError(() => mha.forward({ query: q, key: k, value: k, queryPos: tf.zeros([B, NQ + 1, D]) as tf.Tensor3D }), 'queryPos', ['queries']);
+    expectShapeError(() => mha.forward({ query: q, key: k, value: k, keyPos: tf.zeros([B, NK, 2]) as tf.Tensor3D }), 'keyPos', ['keyChannels=8']);
+    expectShapeError(
+      () => mha.forward({ query: q, key: k, value: k, keyPaddingMask: tf.zeros([B, NK + 2], 'bool') as tf.Tensor2D }),
+      'keyPaddingMask',
+      ['[batch=2, keys=5]'],
+    );
+    // dtypes and mask shapes.
+    expect(() => mha.forward({ query: tf.zeros([B, NQ, D], 'int32') as tf.Tensor3D, key: k, value: k })).toThrow(DTypeError);
+    expect(() => mha.forward({ query: q, key: k, value: k, keyPaddingMask: tf.zeros([B, NK]) as tf.Tensor2D })).toThrow(DTypeError);
+    expect(() => mha.forward({ query: q, key: k, value: k, attentionMask: tf.zeros([B, 3, NQ, NK], 'bool') as tf.Tensor4D })).toThrow(ValueError);
+    expect(() => mha.forward({ query: q, key: k, value: k, attentionMask: tf.zeros([B, 1, NQ, NK + 1], 'bool') as tf.Tensor4D })).toThrow(
+      /attentionMask: expected bool or float32/,
+    );
+    expect(() => mha.forward({ query: q, key: k, value: k, attentionMask: tf.zeros([B, 1, NQ, NK], 'int32') as tf.Tensor4D })).toThrow(ValueError);
+    releaseWeights(mha);
+  });
+
+  it('rejects invalid configs with ValueError naming the field', () => {
+    expect(() => new MultiHeadAttention({ embedDim: 10, numHeads: 3 })).toThrow(/numHeads/);
+    expect(() => new MultiHeadAttention({ embedDim: 0, numHeads: 1 })).toThrow(/embedDim/);
+    expect(() => new MultiHeadAttention({ embedDim: 8, numHeads: 2, dropout: 1 })).toThrow(ValueError);
+    expect(() => new MultiHeadAttention({ embedDim: 8, numHeads: 2, dropout: -0.1 })).toThrow(/dropout/);
+  });
+
+  it('leaks no tensors, with masks, positions and returned weights', () => {
+    const mha = makeMha(110);
+    const x = inputs(11);
+    const qp = tf.zeros([B, NQ, D]) as tf.Tensor3D;
+    const mask = tf.zeros([B, 1, NQ, NK], 'bool') as tf.Tensor4D;
+    const pad = tf.zeros([B, NK], 'bool') as tf.Tensor2D;
+    const additive = tf.zeros([1, H, NQ, NK]) as tf.Tensor4D;
+    const r1 = expectNoLeaks(
+      () => mha.forward({ query: x.query, key: x.key, value: x.value, queryPos: qp, keyPos: x.key, attentionMask: mask, keyPaddingMask: pad, returnWeights: true }),
+      { warmup: true },
+    );
+    expect(r1.weights).toBeDefined();
+    const r2 = expectNoLeaks(() => mha.forward({ query: x.query, key: x.key, value: x.value, attentionMask: additive }));
+    const r3 = expectNoLeaks(() => mha.forward({ query: x.query, key: x.key, value: x.value, training: true }));
+    tf.dispose([r1.output, r1.weights!, r2.output, r3.output, qp, mask, pad, additive, x.query, x.key, x.value]);
+    releaseWeights(mha);
+  });
+});
