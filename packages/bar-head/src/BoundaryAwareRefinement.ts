@@ -4,6 +4,7 @@ import { morphologicalGradient, thresholdGradient } from './band/boundaryBand.js
 import { learnedThresholdBand } from './band/learnedThresholdBand.js';
 import { BoundaryRefineNet } from './BoundaryRefineNet.js';
 import { tanhViaSigmoid } from './tanhViaSigmoid.js';
+import { markUsed } from './markUsed.js';
 import {
   barParameterBreakdown,
   resolveBarConfig,
@@ -183,6 +184,18 @@ export class BoundaryAwareRefinement extends FlowSegLayer {
 
   override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
     return (inputShape as tf.Shape[])[0]!;
+  }
+
+  /**
+   * Release this layer's weights, its children's included. Works after eager-only use
+   * (see `markUsed`); an unbuilt layer holds nothing and this is a no-op.
+   */
+  override dispose(): ReturnType<tf.layers.Layer['dispose']> {
+    if (!this.built) return { refCountAfterDispose: 0, numDisposedVariables: 0 };
+    markUsed(this);
+    // tf.layers.Layer's dispose, not FlowSegLayer's: `this.weights` already lists every
+    // child's weights, so FlowSegLayer's extra pass over the children would free them twice.
+    return tf.layers.Layer.prototype.dispose.call(this);
   }
 
   override getConfig(): tf.serialization.ConfigDict {
