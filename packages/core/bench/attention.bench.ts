@@ -12,7 +12,7 @@ const B = 2, NQ = 200, NK = 1024, D = 256, H = 8;
 const FWD_FLOPS = 2 * B * D * (2 * NQ * D + 2 * NK * D + 2 * NQ * NK);
 const FWDBWD_FLOPS = 3 * FWD_FLOPS; // backward of a matmul chain = 2× its forward
 
-await selectBackend('wasm');
+const selection = await selectBackend('wasm');
 const mha = new MultiHeadAttention({ embedDim: D, numHeads: H });
 const query = tf.randomNormal([B, NQ, D], 0, 1, 'float32', 1) as tf.Tensor3D;
 const memory = tf.randomNormal([B, NK, D], 0, 1, 'float32', 2) as tf.Tensor3D;
@@ -58,6 +58,7 @@ installWasmKernels();
 const gf = (flops: number, ms: number) => flops / ms / 1e6;
 const result = {
   backend: tf.getBackend(),
+  device: selection.device ?? '',
   shape: { B, NQ, NK, D, heads: H },
   fwd_ms: fwdMs,
   fwdbwd_ms: fwdBwdMs,

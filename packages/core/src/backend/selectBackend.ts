@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { ValueError } from '../errors/FlowSegError.js';
 import { ensureNodeWebGpu } from './nodeWebGpu.js';
+import { startNodeWasmThreads } from './wasm/nodeWasmThreads.js';
 
 /** Backends FlowSeg knows how to start. */
 export type BackendName = 'tensorflow' | 'webgpu' | 'webgl' | 'wasm' | 'cpu';
@@ -24,7 +25,7 @@ export interface BackendSelection {
   readonly reason: string;
   /** Backends tried before it, with the reason each failed. */
   readonly skipped: readonly BackendAttempt[];
-  /** The device behind a GPU backend (e.g. `google swiftshader`), when known. */
+  /** The device behind a GPU backend (e.g. `google swiftshader`), or `wasm ×2 threads`. */
   readonly device?: string;
 }
 
@@ -40,6 +41,12 @@ export interface SelectBackendOptions {
    * `/usr/lib/chromium/vk_swiftshader_icd.json` on a machine without a GPU).
    */
   readonly vulkanIcd?: string;
+  /**
+   * Node only: threads for the wasm backend (default: the machine's logical cores; 1 keeps
+   * TF.js's single-threaded build). Takes effect only when wasm starts for the first time in
+   * the process (or holds no tensors); a failure falls back to one thread, said in `reason`.
+   */
+  readonly wasmThreads?: number;
 }
 
 /** True when running under Node.js (not a browser or worker). */
@@ -106,8 +113,14 @@ const loaders: Record<BackendName, Loader> = {
   async webgl() {
     if (isNode()) throw new Error('WebGL is not available in Node');
   },
-  async wasm() {
+  async wasm(options) {
     await importOptional('@tensorflow/tfjs-backend-wasm');
+    if (!isNode()) return;
+    const { availableParallelism } = (await importOptional('node:os')) as { availableParallelism(): number };
+    const threads = options.wasmThreads ?? availableParallelism();
+    if (threads === 1) return 'wasm ×1 thread';
+    const outcome = await startNodeWasmThreads(threads);
+    return outcome.threads > 1 ? `wasm ×${outcome.threads} threads` : `wasm ×1 thread: ${outcome.reason}`;
   },
   async cpu() {},
 };
@@ -141,6 +154,10 @@ export async function selectBackend(
       `request: expected 'auto' or one of ${BACKEND_NAMES.join(', ')}, received ${JSON.stringify(request)}`,
       'request',
     );
+  }
+  const threads = options.wasmThreads;
+  if (threads !== undefined && (!Number.isInteger(threads) || threads < 1)) {
+    throw new ValueError(`wasmThreads: expected a positive integer, received ${threads}`, 'wasmThreads');
   }
   const order = request === 'auto' ? autoOrder() : [request];
   const skipped: BackendAttempt[] = [];
