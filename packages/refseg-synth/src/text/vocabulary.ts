@@ -1,0 +1,104 @@
+/**
+ * Special tokens, first in {@link VOCABULARY} so their ids are 0–7: padding, begin/end of
+ * sequence, unknown word, an image placeholder, phrase span delimiters and the segmentation token.
+ */
+export const SPECIAL_TOKENS = ['<pad>', '<bos>', '<eos>', '<unk>', '<img>', '<p>', '</p>', '<SEG>'] as const;
+
+/**
+ * Every word the generator can emit (prompts, answers, expressions, scene descriptions),
+ * after {@link tokenizeWords}, preceded by {@link SPECIAL_TOKENS}. Fixed and ordered: a word's
+ * id is its index, so appending is the only compatible change.
+ */
+export const VOCABULARY: readonly string[] = [
+  ...SPECIAL_TOKENS,
+  // punctuation
+  ',',
+  '.',
+  // prompt verbs
+  'segment',
+  'find',
+  'show',
+  'me',
+  // function words
+  'the',
+  'a',
+  'all',
+  'and',
+  'of',
+  'as',
+  'but',
+  'with',
+  'at',
+  'in',
+  'no',
+  // sizes
+  'small',
+  'large',
+  // colours
+  'red',
+  'green',
+  'blue',
+  'yellow',
+  'purple',
+  'cyan',
+  // shapes
+  'circle',
+  'triangle',
+  'square',
+  'pentagon',
+  'hexagon',
+  'star',
+  'shape',
+  'circles',
+  'triangles',
+  'squares',
+  'pentagons',
+  'hexagons',
+  'stars',
+  'shapes',
+  // relations and positions
+  'left',
+  'right',
+  'above',
+  'below',
+  'top',
+  'bottom',
+  'center',
+  // superlatives and comparatives
+  'leftmost',
+  'rightmost',
+  'topmost',
+  'bottommost',
+  'smallest',
+  'largest',
+  'smaller',
+  'larger',
+  // corners
+  'corners',
+  'most',
+  'fewest',
+  'three',
+  'four',
+  'five',
+  'six',
+  'ten',
+  // reasoning
+  'same',
+  'different',
+  'color',
+  // empty answers
+  'object',
+  'matches',
+];
+
+/**
+ * Splits generated text into vocabulary words: whitespace-separated, with `,` and `.` as
+ * words of their own (`<p>`, `</p>`, `<SEG>` are already space-separated).
+ */
+export function tokenizeWords(text: string): string[] {
+  return text
+    .replace(/([,.])/g, ' $1 ')
+    .trim()
+    .split(/\s+/)
+    .filter((w) => w.length > 0);
+}
