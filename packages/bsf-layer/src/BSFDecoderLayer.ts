@@ -16,6 +16,7 @@ import { SemanticCrossAttention } from './SemanticCrossAttention.js';
 import { ConditionRefinement } from './ConditionRefinement.js';
 import { resolveBSFLayerOptions, type BSFLayerOptions, type ConditionRefinementSource } from './options.js';
 import { DEFAULT_GATE_BIAS_INIT } from './SemanticGate.js';
+import { disposeEagerLayer } from './eagerDispose.js';
 
 /** Configuration of {@link BSFDecoderLayer}: sizes plus the BSF switches. */
 export interface BSFDecoderLayerConfig extends BSFLayerOptions {
@@ -264,6 +265,11 @@ export class BSFDecoderLayer extends FlowSegLayer implements DecoderLayer {
 
   override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
     return (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
+  }
+
+  /** Release the weights of this layer and its children (also after eager-only use). */
+  override dispose(): ReturnType<tf.layers.Layer['dispose']> {
+    return disposeEagerLayer(this);
   }
 
   override getConfig(): tf.serialization.ConfigDict {

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { FlowSegLayer, MultiHeadAttention, checkShapes, tidy } from '@flowseg/core';
 import { SemanticGate } from './SemanticGate.js';
 import { conditionPaddingMask, itemHasConditions } from './conditionMask.js';
+import { disposeEagerLayer } from './eagerDispose.js';
 
 /** Configuration of {@link SemanticCrossAttention}. */
 export interface SemanticCrossAttentionConfig {
@@ -139,6 +140,11 @@ export class SemanticCrossAttention extends FlowSegLayer {
 
   override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
     return (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
+  }
+
+  /** Release the weights of this layer and its children (also after eager-only use). */
+  override dispose(): ReturnType<tf.layers.Layer['dispose']> {
+    return disposeEagerLayer(this);
   }
 
   override getConfig(): tf.serialization.ConfigDict {

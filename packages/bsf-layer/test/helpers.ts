@@ -7,7 +7,9 @@ import type { Mat } from './reference.js';
 export function seedWeights(layer: FlowSegLayer, seed: number, scale = 0.5): void {
   let i = 0;
   for (const v of layer.namedWeights().values()) {
-    tf.tidy(() => v.write(tf.randomUniform(v.shape, -scale, scale, 'float32', seed + 7919 * i++)));
+    tf.tidy(() => {
+      v.write(tf.randomUniform(v.shape as number[], -scale, scale, 'float32', seed + 7919 * i++));
+    });
   }
 }
 

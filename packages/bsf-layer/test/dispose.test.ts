@@ -1,0 +1,35 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs';
+import { selectBackend } from '@flowseg/core';
+import { BSFDecoderLayer, ConditionRefinement, SemanticCrossAttention, SemanticGate } from '@flowseg/bsf-layer';
+import { disposeInputs, makeInputs, makeLayer } from './layerFixtures.js';
+
+beforeAll(async () => {
+  await selectBackend('wasm');
+});
+
+describe('dispose', () => {
+  it('frees every weight of a layer that was only run eagerly (forward / forwardLayer)', () => {
+    const layer = makeLayer();
+    const x = makeInputs([2, 1], 2);
+    const r = layer.forward(x);
+    tf.dispose([r.queries, r.conditions!.conditions]);
+    const weights = layer.weights.length;
+    const before = tf.memory().numTensors;
+    const result = layer.dispose();
+    expect(result.numDisposedVariables).toBe(weights);
+    expect(tf.memory().numTensors).toBe(before - weights);
+    disposeInputs(x);
+  });
+
+  it('is a no-op on unbuilt layers, and works for SR, CR and the gate', () => {
+    expect(new BSFDecoderLayer({ hiddenDim: 4, numHeads: 1, ffnDim: 8 }).dispose().numDisposedVariables).toBe(0);
+    for (const l of [new SemanticGate({ dim: 4 }), new SemanticCrossAttention({ dim: 4, numHeads: 2 }), new ConditionRefinement({ dim: 4, numHeads: 2 })]) {
+      l.ensureBuilt();
+      const n = l.weights.length;
+      const before = tf.memory().numTensors;
+      expect(l.dispose().numDisposedVariables).toBe(n);
+      expect(tf.memory().numTensors).toBe(before - n);
+    }
+  });
+});
