@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { FlowSegLayer, ShapeError, ValueError, checkShapes, tidy, type ConditionState } from '@flowseg/core';
 import { LlmProjection } from './LlmProjection.js';
+import { disposeWeights } from './disposeWeights.js';
 import { buildPoolingPlan, PHRASE_POOLINGS, type PhrasePooling, type PoolingPlan } from '../pooling/buildPoolingPlan.js';
 import {
   parseSpecialTokens,
@@ -413,6 +414,20 @@ export class LlmConditionAdapter extends FlowSegLayer {
     const batch = (Array.isArray(inputShape[0]) ? (inputShape[0] as tf.Shape)[0] : inputShape[0]) ?? null;
     const d = this.decoderDim;
     return [[batch, null, d], [batch, null], [batch, null, d], [batch, null], [batch, null, null]];
+  }
+
+  /**
+   * Dispose this layer's weights and its children's (all of them, shared ones once). Works
+   * for layers used only through `forward()`, which `tf.layers.Layer.dispose()` refuses;
+   * a layer `apply()`d by several models is disposed when the last one lets go of it.
+   */
+  override dispose(): ReturnType<tf.layers.Layer['dispose']> {
+    if (this._refCount !== null && this._refCount > 1) {
+      this._refCount--;
+      return { refCountAfterDispose: this._refCount, numDisposedVariables: 0 };
+    }
+    this._refCount = 0;
+    return { refCountAfterDispose: 0, numDisposedVariables: disposeWeights(this.weights) };
   }
 
   override getConfig(): tf.serialization.ConfigDict {

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { FlowSegLayer, ValueError, type Linear } from '@flowseg/core';
 import { seededLinear } from './seededLinear.js';
+import { disposeWeights } from './disposeWeights.js';
 
 /** Configuration of {@link LlmProjection}. */
 export interface LlmProjectionConfig {
@@ -112,6 +113,20 @@ export class LlmProjection extends FlowSegLayer {
 
   override computeOutputShape(inputShape: tf.Shape): tf.Shape {
     return [...inputShape.slice(0, -1), this.outFeatures];
+  }
+
+  /**
+   * Dispose this layer's weights and its children's (all of them, shared ones once). Works
+   * for layers used only through `forward()`, which `tf.layers.Layer.dispose()` refuses;
+   * a layer `apply()`d by several models is disposed when the last one lets go of it.
+   */
+  override dispose(): ReturnType<tf.layers.Layer['dispose']> {
+    if (this._refCount !== null && this._refCount > 1) {
+      this._refCount--;
+      return { refCountAfterDispose: this._refCount, numDisposedVariables: 0 };
+    }
+    this._refCount = 0;
+    return { refCountAfterDispose: 0, numDisposedVariables: disposeWeights(this.weights) };
   }
 
   override getConfig(): tf.serialization.ConfigDict {
