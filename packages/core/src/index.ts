@@ -74,3 +74,6 @@ export {
   type SetLayerWeightsOptions,
   type SetLayerWeightsResult,
 } from './weights/layerWeights.js';
+export { AdamW, type AdamWConfig } from './training/AdamW.js';
+export { clipByGlobalNorm, type ClippedGradients } from './training/clipByGlobalNorm.js';
+export { warmupCosineSchedule, type WarmupCosineOptions } from './training/warmupCosineSchedule.js';
