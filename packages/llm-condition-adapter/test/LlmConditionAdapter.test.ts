@@ -416,6 +416,7 @@ describe('LlmConditionAdapter: validation', () => {
     expect(() => new LlmConditionAdapter({ ...base, padId: E })).toThrow(/padId/);
     expect(() => new LlmConditionAdapter({ ...base, vocabSize: 2 })).toThrow(/vocabulary/);
     expect(() => new LlmConditionAdapter({ ...base, emptyPhrase: 'x' as 'drop' })).toThrow(/emptyPhrase/);
+    expect(() => new LlmConditionAdapter({ ...base, includeTags: 'yes' as unknown as boolean })).toThrow(/includeTags/);
     expect(() => new LlmProjection({ inFeatures: 4, outFeatures: 0 })).toThrow(ValueError);
   });
 

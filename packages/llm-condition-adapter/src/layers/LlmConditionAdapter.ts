@@ -196,6 +196,11 @@ export class LlmConditionAdapter extends FlowSegLayer {
     if (seed !== null && !Number.isInteger(seed)) {
       throw new ValueError(`seed: expected an integer, received ${seed}`, 'seed');
     }
+    for (const key of ['separateProjections', 'includeTags', 'requireSeg'] as const) {
+      if (config[key] != null && typeof config[key] !== 'boolean') {
+        throw new ValueError(`${key}: expected a boolean, received ${String(config[key])}`, key);
+      }
+    }
     this.llmDim = config.llmDim;
     this.decoderDim = config.decoderDim;
     this.projectionHiddenDim = projectionHiddenDim;

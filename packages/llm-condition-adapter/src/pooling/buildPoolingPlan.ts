@@ -70,6 +70,9 @@ export function buildPoolingPlan(parsed: ParsedTokens, options: PoolingPlanOptio
     throw new ValueError(`pooling: expected one of ${PHRASE_POOLINGS.join(', ')}, received ${String(pooling)}`, 'pooling');
   }
   const includeTags = options.includeTags ?? false;
+  if (typeof includeTags !== 'boolean') {
+    throw new ValueError(`includeTags: expected a boolean, received ${String(includeTags)}`, 'includeTags');
+  }
   const T = options.tokens ?? parsed.tokens;
   if (!Number.isInteger(T) || T < parsed.tokens) {
     throw new ValueError(`tokens: expected an integer ≥ ${parsed.tokens} (the longest row), received ${T}`, 'tokens');

@@ -125,6 +125,9 @@ export function parseSpecialTokens(tokenIds: TokenIdsInput, options: ParseSpecia
     throw new ValueError(`emptyPhrase: expected 'error' or 'drop', received ${String(emptyPhrase)}`, 'emptyPhrase');
   }
   const requireSeg = options.requireSeg ?? false;
+  if (typeof requireSeg !== 'boolean') {
+    throw new ValueError(`requireSeg: expected a boolean, received ${String(requireSeg)}`, 'requireSeg');
+  }
 
   const rows = readTokenRows(tokenIds);
   const masks = options.attentionMask != null ? readMaskRows(options.attentionMask, rows) : null;
