@@ -132,7 +132,7 @@ describe('WordTokenizer', () => {
       [1, 1, 1, 1],
       [1, 1, 0, 0],
     ]);
-    tf.dispose(batch);
+    tf.dispose([batch.ids, batch.attentionMask]);
     expect(() => tok.encodeBatchTensors([])).toThrow(ValueError);
   });
 

@@ -1,0 +1,72 @@
+import * as tf from '@tensorflow/tfjs';
+import { FlowSegLayer, LayerNorm, Linear, ValueError } from '@flowseg/core';
+import { Conv2d } from './Conv2d.js';
+import { disposeEagerLayer } from '../language/disposeEagerLayer.js';
+
+/** Configuration of {@link ResidualConvBlock}. */
+export interface ResidualConvBlockConfig {
+  /** Channels in and out. */
+  channels: number;
+  /** Layer name. */
+  name?: string;
+}
+
+/**
+ * Pre-norm residual conv block `x + proj(relu(conv3×3(LN(x))))` on NHWC tensors (LN over
+ * channels, as in ConvNeXt; `proj` is a 1×1 conv as a `Linear`). Children: `norm`, `conv`,
+ * `proj`.
+ */
+export class ResidualConvBlock extends FlowSegLayer {
+  /** @internal */
+  static readonly className = 'FlowSegResidualConvBlock';
+  /** Channels in and out. */
+  readonly channels: number;
+  private norm!: LayerNorm;
+  private conv!: Conv2d;
+  private proj!: Linear;
+
+  constructor(config: ResidualConvBlockConfig) {
+    super({ name: config.name });
+    if (!Number.isInteger(config.channels) || config.channels <= 0) {
+      throw new ValueError(`channels: expected a positive integer, received ${config.channels}`, 'channels');
+    }
+    this.channels = config.channels;
+  }
+
+  override build(): void {
+    if (this.built) return;
+    const c = this.channels;
+    this.norm = this.addChild('norm', new LayerNorm({ features: c }));
+    this.conv = this.addChild('conv', new Conv2d({ inChannels: c, outChannels: c }));
+    this.proj = this.addChild('proj', new Linear({ inFeatures: c, outFeatures: c }));
+    for (const child of this.children()) (child as FlowSegLayer).ensureBuilt();
+    super.build([]);
+  }
+
+  /**
+   * @param x - `[batch, height, width, channels]` float32.
+   * @returns `[batch, height, width, channels]`.
+   */
+  forward(x: tf.Tensor4D): tf.Tensor4D {
+    this.ensureBuilt();
+    return tf.tidy(() => tf.add(x, this.proj.forward(tf.relu(this.conv.forward(this.norm.forward(x))))) as tf.Tensor4D);
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return this.forward((Array.isArray(inputs) ? inputs[0]! : inputs) as tf.Tensor4D);
+  }
+
+  override computeOutputShape(inputShape: tf.Shape): tf.Shape {
+    return inputShape;
+  }
+
+  /** Release the weights of this layer and its descendants (also after eager-only use). */
+  override dispose(): ReturnType<tf.layers.Layer['dispose']> {
+    return disposeEagerLayer(this);
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), channels: this.channels };
+  }
+}
+tf.serialization.registerClass(ResidualConvBlock);

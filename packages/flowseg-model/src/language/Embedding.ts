@@ -1,0 +1,107 @@
+import * as tf from '@tensorflow/tfjs';
+import { DTypeError, FlowSegLayer, ValueError } from '@flowseg/core';
+import { paramSeed } from './seedWeights.js';
+import { disposeEagerLayer } from './disposeEagerLayer.js';
+
+/** Configuration of {@link Embedding}. */
+export interface EmbeddingConfig {
+  /** Number of rows (vocabulary size or number of positions). */
+  numEmbeddings: number;
+  /** Width of each row. */
+  dim: number;
+  /** Standard deviation of the normal init (default 0.02, GPT-2's). */
+  initStd?: number;
+  /** Seed of the init (default 0). */
+  seed?: number;
+  /** Layer name. */
+  name?: string;
+}
+
+/**
+ * Lookup table `weight [numEmbeddings, dim]`, initialised `N(0, initStd²)` from `seed`.
+ * The lookup is `tf.gather`, whose gradient (`UnsortedSegmentSum`) `@flowseg/core`
+ * registers for wasm, so it trains on every backend.
+ */
+export class Embedding extends FlowSegLayer {
+  /** @internal */
+  static readonly className = 'FlowSegEmbedding';
+  /** Number of rows. */
+  readonly numEmbeddings: number;
+  /** Width of each row. */
+  readonly dim: number;
+  /** Standard deviation of the init. */
+  readonly initStd: number;
+  /** Seed of the init. */
+  readonly seed: number;
+  private table!: tf.LayerVariable;
+
+  constructor(config: EmbeddingConfig) {
+    super({ name: config.name });
+    for (const k of ['numEmbeddings', 'dim'] as const) {
+      if (!Number.isInteger(config[k]) || config[k] <= 0) {
+        throw new ValueError(`${k}: expected a positive integer, received ${config[k]}`, k);
+      }
+    }
+    const initStd = config.initStd ?? 0.02;
+    if (!(initStd > 0)) throw new ValueError(`initStd: expected > 0, received ${initStd}`, 'initStd');
+    const seed = config.seed ?? 0;
+    if (!Number.isInteger(seed)) throw new ValueError(`seed: expected an integer, received ${seed}`, 'seed');
+    this.numEmbeddings = config.numEmbeddings;
+    this.dim = config.dim;
+    this.initStd = initStd;
+    this.seed = seed;
+  }
+
+  override build(): void {
+    if (this.built) return;
+    this.table = this.addParam(
+      'weight',
+      [this.numEmbeddings, this.dim],
+      tf.initializers.randomNormal({ mean: 0, stddev: this.initStd, seed: paramSeed(this.seed, 'weight') }),
+    );
+    super.build([]);
+  }
+
+  /** The table `[numEmbeddings, dim]` (read inside the caller's tape, e.g. for a tied output head). */
+  get weight(): tf.Tensor2D {
+    this.ensureBuilt();
+    return this.table.read() as tf.Tensor2D;
+  }
+
+  /**
+   * Look rows up.
+   * @param ids - int32 indices of any shape `[...]`, each in `[0, numEmbeddings)` (not
+   *   checked: reading them back would stall the pipeline; out-of-range ids give zeros on
+   *   some backends).
+   * @returns `[..., dim]`.
+   */
+  forward(ids: tf.Tensor): tf.Tensor {
+    this.ensureBuilt();
+    if (ids.dtype !== 'int32') throw new DTypeError('ids', ['int32'], ids.dtype);
+    return tf.tidy(() => tf.gather(this.table.read(), ids));
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return this.forward(Array.isArray(inputs) ? inputs[0]! : inputs);
+  }
+
+  override computeOutputShape(inputShape: tf.Shape): tf.Shape {
+    return [...inputShape, this.dim];
+  }
+
+  /** Release the weights of this layer and its descendants (also after eager-only use). */
+  override dispose(): ReturnType<tf.layers.Layer['dispose']> {
+    return disposeEagerLayer(this);
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return {
+      ...super.getConfig(),
+      numEmbeddings: this.numEmbeddings,
+      dim: this.dim,
+      initStd: this.initStd,
+      seed: this.seed,
+    };
+  }
+}
+tf.serialization.registerClass(Embedding);

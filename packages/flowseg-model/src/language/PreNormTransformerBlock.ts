@@ -1,0 +1,110 @@
+import * as tf from '@tensorflow/tfjs';
+import { FeedForward, FlowSegLayer, LayerNorm, MultiHeadAttention, ValueError } from '@flowseg/core';
+import { disposeEagerLayer } from './disposeEagerLayer.js';
+
+/** Configuration of {@link PreNormTransformerBlock}. */
+export interface PreNormTransformerBlockConfig {
+  /** Width of the token states (`channels`). */
+  dim: number;
+  /** Attention heads; must divide `dim`. */
+  numHeads: number;
+  /** Hidden width of the feed-forward network. */
+  ffnDim: number;
+  /** Layer name. */
+  name?: string;
+}
+
+/** Inputs of {@link PreNormTransformerBlock.forward}. */
+export interface PreNormTransformerBlockInputs {
+  /** Token states `[batch, tokens, channels]`. */
+  readonly x: tf.Tensor3D;
+  /** Bool attention mask `[batch | 1, 1, tokens, tokens]`, `true` = blocked (e.g. causal). */
+  readonly attentionMask?: tf.Tensor4D | null;
+  /** Bool key padding mask `[batch, tokens]`, `true` = padding (never attended). */
+  readonly keyPaddingMask?: tf.Tensor2D | null;
+}
+
+/**
+ * Pre-norm Transformer block (GPT-2 / ViT / Qwen layout):
+ * `x ← x + SelfAttn(LN₁(x))`, then `x ← x + FFN(LN₂(x))`.
+ *
+ * Children (checkpoint names): `input_layernorm`, `self_attn` (q/k/v/out projections),
+ * `post_attention_layernorm`, `mlp` (`linear1`, `linear2`, ReLU).
+ */
+export class PreNormTransformerBlock extends FlowSegLayer {
+  /** @internal */
+  static readonly className = 'FlowSegPreNormTransformerBlock';
+  /** Width of the token states. */
+  readonly dim: number;
+  /** Attention heads. */
+  readonly numHeads: number;
+  /** Hidden width of the feed-forward network. */
+  readonly ffnDim: number;
+  private norm1!: LayerNorm;
+  private attn!: MultiHeadAttention;
+  private norm2!: LayerNorm;
+  private mlp!: FeedForward;
+
+  constructor(config: PreNormTransformerBlockConfig) {
+    super({ name: config.name });
+    for (const k of ['dim', 'numHeads', 'ffnDim'] as const) {
+      if (!Number.isInteger(config[k]) || config[k] <= 0) {
+        throw new ValueError(`${k}: expected a positive integer, received ${config[k]}`, k);
+      }
+    }
+    if (config.dim % config.numHeads !== 0) {
+      throw new ValueError(`numHeads: ${config.numHeads} does not divide dim=${config.dim}`, 'numHeads');
+    }
+    this.dim = config.dim;
+    this.numHeads = config.numHeads;
+    this.ffnDim = config.ffnDim;
+  }
+
+  override build(): void {
+    if (this.built) return;
+    this.norm1 = this.addChild('input_layernorm', new LayerNorm({ features: this.dim }));
+    this.attn = this.addChild('self_attn', new MultiHeadAttention({ embedDim: this.dim, numHeads: this.numHeads }));
+    this.norm2 = this.addChild('post_attention_layernorm', new LayerNorm({ features: this.dim }));
+    this.mlp = this.addChild('mlp', new FeedForward({ dim: this.dim, hiddenDim: this.ffnDim }));
+    for (const c of this.children()) (c as FlowSegLayer).ensureBuilt();
+    super.build([]);
+  }
+
+  /**
+   * Run the block (shapes are checked by the attention layer).
+   * @returns updated token states `[batch, tokens, channels]`.
+   */
+  forward(inputs: PreNormTransformerBlockInputs): tf.Tensor3D {
+    this.ensureBuilt();
+    return tf.tidy(() => {
+      const h = this.norm1.forward(inputs.x);
+      const attended = this.attn.forward({
+        query: h,
+        key: h,
+        value: h,
+        attentionMask: inputs.attentionMask ?? null,
+        keyPaddingMask: inputs.keyPaddingMask ?? null,
+      }).output;
+      const x = tf.add(inputs.x, attended) as tf.Tensor3D;
+      return tf.add(x, this.mlp.forward(this.norm2.forward(x))) as tf.Tensor3D;
+    });
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return this.forward({ x: (Array.isArray(inputs) ? inputs[0]! : inputs) as tf.Tensor3D });
+  }
+
+  override computeOutputShape(inputShape: tf.Shape): tf.Shape {
+    return inputShape;
+  }
+
+  /** Release the weights of this layer and its descendants (also after eager-only use). */
+  override dispose(): ReturnType<tf.layers.Layer['dispose']> {
+    return disposeEagerLayer(this);
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), dim: this.dim, numHeads: this.numHeads, ffnDim: this.ffnDim };
+  }
+}
+tf.serialization.registerClass(PreNormTransformerBlock);

@@ -1,0 +1,104 @@
+import * as tf from '@tensorflow/tfjs';
+import { ValueError, checkShapes } from '@flowseg/core';
+import type { ConditionLanguageModel } from './ConditionLanguageModel.js';
+
+/** Options of {@link greedyGenerate}. */
+export interface GenerateOptions {
+  /** Most tokens to generate per row (positive integer). */
+  readonly maxNewTokens: number;
+  /** A row stops after it emits this id (the id is included in its output). */
+  readonly eosId: number;
+  /**
+   * Prompt attention mask `[batch, tokens]` (int32 or bool, 1 = real token) for prompts of
+   * different lengths. Prompts must be **left**-padded (padding before the text) so that
+   * every row continues from its last real token.
+   */
+  readonly attentionMask?: tf.Tensor2D | null;
+}
+
+/**
+ * Greedy decoding with any {@link ConditionLanguageModel}: repeatedly append
+ * `argmax(logits[:, last])` until every row has produced `eosId` or `maxNewTokens` tokens.
+ *
+ * Cost: there is no KV cache, so step `k` re-runs the whole sequence of `S + k` positions
+ * (`S` = image + prompt tokens): attention is O((S+k)²) per step and O(N·(S+N)²) for `N` new
+ * tokens. Fine for short answers of small models; a cache is the fix if that ever matters.
+ * Leak-free: each step's tensors are freed before the next.
+ *
+ * @param model - the language model.
+ * @param imageTokens - image prefix `[batch, imageTokens, hidden]` float32, or `null`.
+ * @param promptIds - prompt `[batch, tokens]` int32 (at least one token per row).
+ * @returns per row, the generated ids (prompt excluded; `eosId` last if it was produced).
+ */
+export function greedyGenerate(
+  model: ConditionLanguageModel,
+  imageTokens: tf.Tensor3D | null,
+  promptIds: tf.Tensor2D,
+  options: GenerateOptions,
+): number[][] {
+  const { maxNewTokens, eosId } = options;
+  if (!Number.isInteger(maxNewTokens) || maxNewTokens <= 0) {
+    throw new ValueError(`maxNewTokens: expected a positive integer, received ${maxNewTokens}`, 'maxNewTokens');
+  }
+  if (!Number.isInteger(eosId) || eosId < 0 || eosId >= model.vocabSize) {
+    throw new ValueError(`eosId: expected an id in [0, ${model.vocabSize}), received ${eosId}`, 'eosId');
+  }
+  const b = checkShapes(
+    {
+      imageTokens: { tensor: imageTokens, axes: ['batch', 'imageTokens', 'hidden'], dtypes: ['float32'], optional: true },
+      promptIds: { tensor: promptIds, axes: ['batch', 'tokens'], dtypes: ['int32'] },
+      attentionMask: { tensor: options.attentionMask, axes: ['batch', 'tokens'], dtypes: ['int32', 'bool'], optional: true },
+    },
+    { hidden: model.hiddenSize },
+  );
+  const batch = b.batch!;
+  const prompt = b.tokens!;
+  if (prompt === 0) throw new ValueError('promptIds: expected at least one token per row', 'promptIds');
+  const imageCount = b.imageTokens ?? 0;
+  const room = model.maxPositions - imageCount - prompt;
+  if (room < maxNewTokens) {
+    throw new ValueError(
+      `maxNewTokens: ${maxNewTokens} new tokens after ${imageCount} image + ${prompt} prompt tokens exceed ` +
+        `maxPositions=${model.maxPositions}`,
+      'maxNewTokens',
+    );
+  }
+  const ids = promptIds.arraySync() as number[][];
+  let mask: number[][] | null = null;
+  if (options.attentionMask) {
+    mask = (tf.tidy(() => tf.cast(options.attentionMask!, 'int32').arraySync()) as number[][]).map((row) =>
+      row.map((v) => (v !== 0 ? 1 : 0)),
+    );
+    mask.forEach((row, r) => {
+      if (row[row.length - 1] !== 1 || row.some((v, i) => i > 0 && v === 0 && row[i - 1] === 1)) {
+        throw new ValueError(
+          `attentionMask: row ${r} is not left-padded (padding must precede the prompt and the last token must be real)`,
+          'attentionMask',
+        );
+      }
+    });
+  }
+  const out: number[][] = Array.from({ length: batch }, () => []);
+  const done = new Array<boolean>(batch).fill(false);
+  for (let step = 0; step < maxNewTokens && done.includes(false); step++) {
+    const next = tf.tidy(() => {
+      const len = ids[0]!.length;
+      const tokenIds = tf.tensor2d(ids, [batch, len], 'int32');
+      const attentionMask = mask ? tf.tensor2d(mask, [batch, len], 'int32') : null;
+      const logits = model.logits({ imageTokens, tokenIds, attentionMask });
+      const last = tf.slice(logits, [0, len - 1, 0], [batch, 1, model.vocabSize]);
+      return tf.argMax(tf.reshape(last, [batch, model.vocabSize]), -1).dataSync();
+    });
+    for (let r = 0; r < batch; r++) {
+      // Finished rows keep being fed `eosId`; causality keeps it from affecting other rows.
+      const token = done[r] ? eosId : next[r]!;
+      ids[r]!.push(token);
+      mask?.[r]!.push(1);
+      if (!done[r]) {
+        out[r]!.push(token);
+        if (token === eosId) done[r] = true;
+      }
+    }
+  }
+  return out;
+}
