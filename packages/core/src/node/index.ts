@@ -2,6 +2,7 @@
  * Node-only helpers of `@flowseg/core` (`@flowseg/core/node`): file I/O that needs `node:fs`,
  * kept out of the main entry so browser bundles of core never pull in Node modules.
  * @packageDocumentation
+ * @module @flowseg/core/node
  */
 export {
   openSafetensorsFile,

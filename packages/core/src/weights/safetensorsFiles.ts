@@ -37,7 +37,7 @@ export async function openSafetensorsFile(path: string): Promise<SafetensorsFile
 }
 
 /**
- * Load every tensor of a safetensors file (Node only); see {@link readSafetensors}.
+ * Load every tensor of a safetensors file (Node only), like `readSafetensors` from `@flowseg/core`.
  * A corrupt or truncated file throws a {@link WeightsError} and creates no tensor.
  * The caller owns the returned tensors.
  */
