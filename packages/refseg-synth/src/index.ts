@@ -37,7 +37,7 @@ export type { Family } from './generator/families.js';
 export { NO_MATCH_ANSWER, PROMPT_VERBS, formatAnswer } from './generator/answer.js';
 export { generateReferringSample } from './generator/generateReferringSample.js';
 export type { ReferringSample, SegTarget } from './generator/generateReferringSample.js';
-export { SPECIAL_TOKENS, VOCABULARY, tokenizeWords } from './text/vocabulary.js';
+export { SPECIAL_TOKENS, VOCABULARY_WORDS, VOCABULARY, tokenizeWords } from './text/vocabulary.js';
 export {
   SPLITS,
   DEFAULT_SPLIT_SIZES,

@@ -17,12 +17,15 @@ const ATTRIBUTE_KEYS: ReadonlyArray<{ keys: readonly FilterKey[]; weight: number
  * distractor keeps the target's unnamed attributes, hence shares its shape or colour.
  */
 export const attributeTemplate: Template = (rng, { options, budget }) => {
-  const { keys } = rng.pickWeighted(ATTRIBUTE_KEYS, (k) => k.weight);
+  // One distractor per named attribute must fit in the scene.
+  const { keys } = rng.pickWeighted(
+    ATTRIBUTE_KEYS.filter((k) => k.keys.length < budget),
+    (k) => k.weight,
+  );
   const target = randomAttributes(rng);
   const filter = filterOf(target, keys);
   const specs: ObjectSpec[] = [spec(rng, target, options)];
   for (const [i, key] of rng.shuffle(keys).entries()) {
-    if (specs.length >= budget) break;
     let d = changeAttribute(rng, target, key);
     // Later distractors vary in the attributes the expression does not name.
     if (i > 0) for (const other of (['shape', 'color', 'size'] as const).filter((k) => !keys.includes(k))) if (rng.chance(0.5)) d = changeAttribute(rng, d, other);

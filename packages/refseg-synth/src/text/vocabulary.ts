@@ -5,12 +5,11 @@
 export const SPECIAL_TOKENS = ['<pad>', '<bos>', '<eos>', '<unk>', '<img>', '<p>', '</p>', '<SEG>'] as const;
 
 /**
- * Every word the generator can emit (prompts, answers, expressions, scene descriptions),
- * after {@link tokenizeWords}, preceded by {@link SPECIAL_TOKENS}. Fixed and ordered: a word's
- * id is its index, so appending is the only compatible change.
+ * Every plain word the generator can emit (prompts, answers, expressions, scene descriptions)
+ * after {@link tokenizeWords}: the special tokens excluded, in a fixed order (append only).
+ * Pass this to a tokenizer that adds its own special tokens.
  */
-export const VOCABULARY: readonly string[] = [
-  ...SPECIAL_TOKENS,
+export const VOCABULARY_WORDS: readonly string[] = [
   // punctuation
   ',',
   '.',
@@ -90,6 +89,12 @@ export const VOCABULARY: readonly string[] = [
   'object',
   'matches',
 ];
+
+/**
+ * {@link SPECIAL_TOKENS} followed by {@link VOCABULARY_WORDS}: a complete word-level
+ * vocabulary where a token's id is its index.
+ */
+export const VOCABULARY: readonly string[] = [...SPECIAL_TOKENS, ...VOCABULARY_WORDS];
 
 /**
  * Splits generated text into vocabulary words: whitespace-separated, with `,` and `.` as
