@@ -196,3 +196,38 @@ describe('wasm kernels leak nothing', () => {
     expect(backend.numDataIds()).toBe(dataIds);
   });
 });
+
+describe('BatchMatMul with full batch broadcasting', () => {
+  it('[3,1,M,K] × [1,3,K,N] gives all 9 products (the stock kernels compute only 3)', async () => {
+    await tf.setBackend('wasm');
+    const [m, k, n] = [2, 4, 5];
+    const a = seeded([3, 1, m, k]);
+    const b = seeded([1, 3, k, n]);
+    for (const [ta, tb] of [
+      [false, false],
+      [true, false],
+      [false, true],
+    ] as const) {
+      const aIn = ta ? tf.transpose(a, [0, 1, 3, 2]) : a;
+      const bIn = tb ? tf.transpose(b, [0, 1, 3, 2]) : b;
+      const out = tf.matMul(aIn, bIn, ta, tb);
+      expect(out.shape).toEqual([3, 3, m, n]);
+      const got = out.dataSync();
+      const av = a.dataSync();
+      const bv = b.dataSync();
+      for (let i = 0; i < 3; i++) {
+        for (let j = 0; j < 3; j++) {
+          for (let r = 0; r < m; r++) {
+            for (let c = 0; c < n; c++) {
+              let want = 0;
+              for (let t = 0; t < k; t++) want += av[(i * m + r) * k + t]! * bv[(j * k + t) * n + c]!;
+              expect(got[((i * 3 + j) * m + r) * n + c]).toBeCloseTo(want, 4);
+            }
+          }
+        }
+      }
+      tf.dispose([out, ...(ta ? [aIn] : []), ...(tb ? [bIn] : [])]);
+    }
+    tf.dispose([a, b]);
+  });
+});

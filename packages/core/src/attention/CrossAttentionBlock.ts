@@ -12,6 +12,8 @@ export interface AttentionBlockConfig {
   numHeads: number;
   /** Dropout on the attention output before the residual, in training (default 0). */
   dropout?: number;
+  /** Seed for the attention's initializers (default: unseeded). */
+  seed?: number;
   /** Layer name. */
   name?: string;
 }
@@ -68,7 +70,7 @@ export class CrossAttentionBlock extends FlowSegLayer {
     this.dim = config.dim;
     this.numHeads = config.numHeads;
     // Validates dim/numHeads eagerly.
-    this.attention = new MultiHeadAttention({ embedDim: this.dim, numHeads: this.numHeads });
+    this.attention = new MultiHeadAttention({ embedDim: this.dim, numHeads: this.numHeads, seed: config.seed });
   }
 
   override build(): void {
@@ -109,7 +111,13 @@ export class CrossAttentionBlock extends FlowSegLayer {
   }
 
   override getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), dim: this.dim, numHeads: this.numHeads, dropout: this.dropout };
+    return {
+      ...super.getConfig(),
+      dim: this.dim,
+      numHeads: this.numHeads,
+      dropout: this.dropout,
+      ...(this.attention.seed === undefined ? {} : { seed: this.attention.seed }),
+    };
   }
 }
 tf.serialization.registerClass(CrossAttentionBlock);

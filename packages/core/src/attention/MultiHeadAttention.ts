@@ -4,6 +4,7 @@ import { Linear } from '../layers/Linear.js';
 import { ValueError } from '../errors/FlowSegError.js';
 import { checkShapes } from '../shapes/checkShapes.js';
 import { tidy } from '../tensor/tidy.js';
+import { deriveSeed } from '../random/deriveSeed.js';
 
 /** Configuration of {@link MultiHeadAttention}. */
 export interface MultiHeadAttentionConfig {
@@ -17,6 +18,8 @@ export interface MultiHeadAttentionConfig {
   valueDim?: number;
   /** Dropout on attention weights in training (default 0). */
   dropout?: number;
+  /** Seed for the projections' initializers (default: unseeded). */
+  seed?: number;
   /** Layer name. */
   name?: string;
 }
@@ -86,6 +89,8 @@ export class MultiHeadAttention extends FlowSegLayer {
   readonly dropout: number;
   /** Width of one head (`embedDim / numHeads`). */
   readonly headDim: number;
+  /** Initializer seed, if any. */
+  readonly seed: number | undefined;
   private qProj!: Linear;
   private kProj!: Linear;
   private vProj!: Linear;
@@ -113,15 +118,17 @@ export class MultiHeadAttention extends FlowSegLayer {
     this.valueDim = config.valueDim ?? embedDim;
     this.dropout = dropout;
     this.headDim = embedDim / numHeads;
+    this.seed = config.seed;
   }
 
   override build(): void {
     if (this.built) return;
     const d = this.embedDim;
-    this.qProj = this.addChild('q_proj', new Linear({ inFeatures: d, outFeatures: d }));
-    this.kProj = this.addChild('k_proj', new Linear({ inFeatures: this.keyDim, outFeatures: d }));
-    this.vProj = this.addChild('v_proj', new Linear({ inFeatures: this.valueDim, outFeatures: d }));
-    this.outProj = this.addChild('out_proj', new Linear({ inFeatures: d, outFeatures: d }));
+    const seed = (i: number) => deriveSeed(this.seed, i);
+    this.qProj = this.addChild('q_proj', new Linear({ inFeatures: d, outFeatures: d, seed: seed(0) }));
+    this.kProj = this.addChild('k_proj', new Linear({ inFeatures: this.keyDim, outFeatures: d, seed: seed(1) }));
+    this.vProj = this.addChild('v_proj', new Linear({ inFeatures: this.valueDim, outFeatures: d, seed: seed(2) }));
+    this.outProj = this.addChild('out_proj', new Linear({ inFeatures: d, outFeatures: d, seed: seed(3) }));
     for (const c of this.children()) (c as Linear).ensureBuilt();
     super.build([]);
   }
@@ -234,6 +241,7 @@ export class MultiHeadAttention extends FlowSegLayer {
       keyDim: this.keyDim,
       valueDim: this.valueDim,
       dropout: this.dropout,
+      ...(this.seed === undefined ? {} : { seed: this.seed }),
     };
   }
 }

@@ -39,7 +39,7 @@ export class SelfAttentionBlock extends FlowSegLayer {
     this.dropout = validateBlockConfig(config);
     this.dim = config.dim;
     this.numHeads = config.numHeads;
-    this.attention = new MultiHeadAttention({ embedDim: this.dim, numHeads: this.numHeads });
+    this.attention = new MultiHeadAttention({ embedDim: this.dim, numHeads: this.numHeads, seed: config.seed });
   }
 
   override build(): void {
@@ -78,7 +78,13 @@ export class SelfAttentionBlock extends FlowSegLayer {
   }
 
   override getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), dim: this.dim, numHeads: this.numHeads, dropout: this.dropout };
+    return {
+      ...super.getConfig(),
+      dim: this.dim,
+      numHeads: this.numHeads,
+      dropout: this.dropout,
+      ...(this.attention.seed === undefined ? {} : { seed: this.attention.seed }),
+    };
   }
 }
 tf.serialization.registerClass(SelfAttentionBlock);

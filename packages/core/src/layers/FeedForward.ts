@@ -2,6 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import { FlowSegLayer } from './FlowSegLayer.js';
 import { Linear } from './Linear.js';
 import { ValueError } from '../errors/FlowSegError.js';
+import { checkLastAxis } from '../shapes/checkLastAxis.js';
+import { deriveSeed } from '../random/deriveSeed.js';
 
 /** Configuration of {@link FeedForward}. */
 export interface FeedForwardConfig {
@@ -13,6 +15,8 @@ export interface FeedForwardConfig {
   dropout?: number;
   /** Hidden activation (default `'relu'`). */
   activation?: 'relu' | 'gelu';
+  /** Seed for the linear layers' initializers (default: unseeded). */
+  seed?: number;
   /** Layer name. */
   name?: string;
 }
@@ -32,6 +36,8 @@ export class FeedForward extends FlowSegLayer {
   readonly dropout: number;
   /** Hidden activation. */
   readonly activation: 'relu' | 'gelu';
+  /** Initializer seed, if any. */
+  readonly seed: number | undefined;
   private linear1!: Linear;
   private linear2!: Linear;
 
@@ -54,12 +60,13 @@ export class FeedForward extends FlowSegLayer {
     this.hiddenDim = config.hiddenDim;
     this.dropout = dropout;
     this.activation = activation;
+    this.seed = config.seed;
   }
 
   override build(): void {
     if (this.built) return;
-    this.linear1 = this.addChild('linear1', new Linear({ inFeatures: this.dim, outFeatures: this.hiddenDim }));
-    this.linear2 = this.addChild('linear2', new Linear({ inFeatures: this.hiddenDim, outFeatures: this.dim }));
+    this.linear1 = this.addChild('linear1', new Linear({ inFeatures: this.dim, outFeatures: this.hiddenDim, seed: deriveSeed(this.seed, 0) }));
+    this.linear2 = this.addChild('linear2', new Linear({ inFeatures: this.hiddenDim, outFeatures: this.dim, seed: deriveSeed(this.seed, 1) }));
     this.linear1.ensureBuilt();
     this.linear2.ensureBuilt();
     super.build([]);
@@ -72,6 +79,7 @@ export class FeedForward extends FlowSegLayer {
    */
   forward<R extends tf.Rank>(x: tf.Tensor<R>, training = false): tf.Tensor<R> {
     this.ensureBuilt();
+    checkLastAxis('x', x, this.dim, 'dim');
     return tf.tidy(() => {
       const pre = this.linear1.forward(x);
       let hidden: tf.Tensor =
@@ -98,6 +106,7 @@ export class FeedForward extends FlowSegLayer {
       hiddenDim: this.hiddenDim,
       dropout: this.dropout,
       activation: this.activation,
+      ...(this.seed === undefined ? {} : { seed: this.seed }),
     };
   }
 }

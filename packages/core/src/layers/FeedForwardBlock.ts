@@ -12,6 +12,8 @@ export interface FeedForwardBlockConfig {
   hiddenDim: number;
   /** Dropout inside the FFN and before the residual, in training (default 0). */
   dropout?: number;
+  /** Seed for the FFN's initializers (default: unseeded). */
+  seed?: number;
   /** Layer name. */
   name?: string;
 }
@@ -44,7 +46,7 @@ export class FeedForwardBlock extends FlowSegLayer {
     this.dim = config.dim;
     this.hiddenDim = config.hiddenDim;
     this.dropout = dropout;
-    this.ffn = new FeedForward({ dim: this.dim, hiddenDim: this.hiddenDim, dropout });
+    this.ffn = new FeedForward({ dim: this.dim, hiddenDim: this.hiddenDim, dropout, seed: config.seed });
   }
 
   override build(): void {
@@ -78,7 +80,13 @@ export class FeedForwardBlock extends FlowSegLayer {
   }
 
   override getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), dim: this.dim, hiddenDim: this.hiddenDim, dropout: this.dropout };
+    return {
+      ...super.getConfig(),
+      dim: this.dim,
+      hiddenDim: this.hiddenDim,
+      dropout: this.dropout,
+      ...(this.ffn.seed === undefined ? {} : { seed: this.ffn.seed }),
+    };
   }
 }
 tf.serialization.registerClass(FeedForwardBlock);

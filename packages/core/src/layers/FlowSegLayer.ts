@@ -104,9 +104,28 @@ export abstract class FlowSegLayer extends tf.layers.Layer {
     return out;
   }
 
+  /**
+   * Free this layer's weights and its descendants'. Layers used through their typed eager
+   * methods are never `apply()`d, so TF.js's reference count was never started and its
+   * `dispose()` would refuse; such a layer owns its weights outright and frees them here. A
+   * layer used symbolically keeps TF.js's reference-counted behaviour. Disposing twice throws.
+   */
   override dispose(): ReturnType<tf.layers.Layer['dispose']> {
-    const r = super.dispose();
-    for (const c of this.children()) c.dispose();
-    return r;
+    if (this.built && this._refCount === null) {
+      const numDisposedVariables = this.disposeWeights();
+      this.markDisposed();
+      return { refCountAfterDispose: 0, numDisposedVariables };
+    }
+    // `weights` includes every descendant's, so TF.js's disposeWeights frees the whole tree.
+    const result = super.dispose();
+    if (result.refCountAfterDispose === 0) this.markDisposed();
+    return result;
+  }
+
+  private markDisposed(): void {
+    this._refCount = 0;
+    for (const c of this.children()) {
+      if (c instanceof FlowSegLayer) c.markDisposed();
+    }
   }
 }

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { FlowSegLayer } from './FlowSegLayer.js';
 import { ValueError } from '../errors/FlowSegError.js';
+import { checkLastAxis } from '../shapes/checkLastAxis.js';
 
 /** Configuration of {@link LayerNorm}. */
 export interface LayerNormConfig {
@@ -49,6 +50,7 @@ export class LayerNorm extends FlowSegLayer {
    */
   forward<R extends tf.Rank>(x: tf.Tensor<R>): tf.Tensor<R> {
     this.ensureBuilt();
+    checkLastAxis('x', x, this.features, 'features');
     return tf.tidy(() => {
       const { mean, variance } = tf.moments(x, -1, true);
       const normed = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, this.epsilon)));

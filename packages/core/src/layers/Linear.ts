@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { FlowSegLayer } from './FlowSegLayer.js';
 import { ValueError } from '../errors/FlowSegError.js';
+import { checkLastAxis } from '../shapes/checkLastAxis.js';
+import { deriveSeed } from '../random/deriveSeed.js';
 
 /** Configuration of {@link Linear}. */
 export interface LinearConfig {
@@ -10,6 +12,8 @@ export interface LinearConfig {
   outFeatures: number;
   /** Add a bias (default true). */
   useBias?: boolean;
+  /** Seed of the initializer (default: unseeded). Set it for reproducible models. */
+  seed?: number;
   /** Layer name. */
   name?: string;
 }
@@ -36,6 +40,8 @@ export class Linear extends FlowSegLayer {
   readonly outFeatures: number;
   /** Whether a bias is added. */
   readonly useBias: boolean;
+  /** Initializer seed, if any. */
+  readonly seed: number | undefined;
   private kernel!: tf.LayerVariable;
   private bias: tf.LayerVariable | null = null;
 
@@ -46,6 +52,7 @@ export class Linear extends FlowSegLayer {
     this.inFeatures = config.inFeatures;
     this.outFeatures = config.outFeatures;
     this.useBias = config.useBias ?? true;
+    this.seed = config.seed;
   }
 
   override build(): void {
@@ -55,13 +62,13 @@ export class Linear extends FlowSegLayer {
     this.kernel = this.addParam(
       'kernel',
       [this.inFeatures, this.outFeatures],
-      tf.initializers.randomUniform({ minval: -bound, maxval: bound }),
+      tf.initializers.randomUniform({ minval: -bound, maxval: bound, seed: this.seed }),
     );
     if (this.useBias) {
       this.bias = this.addParam(
         'bias',
         [this.outFeatures],
-        tf.initializers.randomUniform({ minval: -bound, maxval: bound }),
+        tf.initializers.randomUniform({ minval: -bound, maxval: bound, seed: deriveSeed(this.seed, 1) }),
       );
     }
     super.build([]);
@@ -74,6 +81,7 @@ export class Linear extends FlowSegLayer {
    */
   forward<R extends tf.Rank>(x: tf.Tensor<R>): tf.Tensor<R> {
     this.ensureBuilt();
+    checkLastAxis('x', x, this.inFeatures, 'inFeatures');
     return tf.tidy(() => {
       const shape: number[] = x.shape;
       const rows = x.size / this.inFeatures;
@@ -99,6 +107,7 @@ export class Linear extends FlowSegLayer {
       inFeatures: this.inFeatures,
       outFeatures: this.outFeatures,
       useBias: this.useBias,
+      ...(this.seed === undefined ? {} : { seed: this.seed }),
     };
   }
 }

@@ -35,7 +35,7 @@ function describe(axes: readonly AxisSpec[], bound: AxisBindings): string {
   return `[${axes
     .map((a) => {
       if (typeof a === 'number') return String(a);
-      if (typeof a === 'string') return a in bound ? `${a}=${bound[a]}` : a;
+      if (typeof a === 'string') return Object.hasOwn(bound, a) ? `${a}=${bound[a]}` : a;
       return `${a.name}=${a.size}`;
     })
     .join(', ')}]`;
@@ -63,7 +63,8 @@ export function checkShapes(
   specs: Record<string, TensorSpec>,
   preset: AxisBindings = {},
 ): AxisBindings {
-  const bound: AxisBindings = { ...preset };
+  // No prototype: axis names such as 'constructor' must not hit Object.prototype.
+  const bound: AxisBindings = Object.assign(Object.create(null) as AxisBindings, preset);
   for (const [argument, spec] of Object.entries(specs)) {
     const t = spec.tensor;
     if (t == null) {

@@ -4,12 +4,40 @@ import { copyMatrix, heapF32, heapIndex, reshaped, sizeOf, type KernelArgs, type
 type MatMulKernel = (args: KernelArgs<{ transposeA: boolean; transposeB: boolean }>) => TensorInfo;
 
 /**
+ * Maps a flat index over the broadcast batch shape `outer` to the flat index of the matrix
+ * it reads in an operand with batch shape `src` (right-aligned; size-1 axes repeat).
+ */
+function broadcastIndexer(outer: readonly number[], src: readonly number[]): (g: number) => number {
+  if (tf.util.arraysEqual(outer as number[], src as number[])) return (g) => g;
+  const offset = outer.length - src.length;
+  return (g) => {
+    let rest = g;
+    let index = 0;
+    let stride = 1;
+    for (let d = outer.length - 1; d >= 0; d--) {
+      const size = outer[d]!;
+      const coord = rest % size;
+      rest = Math.floor(rest / size);
+      const s = d - offset;
+      if (s >= 0) {
+        const srcSize = src[s]!;
+        if (srcSize !== 1) index += coord * stride;
+        stride *= srcSize;
+      }
+    }
+    return index;
+  };
+}
+
+/**
  * Replacement for wasm's `BatchMatMul`. XNNPACK only serves the case "batch 1 × batch 1,
  * no transpose flags"; everything else falls into a scalar loop running 10–30× slower
  * (ENVIRONMENT.md). This kernel reduces every float32 case to that fast case:
  *  - `[G, M, K] × [1, K, N]` without flags folds to one `[G·M, K] × [K, N]` product;
- *  - otherwise each of the G matrix pairs is copied out (transposed in JS when a flag asks
- *    for it), multiplied on the fast path, and copied into the output.
+ *  - otherwise each of the G matrix pairs of the broadcast batch shape is copied out
+ *    (transposed in JS when a flag asks for it), multiplied on the fast path, and copied into
+ *    the output. Full batch broadcasting (`[3,1,M,K] × [1,3,K,N]`) is supported, which the
+ *    stock kernel gets wrong.
  * Results are the same products, so other backends' numbers are unaffected.
  */
 export function makeFastBatchMatMul(original: MatMulKernel): MatMulKernel {
@@ -29,8 +57,6 @@ export function makeFastBatchMatMul(original: MatMulKernel): MatMulKernel {
     const batchA = sizeOf(outerA);
     const batchB = sizeOf(outerB);
     if (m === 0 || n === 0 || k === 0 || batchA === 0 || batchB === 0) return original(args);
-    // Only flat broadcasting (equal outer shapes, or one side a single matrix) is handled here.
-    if (batchA !== batchB && batchA !== 1 && batchB !== 1) return original(args);
     const outer = tf.broadcast_util.assertAndGetBroadcastShape(outerA, outerB);
     const outShape = [...outer, m, n];
     if (!transposeA && !transposeB && batchB === 1) {
@@ -42,7 +68,9 @@ export function makeFastBatchMatMul(original: MatMulKernel): MatMulKernel {
       });
       return { ...out, shape: outShape };
     }
-    const batch = Math.max(batchA, batchB);
+    const batch = sizeOf(outer);
+    const indexA = broadcastIndexer(outer, outerA);
+    const indexB = broadcastIndexer(outer, outerB);
     const out = backend.makeOutput(outShape, 'float32');
     // A single left- or right-hand matrix is prepared once and reused (XNNPACK caches its packing).
     const copyA = (g: number) => copyMatrix(backend, a, g, transposeA ? k : m, transposeA ? m : k, transposeA);
@@ -51,8 +79,8 @@ export function makeFastBatchMatMul(original: MatMulKernel): MatMulKernel {
     const sharedB = batchB === 1 ? copyB(0) : null;
     try {
       for (let g = 0; g < batch; g++) {
-        const aG = sharedA ?? copyA(g);
-        const bG = sharedB ?? copyB(g);
+        const aG = sharedA ?? copyA(indexA(g));
+        const bG = sharedB ?? copyB(indexB(g));
         const r = original({ inputs: { a: aG, b: bG }, backend, attrs: { transposeA: false, transposeB: false } });
         const heap = heapF32(backend);
         const from = heapIndex(backend, r);
