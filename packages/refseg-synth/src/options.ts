@@ -10,7 +10,7 @@ export interface SynthOptions {
   readonly minObjects?: number;
   /** Most objects per scene (≤ 10). Default 7. */
   readonly maxObjects?: number;
-  /** Each object keeps at least this fraction of its full area visible after occlusion. Default 0.6. */
+  /** Each object keeps at least this fraction of its full area visible after occlusion. Default 0.75 (shapes stay recognisable). */
   readonly minVisibleFraction?: number;
   /** Each object keeps at least this many visible pixels. Default 12. */
   readonly minVisiblePixels?: number;
@@ -40,7 +40,7 @@ export const DEFAULT_SYNTH_OPTIONS: ResolvedSynthOptions = {
   height: 64,
   minObjects: 3,
   maxObjects: 7,
-  minVisibleFraction: 0.6,
+  minVisibleFraction: 0.75,
   minVisiblePixels: 12,
   smallArea: [0.02, 0.032],
   largeArea: [0.065, 0.1],

@@ -41,9 +41,9 @@ describe('splits and seeds', () => {
       }),
     );
     expect(fingerprints).toEqual({
-      attribute: '3904eed7f35b3ccf',
+      attribute: 'e24a063c2b55d302',
       relational: '2d37d3cf8258bb8c',
-      reasoning: '2a2ac14d57d4697a',
+      reasoning: '0617b7aa37118146',
       multi: '98b4b530a5980323',
       empty: 'd27b44098fb6a28e',
     });

@@ -11,4 +11,4 @@ export type { ExportManifest, ManifestEntry, ManifestTarget } from './manifest.j
 export { exportSamples, exportSplit } from './exportSplit.js';
 export type { ExportOptions } from './exportSplit.js';
 export { readManifest, readExportedSample, readExportedSplit } from './readExportedSplit.js';
-export type { ExportedSample } from './readExportedSplit.js';
+export type { ExportedSample, ExportedSplit } from './readExportedSplit.js';

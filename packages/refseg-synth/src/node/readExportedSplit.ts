@@ -36,8 +36,16 @@ export async function readExportedSample(dir: string, entry: ManifestEntry): Pro
   };
 }
 
+/** A whole export folder read back. */
+export interface ExportedSplit {
+  /** The manifest. */
+  readonly manifest: ExportManifest;
+  /** Every sample with its pixels, in manifest order. */
+  readonly samples: readonly ExportedSample[];
+}
+
 /** Reads a whole export folder (manifest and every sample's pixels). */
-export async function readExportedSplit(dir: string): Promise<{ manifest: ExportManifest; samples: ExportedSample[] }> {
+export async function readExportedSplit(dir: string): Promise<ExportedSplit> {
   const manifest = await readManifest(dir);
   const samples: ExportedSample[] = [];
   for (const entry of manifest.samples) samples.push(await readExportedSample(dir, entry));
