@@ -52,6 +52,7 @@ export {
 } from './weights/huggingFaceKeyMap.js';
 export {
   loadHuggingFaceDecoderWeights,
+  loadHuggingFaceDecoderSafetensors,
   HuggingFaceWeightsError,
   type StateDict,
   type HuggingFaceLoadOptions,

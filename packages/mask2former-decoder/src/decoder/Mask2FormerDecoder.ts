@@ -64,7 +64,7 @@ interface ScaleMemory {
  */
 export class Mask2FormerDecoder extends FlowSegLayer {
   /** @internal */
-  static readonly className = 'FlowSegMask2FormerDecoder';
+  static readonly className: string = 'FlowSegMask2FormerDecoder';
   /** The resolved configuration. */
   readonly config: ResolvedMask2FormerDecoderConfig;
   /** The decoder layers, in order. */

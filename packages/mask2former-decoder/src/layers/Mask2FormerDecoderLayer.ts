@@ -40,7 +40,7 @@ export interface Mask2FormerDecoderLayerConfig {
  */
 export class Mask2FormerDecoderLayer extends FlowSegLayer implements DecoderLayer {
   /** @internal */
-  static readonly className = 'FlowSegMask2FormerDecoderLayer';
+  static readonly className: string = 'FlowSegMask2FormerDecoderLayer';
   /** Width of queries and memory. */
   readonly hiddenDim: number;
   /** Attention heads. */

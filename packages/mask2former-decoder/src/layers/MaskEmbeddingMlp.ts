@@ -22,7 +22,7 @@ export interface MaskEmbeddingMlpConfig {
  */
 export class MaskEmbeddingMlp extends FlowSegLayer {
   /** @internal */
-  static readonly className = 'FlowSegMaskEmbeddingMlp';
+  static readonly className: string = 'FlowSegMaskEmbeddingMlp';
   /** Input width. */
   readonly inputDim: number;
   /** Hidden width. */

@@ -24,7 +24,7 @@ export interface Conv2dConfig {
  */
 export class Conv2d extends FlowSegLayer {
   /** @internal */
-  static readonly className = 'FlowSegConv2d';
+  static readonly className: string = 'FlowSegConv2d';
   /** Input channels. */
   readonly inChannels: number;
   /** Output channels. */

@@ -61,7 +61,7 @@ type Norm = GroupNorm | LayerNorm | null;
  */
 export class FpnPixelDecoder extends FlowSegLayer {
   /** @internal */
-  static readonly className = 'FlowSegFpnPixelDecoder';
+  static readonly className: string = 'FlowSegFpnPixelDecoder';
   /** Backbone widths, finest first. */
   readonly inChannels: readonly number[];
   /** FPN width. */

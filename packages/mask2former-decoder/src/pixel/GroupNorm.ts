@@ -20,7 +20,7 @@ export interface GroupNormConfig {
  */
 export class GroupNorm extends FlowSegLayer {
   /** @internal */
-  static readonly className = 'FlowSegGroupNorm';
+  static readonly className: string = 'FlowSegGroupNorm';
   /** Channels. */
   readonly channels: number;
   /** Groups. */

@@ -65,7 +65,7 @@ export function samplePoints(maps: tf.Tensor3D, coords: tf.Tensor3D): tf.Tensor2
   const [rows, height, width, points] = [b['rows']!, b['height']!, b['width']!, b['points']!];
   return tf.tidy(() => {
     const { index, weight } = bilinearTaps(coords, height, width); // [R, P, 4]
-    const rowOffset = tf.reshape(tf.mul(tf.range(0, rows, 1, 'int32'), height * width), [rows, 1, 1]);
+    const rowOffset = tf.reshape(tf.mul(tf.range(0, rows, 1, 'int32'), tf.scalar(height * width, 'int32')), [rows, 1, 1]);
     const flatIndex = tf.reshape(tf.add(index, rowOffset), [rows * points * 4]);
     const values = tf.reshape(tf.gather(tf.reshape(maps, [rows * height * width]), flatIndex), [rows, points, 4]);
     return tf.sum(tf.mul(values, weight), -1) as tf.Tensor2D;

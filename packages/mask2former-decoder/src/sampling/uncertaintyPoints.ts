@@ -55,7 +55,7 @@ export function uncertaintyPointCoords(
       if (numUncertain === 0) return random!.clone();
       const uncertainty = tf.neg(tf.abs(samplePoints(maskLogits, candidates)));
       const { indices } = tf.topk(uncertainty, numUncertain); // [R, k]
-      const flat = tf.add(indices, tf.reshape(tf.mul(tf.range(0, rows, 1, 'int32'), numSampled), [rows, 1]));
+      const flat = tf.add(indices, tf.reshape(tf.mul(tf.range(0, rows, 1, 'int32'), tf.scalar(numSampled, 'int32')), [rows, 1]));
       const chosen = tf.reshape(
         tf.gather(tf.reshape(candidates, [rows * numSampled, 2]), tf.reshape(flat, [rows * numUncertain])),
         [rows, numUncertain, 2],

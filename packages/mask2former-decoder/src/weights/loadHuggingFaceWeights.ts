@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { WeightsError } from '@flowseg/core';
+import { WeightsError, parseSafetensors } from '@flowseg/core';
 import type { Mask2FormerDecoder } from '../decoder/Mask2FormerDecoder.js';
 import { huggingFaceKeyMap, type HuggingFaceKeyPrefixes, type HuggingFaceSource } from './huggingFaceKeyMap.js';
 
@@ -172,4 +172,30 @@ export function loadHuggingFaceDecoderWeights(
     value.dispose();
   }
   return { loaded: plan.map(([name]) => name), keptUnloaded, ignored };
+}
+
+/**
+ * {@link loadHuggingFaceDecoderWeights} straight from the bytes of a Hugging Face
+ * `model.safetensors` (read them with `fs.readFile` in Node or `fetch` in a browser). Only the
+ * transformer-decoder and class-head tensors are decoded (F32/F16/BF16 become float32), so the
+ * backbone's weights cost no tensor memory; they are listed in `ignored`.
+ *
+ * @throws WeightsError for a corrupt file; {@link HuggingFaceWeightsError} when it does not fit.
+ */
+export function loadHuggingFaceDecoderSafetensors(
+  decoder: Mask2FormerDecoder,
+  bytes: Uint8Array | ArrayBuffer,
+  options: HuggingFaceLoadOptions = {},
+): HuggingFaceLoadReport {
+  const file = parseSafetensors(bytes);
+  const prefixes = [options.modulePrefix ?? 'model.transformer_module.', options.classPredictorPrefix ?? 'class_predictor.'];
+  const inScope = file.names.filter((n) => prefixes.some((p) => n.startsWith(p)));
+  const wanted = new Set(inScope);
+  const dict = file.tensors(inScope);
+  try {
+    const report = loadHuggingFaceDecoderWeights(decoder, dict, options);
+    return { ...report, ignored: file.names.filter((n) => !wanted.has(n)) };
+  } finally {
+    tf.dispose([...dict.values()]);
+  }
 }
