@@ -10,10 +10,15 @@ import { disposeEagerLayer } from '../language/disposeEagerLayer.js';
 export interface ConvSegmentationEncoderConfig {
   /**
    * Output channels of each stage; stage `k` (0-based) has stride `2^(k+1)`
-   * (default `[32, 48, 64, 96]`: strides 2, 4, 8, 16).
+   * (default `[16, 32, 64, 96]`: strides 2, 4, 8, 16).
    */
   stageChannels?: number[];
-  /** Residual conv blocks per stage (default 1 each); a single number applies to all. */
+  /**
+   * Residual conv blocks per stage; a single number applies to all. Default: `[0, 1, 2, 2]`
+   * with the default stages (at stride 2 a 3×3 block costs more on wasm than all the other
+   * stages together, so the stride-2 map is the plain patch embedding and depth goes where the
+   * maps are small), 1 per stage when `stageChannels` is given.
+   */
   blocksPerStage?: number | number[];
   /**
    * Strides of the three `features` maps, coarse → fine, each a stage's stride; the coarsest
@@ -69,7 +74,7 @@ export class ConvSegmentationEncoder extends FlowSegLayer implements Segmentatio
 
   constructor(config: ConvSegmentationEncoderConfig = {}) {
     super({ name: config.name });
-    const stageChannels = config.stageChannels ?? [32, 48, 64, 96];
+    const stageChannels = config.stageChannels ?? [16, 32, 64, 96];
     if (!Array.isArray(stageChannels) || stageChannels.length === 0) {
       throw new ValueError('stageChannels: expected a non-empty array', 'stageChannels');
     }
@@ -79,7 +84,7 @@ export class ConvSegmentationEncoder extends FlowSegLayer implements Segmentatio
       }
     });
     const numStages = stageChannels.length;
-    const rawBlocks = config.blocksPerStage ?? 1;
+    const rawBlocks = config.blocksPerStage ?? (config.stageChannels ? 1 : [0, 1, 2, 2]);
     const blocksPerStage = Array.isArray(rawBlocks) ? rawBlocks : new Array<number>(numStages).fill(rawBlocks);
     if (blocksPerStage.length !== numStages || blocksPerStage.some((n) => !Number.isInteger(n) || n < 0)) {
       throw new ValueError(

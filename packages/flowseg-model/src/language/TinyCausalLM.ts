@@ -242,8 +242,10 @@ export class TinyCausalLM extends FlowSegLayer implements ConditionLanguageModel
       // (int32 scalars: a JS number would promote the positions to float32.)
       const offset = tf.scalar(images - 1, 'int32');
       const textPos = tf.maximum(tf.add(tf.cumsum(real, 1), offset), tf.scalar(0, 'int32'));
-      const imagePos = tf.tile(tf.reshape(tf.range(0, images, 1, 'int32'), [1, images]), [batch, 1]);
-      positions = images > 0 ? tf.concat([imagePos, textPos], 1) : textPos;
+      positions =
+        images > 0
+          ? tf.concat([tf.tile(tf.reshape(tf.range(0, images, 1, 'int32'), [1, images]), [batch, 1]), textPos], 1)
+          : textPos;
       const textPad = tf.logicalNot(tf.cast(real, 'bool'));
       keyPaddingMask = (
         images > 0 ? tf.concat([tf.zeros([batch, images], 'bool'), textPad], 1) : textPad

@@ -34,15 +34,20 @@ export function nextTokenCrossEntropy(inputs: NextTokenLossInputs): tf.Scalar {
   const tokens = b.tokens!;
   const vocab = b.vocab!;
   return tf.tidy(() => {
-    if (tokens < 2) return tf.scalar(0);
-    const n = batch * (tokens - 1);
-    const pred = tf.reshape(tf.slice(logits, [0, 0, 0], [batch, tokens - 1, vocab]), [n, vocab]);
-    const target = tf.reshape(tf.slice(tokenIds, [0, 1], [batch, tokens - 1]), [n]);
-    const weight = tf.reshape(tf.slice(tf.cast(lossMask, 'float32'), [0, 1], [batch, tokens - 1]), [n]);
-    // −log p(target) = logsumexp(row) − row[target]; the target logit is picked with a one-hot
-    // product (cheap at this vocabulary size, and differentiable on every backend).
-    const picked = tf.sum(tf.mul(pred, tf.oneHot(target, vocab)), -1);
-    const nll = tf.sub(tf.logSumExp(pred, -1), picked);
-    return tf.div(tf.sum(tf.mul(nll, weight)), tf.maximum(tf.sum(weight), 1)) as tf.Scalar;
+    // Nothing to predict: 0, still connected to `logits` so optimizers find the variables.
+    if (tokens < 2) return tf.mul(tf.sum(logits), 0) as tf.Scalar;
+    const n = batch * tokens;
+    // Shift targets and weights left instead of slicing the logits: row t is scored against
+    // token t+1 and the last row gets weight 0 (a slice of the logits would cost a pad in the
+    // backward pass).
+    const shiftLeft = (x: tf.Tensor2D): tf.Tensor1D =>
+      tf.reshape(tf.concat([tf.slice(x, [0, 1], [batch, tokens - 1]), tf.zeros([batch, 1], x.dtype)], 1), [n]);
+    const target = shiftLeft(tokenIds);
+    const weight = shiftLeft(tf.cast(lossMask, 'float32'));
+    // −log p(target) from logSoftmax (its gradient is the cheap `dy − Σdy·softmax`); the target
+    // entry is picked with a one-hot product, differentiable on every backend.
+    const logProbs = tf.logSoftmax(tf.reshape(logits, [n, vocab]));
+    const picked = tf.sum(tf.mul(logProbs, tf.oneHot(target, vocab)), -1);
+    return tf.div(tf.neg(tf.sum(tf.mul(picked, weight))), tf.maximum(tf.sum(weight), 1)) as tf.Scalar;
   });
 }

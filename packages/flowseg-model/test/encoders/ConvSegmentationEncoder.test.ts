@@ -18,16 +18,17 @@ describe('ConvSegmentationEncoder', () => {
   it('gives coarse → fine features and pixel features at the default strides', () => {
     const enc: SegmentationEncoder = new ConvSegmentationEncoder({ seed: 1 });
     expect(enc.featureStrides).toEqual([16, 8, 4]);
-    expect(enc.featureChannels).toEqual([96, 64, 48]);
+    expect(enc.featureChannels).toEqual([96, 64, 32]);
     expect(enc.pixelStride).toBe(2);
-    expect(enc.pixelChannels).toBe(32);
+    expect(enc.pixelChannels).toBe(16);
     const out = expectNoLeaks(() => enc.forward(images), { warmup: true });
     expect(out.features.map((f) => f.shape)).toEqual([
       [2, 4, 4, 96],
       [2, 8, 8, 64],
-      [2, 16, 16, 48],
+      [2, 16, 16, 32],
     ]);
-    expect(out.pixel.shape).toEqual([2, 32, 32, 32]);
+    expect(out.pixel.shape).toEqual([2, 32, 32, 16]);
+    expect((enc as ConvSegmentationEncoder).blocksPerStage).toEqual([0, 1, 2, 2]);
     for (const t of [...out.features, out.pixel]) expect(t.dtype).toBe('float32');
     tf.dispose([...out.features, out.pixel]);
   });

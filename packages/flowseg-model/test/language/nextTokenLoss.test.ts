@@ -57,14 +57,20 @@ describe('nextTokenCrossEntropy', () => {
     const logits = tf.tensor3d([[[0, 0], [1, -1]]]);
     const tokenIds = tf.tensor2d([[0, 1]], undefined, 'int32');
     const none = nextTokenCrossEntropy({ logits, tokenIds, lossMask: tf.zeros([1, 2]) as tf.Tensor2D });
-    expect(none.dataSync()[0]).toBe(0);
+    expect(Math.abs(none.dataSync()[0]!)).toBe(0);
     // d/dlogits[0,0] of −log softmax([0,0])[1] = softmax − onehot = [0.5, −0.5]; row 1 gets nothing.
     const g = tf.grad((l: tf.Tensor) =>
       nextTokenCrossEntropy({ logits: l as tf.Tensor3D, tokenIds, lossMask: tf.ones([1, 2]) as tf.Tensor2D }),
     )(logits);
     const gv = Array.from(g.dataSync());
     [0.5, -0.5, 0, 0].forEach((v, i) => expect(gv[i]).toBeCloseTo(v, 6));
-    tf.dispose([logits, tokenIds, none, g]);
+    // A single token has nothing to predict: 0, and still differentiable (zero gradient).
+    const single = tf.tensor3d([[[1, 2]]]);
+    const g1 = tf.grad((l: tf.Tensor) =>
+      nextTokenCrossEntropy({ logits: l as tf.Tensor3D, tokenIds: tf.tensor2d([[1]], undefined, 'int32'), lossMask: tf.ones([1, 1]) as tf.Tensor2D }),
+    )(single);
+    expect(Array.from(g1.dataSync())).toEqual([0, 0]);
+    tf.dispose([logits, tokenIds, none, g, single, g1]);
   });
 
   it('checks shapes and dtypes', () => {
