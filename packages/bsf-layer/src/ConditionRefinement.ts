@@ -37,7 +37,7 @@ export interface ConditionRefinementInputs {
  * attention over queries (never to values).
  *
  * Ragged conditions: padded rows (`conditionMask = 0`) are left exactly as they came in
- * (selected, not masked arithmetically), so a batch item with no real condition is unchanged.
+ * (`C + 0·update`), so a batch item with no real condition is unchanged.
  */
 export class ConditionRefinement extends FlowSegLayer {
   /** @internal */
@@ -88,8 +88,9 @@ export class ConditionRefinement extends FlowSegLayer {
         value: queries,
         keyPos: inputs.queryPos ?? null,
       });
-      const real = tf.reshape(tf.greater(conditionMask, 0), [b, t, 1]);
-      return tf.where(real, tf.add(conditions, output), conditions) as tf.Tensor3D;
+      // Padded rows: C + 0·update = C exactly (a 0/1 factor, not a broadcast tf.where: see SR).
+      const real = tf.reshape(tf.cast(tf.greater(conditionMask, 0), 'float32'), [b, t, 1]);
+      return tf.add(conditions, tf.mul(real, output)) as tf.Tensor3D;
     });
   }
 

@@ -118,12 +118,14 @@ export class SemanticCrossAttention extends FlowSegLayer {
         keyPaddingMask: conditionPaddingMask(conditionMask),
       });
       const mixed = this.gate.forward({ visual: queries, semantic: output });
-      // Items with no real condition: MHA's output there is only its bias; drop it.
-      const has = itemHasConditions(conditionMask);
+      // Items with no real condition: MHA's output there is only its bias; drop it. Blended
+      // with a 0/1 factor per item rather than tf.where, whose broadcast condition is tiled
+      // element by element on wasm (slower than SR's matmuls); `v + 0·x` is exactly `v`.
+      const has = tf.cast(itemHasConditions(conditionMask), 'float32');
       return {
-        fused: tf.where(has, mixed.fused, queries) as tf.Tensor3D,
-        semantic: tf.where(has, output, tf.zerosLike(output)) as tf.Tensor3D,
-        gate: tf.where(has, mixed.gate, tf.onesLike(mixed.gate)) as tf.Tensor3D,
+        fused: tf.add(queries, tf.mul(has, tf.sub(mixed.fused, queries))) as tf.Tensor3D,
+        semantic: tf.mul(has, output) as tf.Tensor3D,
+        gate: tf.sub(1, tf.mul(has, tf.sub(1, mixed.gate))) as tf.Tensor3D,
       };
     });
   }
