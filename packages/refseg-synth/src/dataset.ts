@@ -87,12 +87,13 @@ export interface SceneSample {
 export function generateScene(seed: number, options: SynthOptions = {}): Omit<SceneSample, 'id'> {
   const o = resolveOptions(options);
   const rng = new Prng(seed);
-  for (;;) {
+  for (let attempt = 0; attempt < 200; attempt++) {
     const n = rng.int(o.minObjects, o.maxObjects);
     const specs = Array.from({ length: n }, () => spec(rng, randomAttributes(rng), o));
     const built = buildScene(specs, [], rng, o);
     if (built !== null) return { seed, scene: built.scene, description: describeScene(built.scene) };
   }
+  throw new Error(`refseg-synth: no scene layout found after 200 attempts (seed ${seed}); options too tight?`);
 }
 
 /** The first `count` plain scenes of a split (seeds from `sampleSeed(split, 'scene', i)`). */

@@ -158,3 +158,18 @@ describe('vocabulary coverage', () => {
     expect(VOCABULARY_WORDS.filter((w) => !used.has(w))).toEqual([]);
   });
 });
+
+describe('other options', () => {
+  it.each([
+    [{ width: 32, height: 32 }],
+    [{ width: 96, height: 48, minObjects: 3, maxObjects: 3 }],
+    [{ positionMargin: 0.15, areaRatioMargin: 1.5, largeArea: [0.07, 0.12] as const }],
+  ])('keep every referent unique and correct with %o', (options) => {
+    const m = comparisonMargins(resolveOptions(options));
+    for (const f of FAMILIES) {
+      for (const s of dataset('val', f, 30, options)) {
+        expect(evaluateExpression(s.scene, s.expression, m), `${s.id} "${s.text}"`).toEqual({ referents: targetIds(s), problems: [] });
+      }
+    }
+  });
+});

@@ -1,5 +1,5 @@
 import type { Scene, SceneObject } from '../scene/Scene.js';
-import type { ComparisonMargins } from '../options.js';
+import { DEFAULT_SYNTH_OPTIONS, comparisonMargins, type ComparisonMargins } from '../options.js';
 import type { AttributeFilter, Expression, RefExpr } from './Expression.js';
 
 /** What the evaluator found. */
@@ -28,12 +28,13 @@ export interface Evaluation {
  * - comparative: of exactly two objects matching the filter, the one with the larger/smaller area;
  * - same: objects other than the anchor, matching the filter, equal to the anchor in one
  *   attribute and different in another.
- * Objects whose visible mask is empty are not in the scene.
+ * Objects whose visible mask is empty are not in the scene. `margins` defaults to those of
+ * the default options; pass `comparisonMargins(resolveOptions(options))` for other options.
  */
 export function evaluateExpression(
   scene: Pick<Scene, 'objects' | 'masks'>,
   expression: Expression,
-  margins: ComparisonMargins,
+  margins: ComparisonMargins = comparisonMargins(DEFAULT_SYNTH_OPTIONS),
 ): Evaluation {
   const present = scene.objects.filter((o) => scene.masks[o.id]!.some((v) => v !== 0));
   const problems: string[] = [];
