@@ -5,6 +5,7 @@
  * descriptions; fixed splits; an independent expression evaluator. Pure TypeScript with typed
  * arrays — no TensorFlow.js. PNG/JSON export lives in `@flowseg/refseg-synth/node`.
  * @packageDocumentation
+ * @module @flowseg/refseg-synth
  */
 export { SynthValueError } from './errors.js';
 export { Prng, hashSeed } from './random/Prng.js';

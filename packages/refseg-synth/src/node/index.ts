@@ -2,6 +2,7 @@
  * `@flowseg/refseg-synth/node`: Node-only PNG + JSON export and import of the benchmark
  * (uses `pngjs` and `node:fs`).
  * @packageDocumentation
+ * @module @flowseg/refseg-synth/node
  */
 export { encodeRgbPng, encodeGrayPng, decodePng } from './png.js';
 export type { DecodedPng } from './png.js';
