@@ -172,15 +172,20 @@ describe('Mask2FormerDecoder', () => {
     expect(new Mask2FormerDecoder(TINY).getConfig()['layerConfigs']).toBeUndefined();
   });
 
-  it('seeds its embeddings', () => {
-    const a = new Mask2FormerDecoder({ ...TINY, seed: 42 });
-    const b = new Mask2FormerDecoder({ ...TINY, seed: 42 });
-    a.ensureBuilt();
-    b.ensureBuilt();
-    for (const k of ['query_feat.weight', 'query_embed.weight', 'level_embed.weight']) {
-      expect(maxAbsDiff(a.namedWeights().get(k)!.read(), b.namedWeights().get(k)!.read())).toBe(0);
+  it('seeds every initializer (decoder, input projections, standard layers)', () => {
+    const make = (seed?: number) => {
+      const d = new Mask2FormerDecoder({ ...TINY, featureChannels: [8, 16, 16], seed });
+      d.ensureBuilt();
+      return d.namedWeights();
+    };
+    const [a, b, c] = [make(42), make(42), make(43)];
+    for (const [k, v] of a) {
+      expect(maxAbsDiff(v.read(), b.get(k)!.read()), k).toBe(0);
+      // LayerNorm weights are constant; everything random differs with the seed.
+      if (!/norm\.(weight|bias)$/.test(k)) expect(maxAbsDiff(v.read(), c.get(k)!.read()), k).toBeGreaterThan(0);
     }
-    expect(maxAbsDiff(a.namedWeights().get('query_feat.weight')!.read(), a.namedWeights().get('query_embed.weight')!.read())).toBeGreaterThan(0);
+    expect(maxAbsDiff(a.get('query_feat.weight')!.read(), a.get('query_embed.weight')!.read())).toBeGreaterThan(0);
+    expect(maxAbsDiff(a.get('layers.0.ffn.ffn.linear1.kernel')!.read(), a.get('layers.1.ffn.ffn.linear1.kernel')!.read())).toBeGreaterThan(0);
   });
 
   it('validates its config, naming the field', () => {

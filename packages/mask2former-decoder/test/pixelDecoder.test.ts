@@ -136,6 +136,17 @@ describe('FpnPixelDecoder', () => {
     tf.dispose([value, grads as unknown as tf.TensorContainer, maps]);
   });
 
+  it('is reproducible with a seed', () => {
+    const weights = (seed: number) => {
+      const d = new FpnPixelDecoder({ inChannels: channels, convDim: 8, maskDim: 6, groups: 2, seed });
+      d.ensureBuilt();
+      return d.namedWeights();
+    };
+    const [a, b] = [weights(5), weights(5)];
+    for (const [k, v] of a) expect(maxAbsDiff(v.read(), b.get(k)!.read()), k).toBe(0);
+    expect(maxAbsDiff(a.get('output_convs.0.kernel')!.read(), weights(6).get('output_convs.0.kernel')!.read())).toBeGreaterThan(0);
+  });
+
   it('is leak-free, serializable and validates', () => {
     const decoder = new FpnPixelDecoder({ inChannels: channels, convDim: 8, maskDim: 6, norm: 'layer' });
     const maps = backbone(2, sizes, channels, 7);

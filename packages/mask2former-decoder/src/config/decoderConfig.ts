@@ -42,7 +42,10 @@ export interface Mask2FormerDecoderConfig {
   featureChannels?: number | readonly number[];
   /** Give every scale an input projection even when widths match (Mask2Former's `enforce_input_project`; default false). */
   enforceInputProjection?: boolean;
-  /** Seed of the initializers of the decoder's own embeddings (default 0). */
+  /**
+   * Seed of every initializer of the decoder and its standard layers (default: unseeded).
+   * Layers from a custom `layerFactory` are seeded by the factory.
+   */
   seed?: number;
   /**
    * Builds the decoder layers (default: {@link Mask2FormerDecoderLayer.factory}). Not
@@ -80,12 +83,12 @@ export interface ResolvedMask2FormerDecoderConfig {
   readonly featureChannels: readonly [number, number, number];
   /** Input projections even when widths match. */
   readonly enforceInputProjection: boolean;
-  /** Embedding initializer seed. */
-  readonly seed: number;
+  /** Initializer seed, if any. */
+  readonly seed: number | undefined;
 }
 
 /** The FlowSeg paper's decoder configuration (Mask2Former's, N = 200). */
-export const MASK2FORMER_DECODER_DEFAULTS: Readonly<Omit<ResolvedMask2FormerDecoderConfig, 'featureChannels'>> = {
+export const MASK2FORMER_DECODER_DEFAULTS: Readonly<Omit<ResolvedMask2FormerDecoderConfig, 'featureChannels' | 'seed'>> = {
   numClasses: 1,
   numQueries: 200,
   numLayers: 9,
@@ -95,7 +98,6 @@ export const MASK2FORMER_DECODER_DEFAULTS: Readonly<Omit<ResolvedMask2FormerDeco
   dropout: 0,
   maskDim: 256,
   enforceInputProjection: false,
-  seed: 0,
 };
 
 /**
@@ -138,6 +140,6 @@ export function resolveDecoderConfig(config: Mask2FormerDecoderConfig): Resolved
     maskDim: requirePositiveInt(config.maskDim ?? d.maskDim, 'maskDim'),
     featureChannels,
     enforceInputProjection: requireBoolean(config.enforceInputProjection ?? d.enforceInputProjection, 'enforceInputProjection'),
-    seed: requireFinite(config.seed ?? d.seed, 'seed'),
+    seed: config.seed === undefined ? undefined : requireFinite(config.seed, 'seed'),
   };
 }

@@ -6,10 +6,12 @@ import {
   Linear,
   ShapeError,
   checkShapes,
+  deriveSeed,
   sinePositionEncoding2d,
   tidy,
   type ConditionState,
   type DecoderLayerContext,
+  type DecoderLayerFactory,
   type TensorSpec,
 } from '@flowseg/core';
 import {
@@ -24,7 +26,9 @@ import { MaskEmbeddingMlp } from '../layers/MaskEmbeddingMlp.js';
 import { buildDecoderLayers, type DecoderLayerInstance } from './buildDecoderLayers.js';
 import { maskedAttentionMask } from './maskedAttentionMask.js';
 import type { DecoderInputs, DecoderOutputs, DecoderPrediction } from './decoderTypes.js';
-import { disposeEager, type LayerDisposeResult } from '../util/disposeEager.js';
+
+/** Seeds of standard layer `l` derive from index `LAYER_SEED_OFFSET + l` (0–12 are the decoder's own). */
+const LAYER_SEED_OFFSET = 100;
 
 /** Per-scale memory prepared once per forward pass. */
 interface ScaleMemory {
@@ -83,22 +87,29 @@ export class Mask2FormerDecoder extends FlowSegLayer {
   constructor(config: Mask2FormerDecoderConfig = {}) {
     super({ name: config.name });
     this.config = resolveDecoderConfig(config);
-    const factory = config.layerFactory ?? Mask2FormerDecoderLayer.factory;
-    this.customLayers = config.layerConfigs !== undefined || factory !== Mask2FormerDecoderLayer.factory;
-    this.layers = buildDecoderLayers(this.config, factory, config.layerConfigs);
+    const seed = this.config.seed;
+    const standard: DecoderLayerFactory = (spec) =>
+      new Mask2FormerDecoderLayer({ ...spec, seed: deriveSeed(seed, LAYER_SEED_OFFSET + spec.index) });
+    const custom = config.layerFactory !== undefined && config.layerFactory !== Mask2FormerDecoderLayer.factory;
+    this.customLayers = config.layerConfigs !== undefined || custom;
+    this.layers = buildDecoderLayers(this.config, custom ? config.layerFactory! : standard, config.layerConfigs);
   }
 
   /** Creates parameters and children (shape-independent). */
   override build(): void {
     if (this.built) return;
     const { numQueries, hiddenDim, numClasses, maskDim, featureChannels, enforceInputProjection, seed } = this.config;
-    const normal = (s: number) => tf.initializers.randomNormal({ mean: 0, stddev: 1, seed: s });
-    this.queryFeat = this.addParam('query_feat.weight', [numQueries, hiddenDim], normal(seed));
-    this.queryEmbed = this.addParam('query_embed.weight', [numQueries, hiddenDim], normal(seed + 1));
-    this.levelEmbed = this.addParam('level_embed.weight', [NUM_FEATURE_LEVELS, hiddenDim], normal(seed + 2));
+    // nn.Embedding's default init, N(0, 1).
+    const normal = (i: number) => tf.initializers.randomNormal({ mean: 0, stddev: 1, seed: deriveSeed(seed, i) });
+    this.queryFeat = this.addParam('query_feat.weight', [numQueries, hiddenDim], normal(0));
+    this.queryEmbed = this.addParam('query_embed.weight', [numQueries, hiddenDim], normal(1));
+    this.levelEmbed = this.addParam('level_embed.weight', [NUM_FEATURE_LEVELS, hiddenDim], normal(2));
     this.inputProj = featureChannels.map((channels, i) => {
       if (channels === hiddenDim && !enforceInputProjection) return null;
-      const proj = this.addChild(`input_proj.${i}`, new Linear({ inFeatures: channels, outFeatures: hiddenDim }));
+      const proj = this.addChild(
+        `input_proj.${i}`,
+        new Linear({ inFeatures: channels, outFeatures: hiddenDim, seed: deriveSeed(seed, 10 + i) }),
+      );
       proj.ensureBuilt();
       return proj;
     });
@@ -109,10 +120,13 @@ export class Mask2FormerDecoder extends FlowSegLayer {
       else if (!layer.built) layer.build([null, numQueries, hiddenDim]);
     });
     this.decoderNorm = this.addChild('decoder_norm', new LayerNorm({ features: hiddenDim }));
-    this.classEmbed = this.addChild('class_embed', new Linear({ inFeatures: hiddenDim, outFeatures: numClasses + 1 }));
+    this.classEmbed = this.addChild(
+      'class_embed',
+      new Linear({ inFeatures: hiddenDim, outFeatures: numClasses + 1, seed: deriveSeed(seed, 3) }),
+    );
     this.maskEmbed = this.addChild(
       'mask_embed',
-      new MaskEmbeddingMlp({ inputDim: hiddenDim, hiddenDim, outputDim: maskDim, numLayers: 3 }),
+      new MaskEmbeddingMlp({ inputDim: hiddenDim, hiddenDim, outputDim: maskDim, numLayers: 3, seed: deriveSeed(seed, 4) }),
     );
     for (const child of [this.decoderNorm, this.classEmbed, this.maskEmbed]) child.ensureBuilt();
     super.build([]);
@@ -284,10 +298,12 @@ export class Mask2FormerDecoder extends FlowSegLayer {
 
   /** Serializable config; custom layers are stored as `layerConfigs` (class name + config). */
   override getConfig(): tf.serialization.ConfigDict {
+    const { seed, featureChannels, ...sizes } = this.config;
     const base: tf.serialization.ConfigDict = {
       ...super.getConfig(),
-      ...this.config,
-      featureChannels: [...this.config.featureChannels],
+      ...sizes,
+      featureChannels: [...featureChannels],
+      ...(seed === undefined ? {} : { seed }),
     };
     if (this.customLayers) {
       const layerConfigs: SerializedDecoderLayer[] = this.layers.map((layer) => ({
@@ -297,14 +313,6 @@ export class Mask2FormerDecoder extends FlowSegLayer {
       base['layerConfigs'] = layerConfigs as unknown as tf.serialization.ConfigDictArray;
     }
     return base;
-  }
-
-  /**
-   * Dispose the weights. Works for layers used only eagerly (typed `forward` methods), which
-   * `tf.layers.Layer.dispose()` refuses as "not used yet".
-   */
-  override dispose(): LayerDisposeResult {
-    return disposeEager(this, () => super.dispose());
   }
 }
 tf.serialization.registerClass(Mask2FormerDecoder);

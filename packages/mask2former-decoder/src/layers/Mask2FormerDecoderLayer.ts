@@ -5,13 +5,13 @@ import {
   FlowSegLayer,
   SelfAttentionBlock,
   checkShapes,
+  deriveSeed,
   type DecoderLayer,
   type DecoderLayerContext,
   type DecoderLayerFactory,
   type DecoderLayerInputs,
 } from '@flowseg/core';
-import { requirePositiveInt, requireRate } from '../config/validate.js';
-import { disposeEager, type LayerDisposeResult } from '../util/disposeEager.js';
+import { requireFinite, requirePositiveInt, requireRate } from '../config/validate.js';
 
 /** Configuration of {@link Mask2FormerDecoderLayer}. */
 export interface Mask2FormerDecoderLayerConfig {
@@ -23,6 +23,8 @@ export interface Mask2FormerDecoderLayerConfig {
   ffnDim: number;
   /** Dropout in training (Mask2Former: 0). */
   dropout?: number;
+  /** Seed of the initializers (default: unseeded). */
+  seed?: number;
   /** Layer name. */
   name?: string;
 }
@@ -49,6 +51,8 @@ export class Mask2FormerDecoderLayer extends FlowSegLayer implements DecoderLaye
   readonly ffnDim: number;
   /** Dropout rate used in training. */
   readonly dropout: number;
+  /** Initializer seed, if any. */
+  readonly seed: number | undefined;
   /** Masked cross-attention block (`cross_attn`). */
   readonly crossAttention: CrossAttentionBlock;
   /** Self-attention block (`self_attn`). */
@@ -63,10 +67,12 @@ export class Mask2FormerDecoderLayer extends FlowSegLayer implements DecoderLaye
     this.numHeads = requirePositiveInt(config.numHeads, 'numHeads');
     this.ffnDim = requirePositiveInt(config.ffnDim, 'ffnDim');
     this.dropout = requireRate(config.dropout ?? 0, 'dropout');
+    this.seed = config.seed === undefined ? undefined : requireFinite(config.seed, 'seed');
     const dim = this.hiddenDim;
-    this.crossAttention = new CrossAttentionBlock({ dim, numHeads: this.numHeads, dropout: this.dropout });
-    this.selfAttention = new SelfAttentionBlock({ dim, numHeads: this.numHeads, dropout: this.dropout });
-    this.feedForward = new FeedForwardBlock({ dim, hiddenDim: this.ffnDim, dropout: this.dropout });
+    const { numHeads, dropout } = this;
+    this.crossAttention = new CrossAttentionBlock({ dim, numHeads, dropout, seed: deriveSeed(this.seed, 0) });
+    this.selfAttention = new SelfAttentionBlock({ dim, numHeads, dropout, seed: deriveSeed(this.seed, 1) });
+    this.feedForward = new FeedForwardBlock({ dim, hiddenDim: this.ffnDim, dropout, seed: deriveSeed(this.seed, 2) });
   }
 
   /** The factory that builds standard layers (the decoder's default). */
@@ -149,15 +155,8 @@ export class Mask2FormerDecoderLayer extends FlowSegLayer implements DecoderLaye
       numHeads: this.numHeads,
       ffnDim: this.ffnDim,
       dropout: this.dropout,
+      ...(this.seed === undefined ? {} : { seed: this.seed }),
     };
-  }
-
-  /**
-   * Dispose the weights. Works for layers used only eagerly (typed `forward` methods), which
-   * `tf.layers.Layer.dispose()` refuses as "not used yet".
-   */
-  override dispose(): LayerDisposeResult {
-    return disposeEager(this, () => super.dispose());
   }
 }
 tf.serialization.registerClass(Mask2FormerDecoderLayer);

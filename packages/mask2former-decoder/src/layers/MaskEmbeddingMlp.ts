@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { FlowSegLayer, Linear } from '@flowseg/core';
+import { FlowSegLayer, Linear, deriveSeed } from '@flowseg/core';
 import { requirePositiveInt } from '../config/validate.js';
 
 /** Configuration of {@link MaskEmbeddingMlp}. */
@@ -12,6 +12,8 @@ export interface MaskEmbeddingMlpConfig {
   outputDim: number;
   /** Number of linear layers (Mask2Former: 3). */
   numLayers?: number;
+  /** Seed of the initializers (default: unseeded). */
+  seed?: number;
   /** Layer name. */
   name?: string;
 }
@@ -31,6 +33,8 @@ export class MaskEmbeddingMlp extends FlowSegLayer {
   readonly outputDim: number;
   /** Number of linear layers. */
   readonly numLayers: number;
+  /** Initializer seed, if any. */
+  readonly seed: number | undefined;
   private linears: Linear[] = [];
 
   /** @throws ValueError naming the offending field. */
@@ -40,6 +44,7 @@ export class MaskEmbeddingMlp extends FlowSegLayer {
     this.hiddenDim = requirePositiveInt(config.hiddenDim, 'hiddenDim');
     this.outputDim = requirePositiveInt(config.outputDim, 'outputDim');
     this.numLayers = requirePositiveInt(config.numLayers ?? 3, 'numLayers');
+    this.seed = config.seed;
   }
 
   /** Creates the linear layers. */
@@ -48,7 +53,7 @@ export class MaskEmbeddingMlp extends FlowSegLayer {
     for (let i = 0; i < this.numLayers; i++) {
       const inFeatures = i === 0 ? this.inputDim : this.hiddenDim;
       const outFeatures = i === this.numLayers - 1 ? this.outputDim : this.hiddenDim;
-      const linear = this.addChild(`layers.${i}`, new Linear({ inFeatures, outFeatures }));
+      const linear = this.addChild(`layers.${i}`, new Linear({ inFeatures, outFeatures, seed: deriveSeed(this.seed, i) }));
       linear.ensureBuilt();
       this.linears.push(linear);
     }
@@ -89,6 +94,7 @@ export class MaskEmbeddingMlp extends FlowSegLayer {
       hiddenDim: this.hiddenDim,
       outputDim: this.outputDim,
       numLayers: this.numLayers,
+      ...(this.seed === undefined ? {} : { seed: this.seed }),
     };
   }
 }

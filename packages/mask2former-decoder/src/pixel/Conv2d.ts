@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { FlowSegLayer, ValueError, checkShapes } from '@flowseg/core';
+import { FlowSegLayer, ValueError, checkShapes, deriveSeed } from '@flowseg/core';
 import { requirePositiveInt } from '../config/validate.js';
 
 /** Configuration of {@link Conv2d}. */
@@ -12,6 +12,8 @@ export interface Conv2dConfig {
   kernelSize: number;
   /** Add a bias (default true). */
   useBias?: boolean;
+  /** Seed of the initializers (default: unseeded). */
+  seed?: number;
   /** Layer name. */
   name?: string;
 }
@@ -33,6 +35,8 @@ export class Conv2d extends FlowSegLayer {
   readonly kernelSize: number;
   /** Whether a bias is added. */
   readonly useBias: boolean;
+  /** Initializer seed, if any. */
+  readonly seed: number | undefined;
   private kernel!: tf.LayerVariable;
   private bias: tf.LayerVariable | null = null;
 
@@ -46,16 +50,17 @@ export class Conv2d extends FlowSegLayer {
       throw new ValueError(`kernelSize: expected an odd size, received ${this.kernelSize}`, 'kernelSize');
     }
     this.useBias = config.useBias ?? true;
+    this.seed = config.seed;
   }
 
   /** Creates `kernel` and `bias`. */
   override build(): void {
     if (this.built) return;
     const bound = 1 / Math.sqrt(this.inChannels * this.kernelSize * this.kernelSize);
-    const init = () => tf.initializers.randomUniform({ minval: -bound, maxval: bound });
+    const init = (i: number) => tf.initializers.randomUniform({ minval: -bound, maxval: bound, seed: deriveSeed(this.seed, i) });
     const k = this.kernelSize;
-    this.kernel = this.addParam('kernel', [k, k, this.inChannels, this.outChannels], init());
-    if (this.useBias) this.bias = this.addParam('bias', [this.outChannels], init());
+    this.kernel = this.addParam('kernel', [k, k, this.inChannels, this.outChannels], init(0));
+    if (this.useBias) this.bias = this.addParam('bias', [this.outChannels], init(1));
     super.build([]);
   }
 
@@ -90,6 +95,7 @@ export class Conv2d extends FlowSegLayer {
       outChannels: this.outChannels,
       kernelSize: this.kernelSize,
       useBias: this.useBias,
+      ...(this.seed === undefined ? {} : { seed: this.seed }),
     };
   }
 }

@@ -1,9 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
-import { FlowSegLayer, LayerNorm, Linear, ShapeError, ValueError, checkShapes, tidy, type TensorSpec } from '@flowseg/core';
+import { FlowSegLayer, LayerNorm, Linear, ShapeError, ValueError, checkShapes, deriveSeed, tidy, type TensorSpec } from '@flowseg/core';
 import { requirePositiveInt } from '../config/validate.js';
 import { Conv2d } from './Conv2d.js';
 import { GroupNorm } from './GroupNorm.js';
-import { disposeEager, type LayerDisposeResult } from '../util/disposeEager.js';
 
 /** Normalization after each convolution of {@link FpnPixelDecoder}. */
 export type PixelDecoderNorm = 'group' | 'layer' | 'none';
@@ -26,6 +25,8 @@ export interface FpnPixelDecoderConfig {
   norm?: PixelDecoderNorm;
   /** GroupNorm groups (default 32; must divide `convDim`). */
   groups?: number;
+  /** Seed of the initializers (default: unseeded). */
+  seed?: number;
   /** Layer name. */
   name?: string;
 }
@@ -72,6 +73,8 @@ export class FpnPixelDecoder extends FlowSegLayer {
   readonly norm: PixelDecoderNorm;
   /** GroupNorm groups. */
   readonly groups: number;
+  /** Initializer seed, if any. */
+  readonly seed: number | undefined;
   private laterals: Linear[] = [];
   private lateralNorms: Norm[] = [];
   private outputs: Conv2d[] = [];
@@ -96,6 +99,7 @@ export class FpnPixelDecoder extends FlowSegLayer {
     }
     this.norm = norm;
     this.groups = requirePositiveInt(config.groups ?? 32, 'groups');
+    this.seed = config.seed;
     if (norm === 'group' && this.convDim % this.groups !== 0) {
       throw new ValueError(`groups: expected a divisor of convDim=${this.convDim}, received ${this.groups}`, 'groups');
     }
@@ -115,15 +119,15 @@ export class FpnPixelDecoder extends FlowSegLayer {
       return layer;
     };
     this.inChannels.forEach((c, i) => {
-      this.laterals.push(this.addChild(`lateral_convs.${i}`, new Linear({ inFeatures: c, outFeatures: this.convDim, useBias })));
+      this.laterals.push(this.addChild(`lateral_convs.${i}`, new Linear({ inFeatures: c, outFeatures: this.convDim, useBias, seed: deriveSeed(this.seed, 2 * i) })));
       this.laterals[i]!.ensureBuilt();
       this.lateralNorms.push(makeNorm(`lateral_norms.${i}`));
-      const conv = new Conv2d({ inChannels: this.convDim, outChannels: this.convDim, kernelSize: 3, useBias });
+      const conv = new Conv2d({ inChannels: this.convDim, outChannels: this.convDim, kernelSize: 3, useBias, seed: deriveSeed(this.seed, 2 * i + 1) });
       this.outputs.push(this.addChild(`output_convs.${i}`, conv));
       conv.ensureBuilt();
       this.outputNorms.push(makeNorm(`output_norms.${i}`));
     });
-    this.maskProjection = this.addChild('mask_features', new Linear({ inFeatures: this.convDim, outFeatures: this.maskDim }));
+    this.maskProjection = this.addChild('mask_features', new Linear({ inFeatures: this.convDim, outFeatures: this.maskDim, seed: deriveSeed(this.seed, 100) }));
     this.maskProjection.ensureBuilt();
     super.build([]);
   }
@@ -195,15 +199,8 @@ export class FpnPixelDecoder extends FlowSegLayer {
       maskDim: this.maskDim,
       norm: this.norm,
       groups: this.groups,
+      ...(this.seed === undefined ? {} : { seed: this.seed }),
     };
-  }
-
-  /**
-   * Dispose the weights. Works for layers used only eagerly (typed `forward` methods), which
-   * `tf.layers.Layer.dispose()` refuses as "not used yet".
-   */
-  override dispose(): LayerDisposeResult {
-    return disposeEager(this, () => super.dispose());
   }
 }
 tf.serialization.registerClass(FpnPixelDecoder);

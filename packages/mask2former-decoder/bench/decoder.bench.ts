@@ -1,0 +1,123 @@
+/**
+ * Mask2Former decoder forward latency at the FlowSeg paper's configuration (wasm).
+ *
+ *   npx tsx packages/mask2former-decoder/bench/decoder.bench.ts [--threads N] [--runs R]
+ *
+ * N = 200 queries, L = 9 layers, D = 256, 8 heads, FFN 2048, batch 1, feature scales 8², 16²,
+ * 32² (strides 32/16/8 of a 256² image) and 64² mask features. Prints a table, then as the last
+ * line one JSON object: params, fwd_ms (median), achieved_gflops (analytic FLOPs / median time),
+ * matmul2d_gflops (a plain 2-D matmul measured in the same run) and their ratio.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { selectBackend } from '@flowseg/core';
+import { Mask2FormerDecoder } from '@flowseg/mask2former-decoder';
+
+function arg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+}
+
+const threadsArg = process.argv.includes('--threads') ? arg('threads', 1) : undefined;
+const runs = arg('runs', 5);
+const selection = await selectBackend('wasm', threadsArg === undefined ? {} : { wasmThreads: threadsArg });
+
+const config = { numQueries: 200, numLayers: 9, hiddenDim: 256, numHeads: 8, ffnDim: 2048, maskDim: 256, numClasses: 1 };
+const sizes: Array<[number, number]> = [
+  [8, 8],
+  [16, 16],
+  [32, 32],
+];
+const maskSize: [number, number] = [64, 64];
+
+/** Multiply-adds × 2 of every matmul in one forward pass (softmax, norms, resizes excluded). */
+function analyticFlops(): number {
+  const { numQueries: n, numLayers, hiddenDim: d, ffnDim: f, maskDim: dm, numClasses: k } = config;
+  let flops = 0;
+  for (let l = 0; l < numLayers; l++) {
+    const [h, w] = sizes[l % 3]!;
+    const hw = h * w;
+    flops += 2 * n * d * d * 2 + 2 * hw * d * d * 2; // cross-attn q, out; k, v projections
+    flops += 2 * n * hw * d * 2; // scores and attention · values
+    flops += 2 * n * d * d * 4 + 2 * n * n * d * 2; // self-attn projections, scores, · values
+    flops += 2 * n * d * f * 2; // FFN
+  }
+  const heads = 2 * n * d * d * 2 + 2 * n * d * dm + 2 * n * d * (k + 1) + 2 * n * dm * maskSize[0] * maskSize[1];
+  return flops + heads * (numLayers + 1);
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+function timeIt(fn: () => void, warmup: number, reps: number): number[] {
+  for (let i = 0; i < warmup; i++) fn();
+  const out: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now();
+    fn();
+    out.push(performance.now() - t0);
+  }
+  return out;
+}
+
+const decoder = new Mask2FormerDecoder(config);
+decoder.ensureBuilt();
+const features = sizes.map(([h, w], i) => tf.randomNormal([1, h, w, 256], 0, 1, 'float32', i + 1) as tf.Tensor4D);
+const maskFeatures = tf.randomNormal([1, ...maskSize, 256], 0, 1, 'float32', 9) as tf.Tensor4D;
+
+const forwardTimes = timeIt(
+  () => {
+    const out = decoder.forward({ features, maskFeatures });
+    out.predMasks.dataSync(); // wait for the result
+    tf.dispose(out as unknown as tf.TensorContainer);
+  },
+  2,
+  runs,
+);
+const fwdMs = median(forwardTimes);
+const flops = analyticFlops();
+
+// Plain 2-D matmul in the same process: [2048, 256] × [256, 1024] (an FFN-shaped product).
+const a = tf.randomNormal([2048, 256], 0, 1, 'float32', 21) as tf.Tensor2D;
+const b = tf.randomNormal([256, 1024], 0, 1, 'float32', 22) as tf.Tensor2D;
+const mmTimes = timeIt(
+  () => {
+    const c = tf.matMul(a, b);
+    c.dataSync();
+    c.dispose();
+  },
+  2,
+  Math.max(runs, 5),
+);
+const mmMs = median(mmTimes);
+const mmGflops = (2 * 2048 * 256 * 1024) / (mmMs * 1e6);
+const achieved = flops / (fwdMs * 1e6);
+const params = decoder.countParams();
+
+const rows: Array<[string, string]> = [
+  ['backend', `${selection.backend} (${selection.reason})`],
+  ['config', 'N=200, L=9, D=256, heads=8, FFN=2048, K=1, batch 1, scales 8²/16²/32², mask 64²'],
+  ['parameters', params.toLocaleString('en-US')],
+  ['forward (median of ' + runs + ')', `${fwdMs.toFixed(1)} ms  [${forwardTimes.map((t) => t.toFixed(0)).join(', ')}]`],
+  ['analytic FLOPs', `${(flops / 1e9).toFixed(3)} GFLOP`],
+  ['achieved', `${achieved.toFixed(2)} GFLOP/s`],
+  ['2-D matmul 2048×256×1024', `${mmMs.toFixed(1)} ms = ${mmGflops.toFixed(2)} GFLOP/s`],
+  ['decoder / matmul rate', `${(achieved / mmGflops).toFixed(3)}`],
+];
+const width = Math.max(...rows.map(([k]) => k.length));
+for (const [k, v] of rows) console.log(`${k.padEnd(width)}  ${v}`);
+tf.dispose([a, b, features, maskFeatures]);
+console.log(
+  JSON.stringify({
+    params,
+    fwd_ms: Number(fwdMs.toFixed(2)),
+    achieved_gflops: Number(achieved.toFixed(3)),
+    matmul2d_gflops: Number(mmGflops.toFixed(3)),
+    ratio_to_matmul: Number((achieved / mmGflops).toFixed(4)),
+    analytic_gflop: Number((flops / 1e9).toFixed(4)),
+    backend: selection.backend,
+    backend_reason: selection.reason,
+    runs,
+  }),
+);
