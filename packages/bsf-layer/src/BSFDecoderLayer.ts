@@ -72,10 +72,10 @@ export interface BSFDecoderLayerOutputs {
  * Switches: `semanticRefinement` and `conditionRefinement` (both default on). With both off
  * this is exactly the standard Mask2Former layer (cross → self → FFN) with the same child
  * names, so baseline checkpoints load into it; a switched-off part has no parameters.
- * SR's gate starts at `σ(gateBiasInit) ≈ 0.88` towards the visual path with a zero kernel, so
+ * SR's gate starts at `σ(gateBiasInit)` (default `σ(2) ≈ 0.88`) towards the visual path, zero kernel, so
  * a pretrained visual decoder is mostly undisturbed at step 0 (enhancement, not replacement).
  *
- * Conditions travel in the decoder context (`context.conditions`): {@link forwardLayer} reads
+ * Conditions travel in the decoder context (`context.conditions`): {@link BSFDecoderLayer.forwardLayer} reads
  * them, and with CR on replaces them with the refined state (new tensors created in the
  * caller's `tf.tidy` scope; the replaced state is never disposed). Without conditions
  * (`null`, or a 0-sized `conditions` axis) SR and CR are skipped and the layer acts as the

@@ -37,7 +37,8 @@ export interface ConditionRefinementInputs {
  * attention over queries (never to values).
  *
  * Ragged conditions: padded rows (`conditionMask = 0`) are left exactly as they came in
- * (`C + 0·update`), so a batch item with no real condition is unchanged.
+ * (`C + 0·update`; padding may hold any finite values), so a batch item with no real
+ * condition is unchanged.
  */
 export class ConditionRefinement extends FlowSegLayer {
   /** @internal */

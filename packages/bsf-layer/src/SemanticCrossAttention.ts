@@ -50,8 +50,9 @@ export interface SemanticCrossAttentionOutputs {
  * the attention query, as in every Mask2Former attention over queries (never to values).
  *
  * Ragged conditions: padded rows (`conditionMask = 0`) are key-padding and get attention
- * weight 0. A batch item with no real condition at all has nothing to read: SR contributes
- * nothing there, `Q_fused = Q_vis` exactly (gate reported as 1, `Q_sem` as 0), never NaN.
+ * weight 0 (they may hold any finite values). A batch item with no real condition at all has
+ * nothing to read: SR contributes nothing there, `Q_fused = Q_vis` exactly (gate reported as
+ * 1, `Q_sem` as 0), never NaN.
  */
 export class SemanticCrossAttention extends FlowSegLayer {
   /** @internal */
