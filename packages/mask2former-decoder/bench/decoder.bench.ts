@@ -6,9 +6,12 @@
  * N = 200 queries, L = 9 layers, D = 256, 8 heads, FFN 2048, batch 1, feature scales 8², 16²,
  * 32² (strides 32/16/8 of a 256² image) and 64² mask features. Prints a table, then as the last
  * line one JSON object: params, fwd_ms (median), achieved_gflops (analytic FLOPs / median time),
- * matmul2d_gflops (a plain 2-D matmul measured in the same run) and their ratio.
+ * matmul2d_gflops (a plain 2-D matmul measured in the same run, interleaved with the forward
+ * passes so both see the same machine load) and their ratio. `--threads N` asks core's
+ * `selectBackend` for N wasm threads (default: core's default).
  */
 import * as tf from '@tensorflow/tfjs';
+import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { selectBackend } from '@flowseg/core';
 import { Mask2FormerDecoder } from '@flowseg/mask2former-decoder';
 
@@ -50,53 +53,51 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
-function timeIt(fn: () => void, warmup: number, reps: number): number[] {
-  for (let i = 0; i < warmup; i++) fn();
-  const out: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const t0 = performance.now();
-    fn();
-    out.push(performance.now() - t0);
-  }
-  return out;
-}
-
-const decoder = new Mask2FormerDecoder(config);
+const threads = getThreadsCount();
+const decoder = new Mask2FormerDecoder({ ...config, seed: 0 });
 decoder.ensureBuilt();
 const features = sizes.map(([h, w], i) => tf.randomNormal([1, h, w, 256], 0, 1, 'float32', i + 1) as tf.Tensor4D);
 const maskFeatures = tf.randomNormal([1, ...maskSize, 256], 0, 1, 'float32', 9) as tf.Tensor4D;
 
-const forwardTimes = timeIt(
-  () => {
-    const out = decoder.forward({ features, maskFeatures });
-    out.predMasks.dataSync(); // wait for the result
-    tf.dispose(out as unknown as tf.TensorContainer);
-  },
-  2,
-  runs,
-);
-const fwdMs = median(forwardTimes);
-const flops = analyticFlops();
-
 // Plain 2-D matmul in the same process: [2048, 256] × [256, 1024] (an FFN-shaped product).
 const a = tf.randomNormal([2048, 256], 0, 1, 'float32', 21) as tf.Tensor2D;
 const b = tf.randomNormal([256, 1024], 0, 1, 'float32', 22) as tf.Tensor2D;
-const mmTimes = timeIt(
-  () => {
-    const c = tf.matMul(a, b);
-    c.dataSync();
-    c.dispose();
-  },
-  2,
-  Math.max(runs, 5),
-);
+const forwardOnce = () => {
+  const t0 = performance.now();
+  const out = decoder.forward({ features, maskFeatures });
+  out.predMasks.dataSync(); // wait for the result
+  const ms = performance.now() - t0;
+  tf.dispose(out as unknown as tf.TensorContainer);
+  return ms;
+};
+const matmulOnce = () => {
+  const t0 = performance.now();
+  const c = tf.matMul(a, b);
+  c.dataSync();
+  const ms = performance.now() - t0;
+  c.dispose();
+  return ms;
+};
+// Warm up, then interleave the two measurements so both see the same machine load.
+for (let i = 0; i < 2; i++) {
+  forwardOnce();
+  matmulOnce();
+}
+const forwardTimes: number[] = [];
+const mmTimes: number[] = [];
+for (let r = 0; r < runs; r++) {
+  forwardTimes.push(forwardOnce());
+  for (let k = 0; k < 3; k++) mmTimes.push(matmulOnce());
+}
+const fwdMs = median(forwardTimes);
+const flops = analyticFlops();
 const mmMs = median(mmTimes);
 const mmGflops = (2 * 2048 * 256 * 1024) / (mmMs * 1e6);
 const achieved = flops / (fwdMs * 1e6);
 const params = decoder.countParams();
 
 const rows: Array<[string, string]> = [
-  ['backend', `${selection.backend} (${selection.reason})`],
+  ['backend', `${selection.backend}, ${threads} thread(s) (${selection.reason})`],
   ['config', 'N=200, L=9, D=256, heads=8, FFN=2048, K=1, batch 1, scales 8²/16²/32², mask 64²'],
   ['parameters', params.toLocaleString('en-US')],
   ['forward (median of ' + runs + ')', `${fwdMs.toFixed(1)} ms  [${forwardTimes.map((t) => t.toFixed(0)).join(', ')}]`],
@@ -117,6 +118,7 @@ console.log(
     ratio_to_matmul: Number((achieved / mmGflops).toFixed(4)),
     analytic_gflop: Number((flops / 1e9).toFixed(4)),
     backend: selection.backend,
+    wasm_threads: threads,
     backend_reason: selection.reason,
     runs,
   }),

@@ -47,6 +47,8 @@ export {
   huggingFaceKeyMap,
   type HuggingFaceSource,
   type HuggingFaceTransform,
+  type PlainHuggingFaceTransform,
+  type InProjHuggingFaceTransform,
   type HuggingFaceKeyPrefixes,
   type HuggingFaceKeyMapSizes,
 } from './weights/huggingFaceKeyMap.js';

@@ -63,7 +63,7 @@ describe('HungarianMatcher', () => {
         expect(cost[q]![t]!).toBeCloseTo(5 * LN2 + 2 * -p + 5 * dice, 5);
       });
     });
-    const matches = matcher.match(prediction, targets);
+    const matches = expectNoLeaks(() => matcher.match(prediction, targets));
     expect(Array.from(matches[0]!.queryIndices)).toEqual([0, 2]);
     expect(Array.from(matches[0]!.targetIndices)).toEqual([1, 0]);
     expect(matches[1]!.queryIndices.length).toBe(0);

@@ -48,9 +48,9 @@ interface ScaleMemory {
  * Predictions: `decoder_norm` → `class_embed` (K + 1 logits) and `mask_embed` (3-layer MLP)
  * dotted with the per-pixel mask features. L + 1 predictions in all (deep supervision).
  *
- * Layers come from a {@link DecoderLayerFactory} (default: standard
+ * Layers come from a `DecoderLayerFactory` (default: standard
  * {@link Mask2FormerDecoderLayer}s), so any implementation of core's `DecoderLayer` — e.g.
- * FlowSeg's BSF layer — can replace them. Layers share one {@link DecoderLayerContext} state per
+ * FlowSeg's BSF layer — can replace them. Layers share one `DecoderLayerContext` state per
  * pass: each sees `layerIndex`, `level`, `training`, the current `conditions` (which it may
  * replace) and `extras`.
  *

@@ -35,9 +35,9 @@ export interface Mask2FormerDecoderLayerConfig {
  * (`q ← norm(q + MHA(q + q_pos, m + m_pos, m, mask))`, `q ← norm(q + MHA(q + q_pos, q + q_pos, q))`,
  * `q ← norm(q + W₂·relu(W₁·q))`).
  *
- * Children (stable weight names): `cross_attn` ({@link CrossAttentionBlock}: `multihead_attn`,
- * `norm`), `self_attn` ({@link SelfAttentionBlock}: `self_attn`, `norm`), `ffn`
- * ({@link FeedForwardBlock}: `ffn.linear1`, `ffn.linear2`, `norm`). It ignores the context's
+ * Children (stable weight names): `cross_attn` (`CrossAttentionBlock`: `multihead_attn`,
+ * `norm`), `self_attn` (`SelfAttentionBlock`: `self_attn`, `norm`), `ffn`
+ * (`FeedForwardBlock`: `ffn.linear1`, `ffn.linear2`, `norm`). It ignores the context's
  * conditions and leaves them untouched.
  */
 export class Mask2FormerDecoderLayer extends FlowSegLayer implements DecoderLayer {
@@ -94,7 +94,7 @@ export class Mask2FormerDecoderLayer extends FlowSegLayer implements DecoderLaye
   }
 
   /**
-   * Run the layer (see {@link DecoderLayerInputs} for shapes).
+   * Run the layer (see `DecoderLayerInputs` for shapes).
    * @returns updated queries `[batch, queries, channels]`.
    * @throws ShapeError / DTypeError naming the offending input.
    */

@@ -20,7 +20,7 @@ export interface MaskEmbeddingMlpConfig {
 
 /**
  * Mask2Former's `MLP` for mask embeddings: `numLayers` linear layers with ReLU between them
- * (none after the last). Children `layers.0`, `layers.1`, … (each a {@link Linear}).
+ * (none after the last). Children `layers.0`, `layers.1`, … (each a `Linear`).
  */
 export class MaskEmbeddingMlp extends FlowSegLayer {
   /** @internal */

@@ -1,18 +1,23 @@
-/**
- * How one of our weights is read from a Hugging Face `Mask2FormerForUniversalSegmentation`
- * state dict.
- * - `copy`: same layout (embeddings, LayerNorm, biases).
- * - `linear`: PyTorch `nn.Linear.weight [out, in]`, transposed into our `kernel [in, out]`.
- * - `conv1x1`: `nn.Conv2d.weight [out, in, 1, 1]`, reshaped and transposed into `[in, out]`.
- * - `inProjWeight` / `inProjBias`: one third (`part` 0 = q, 1 = k, 2 = v) of `nn.MultiheadAttention`'s
- *   fused `in_proj_weight [3·D, D]` / `in_proj_bias [3·D]`.
- */
-export type HuggingFaceTransform =
-  | { readonly kind: 'copy' }
-  | { readonly kind: 'linear' }
-  | { readonly kind: 'conv1x1' }
-  | { readonly kind: 'inProjWeight'; readonly part: 0 | 1 | 2 }
-  | { readonly kind: 'inProjBias'; readonly part: 0 | 1 | 2 };
+/** A layout conversion without parameters. */
+export interface PlainHuggingFaceTransform {
+  /**
+   * `copy`: same layout (embeddings, LayerNorm, biases); `linear`: PyTorch `nn.Linear.weight
+   * [out, in]`, transposed into our `kernel [in, out]`; `conv1x1`: `nn.Conv2d.weight
+   * [out, in, 1, 1]`, reshaped and transposed into `[in, out]`.
+   */
+  readonly kind: 'copy' | 'linear' | 'conv1x1';
+}
+
+/** One third of `nn.MultiheadAttention`'s fused input projection. */
+export interface InProjHuggingFaceTransform {
+  /** `inProjWeight`: rows of `in_proj_weight [3·D, D]`, transposed; `inProjBias`: entries of `in_proj_bias [3·D]`. */
+  readonly kind: 'inProjWeight' | 'inProjBias';
+  /** Which third: 0 = q, 1 = k, 2 = v. */
+  readonly part: 0 | 1 | 2;
+}
+
+/** How one of our weights is read from a Hugging Face `Mask2FormerForUniversalSegmentation` state dict. */
+export type HuggingFaceTransform = PlainHuggingFaceTransform | InProjHuggingFaceTransform;
 
 /** Where one of our weights comes from. */
 export interface HuggingFaceSource {
@@ -45,7 +50,7 @@ const LINEAR = { kind: 'linear' } as const;
 
 /**
  * Our weight name → its Hugging Face source, for the standard decoder layout (layers whose
- * children are `cross_attn`, `self_attn`, `ffn` like {@link Mask2FormerDecoderLayer}).
+ * children are `cross_attn`, `self_attn`, `ffn` like `Mask2FormerDecoderLayer`).
  *
  * | ours | Hugging Face (`model.transformer_module.` omitted) |
  * | --- | --- |
