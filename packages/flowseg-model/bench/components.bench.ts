@@ -10,18 +10,23 @@ import { ConvSegmentationEncoder, PatchVisionEncoder, TinyCausalLM } from '../sr
 
 const B = 8, T = 32, V = 200;
 
-function medianMs(fn: () => tf.TensorContainer, reps = 9, warmup = 2): number {
+/** Median wall time and median process CPU time (user + system) in ms of `fn`, outputs disposed. */
+function measure(fn: () => tf.TensorContainer, reps = 9, warmup = 2): { wallMs: number; cpuMs: number } {
   for (let i = 0; i < warmup; i++) tf.dispose(fn());
-  const times: number[] = [];
+  const walls: number[] = [];
+  const cpus: number[] = [];
   for (let i = 0; i < reps; i++) {
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     const out = fn();
     for (const t of collect(out)) t.dataSync();
-    times.push(performance.now() - t0);
+    walls.push(performance.now() - t0);
+    const c = process.cpuUsage(c0);
+    cpus.push((c.user + c.system) / 1000);
     tf.dispose(out);
   }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)]!;
+  const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  return { wallMs: median(walls), cpuMs: median(cpus) };
 }
 
 function collect(v: tf.TensorContainer, acc: tf.Tensor[] = []): tf.Tensor[] {
@@ -45,9 +50,10 @@ const rows: Array<Record<string, string | number>> = [];
 
 const a = tf.randomNormal([512, 512], 0, 1, 'float32', 1);
 const bm = tf.randomNormal([512, 512], 0, 1, 'float32', 2);
-const matmulMs = medianMs(() => tf.matMul(a, bm), 15);
+const matmul = measure(() => tf.matMul(a, bm), 15);
+const matmulMs = matmul.wallMs;
 const gflops = (2 * 512 ** 3) / matmulMs / 1e6;
-rows.push({ what: 'reference: 2-D matmul 512³', shape: '-', ms: matmulMs, params: 0 });
+rows.push({ what: 'reference: 2-D matmul 512³', shape: '-', wallMs: matmulMs, cpuMs: matmul.cpuMs, params: 0 });
 
 const images = tf.randomUniform([B, 64, 64, 3], 0, 1, 'float32', 3) as tf.Tensor4D;
 const ids = tf.randomUniform([B, T], 0, V, 'int32', 4) as tf.Tensor2D;
@@ -62,10 +68,12 @@ vis.ensureBuilt();
 seg.ensureBuilt();
 
 const results: Record<string, number> = {};
+const cpuResults: Record<string, number> = {};
 function add(key: string, what: string, shape: string, fn: () => tf.TensorContainer, params: number): void {
-  const ms = medianMs(fn);
-  results[key] = ms;
-  rows.push({ what, shape, ms, params });
+  const { wallMs, cpuMs } = measure(fn);
+  results[key] = wallMs;
+  cpuResults[key] = cpuMs;
+  rows.push({ what, shape, wallMs, cpuMs, params });
 }
 
 const lmParams = lm.countParams();
@@ -121,9 +129,21 @@ add(
 );
 
 console.log(`backend: ${selection.backend} (${selection.device ?? ''}); 2-D matmul reference ${gflops.toFixed(1)} GFLOP/s; generate produced ${generated} tokens`);
-console.table(rows.map((r) => ({ ...r, ms: Number(r.ms).toFixed(2) })));
-const ratios = {
-  lmForwardBackwardOverMatmul: results.lmForwardBackwardMs! / matmulMs,
-  segForwardBackwardOverMatmul: results.segForwardBackwardMs! / matmulMs,
-};
-console.log(JSON.stringify({ backend: selection.backend, device: selection.device ?? null, matmulMs, gflops, generatedTokens: generated, ...results, ...ratios }));
+console.log('wallMs: elapsed time; cpuMs: CPU time of this process (with one wasm thread, the time on a free core).');
+console.table(rows.map((r) => ({ ...r, wallMs: Number(r.wallMs).toFixed(2), cpuMs: Number(r.cpuMs).toFixed(2) })));
+const overMatmul = Object.fromEntries(
+  Object.entries(cpuResults).map(([k, v]) => [k.replace(/Ms$/, 'OverMatmulCpu'), v / matmul.cpuMs]),
+);
+console.log(
+  JSON.stringify({
+    backend: selection.backend,
+    device: selection.device ?? null,
+    matmulMs,
+    matmulCpuMs: matmul.cpuMs,
+    gflops,
+    generatedTokens: generated,
+    wallMs: results,
+    cpuMs: cpuResults,
+    overMatmulCpu: overMatmul,
+  }),
+);
