@@ -4,6 +4,7 @@ import {
   FeedForwardBlock,
   FlowSegLayer,
   SelfAttentionBlock,
+  deriveSeed,
   type DecoderLayer,
   type DecoderLayerContext,
   type DecoderLayerFactory,
@@ -22,13 +23,13 @@ export class StandardDecoderLayer extends FlowSegLayer implements DecoderLayer {
   private readonly self: SelfAttentionBlock;
   private readonly ffn: FeedForwardBlock;
 
-  constructor(spec: DecoderLayerSpec) {
+  constructor(spec: DecoderLayerSpec, seed?: number) {
     super({});
     this.hiddenDim = spec.hiddenDim;
     const { hiddenDim: dim, numHeads, dropout } = spec;
-    this.cross = new CrossAttentionBlock({ dim, numHeads, dropout });
-    this.self = new SelfAttentionBlock({ dim, numHeads, dropout });
-    this.ffn = new FeedForwardBlock({ dim, hiddenDim: spec.ffnDim, dropout });
+    this.cross = new CrossAttentionBlock({ dim, numHeads, dropout, seed: deriveSeed(seed, 0) });
+    this.self = new SelfAttentionBlock({ dim, numHeads, dropout, seed: deriveSeed(seed, 1) });
+    this.ffn = new FeedForwardBlock({ dim, hiddenDim: spec.ffnDim, dropout, seed: deriveSeed(seed, 2) });
   }
 
   override build(): void {
@@ -49,5 +50,7 @@ export class StandardDecoderLayer extends FlowSegLayer implements DecoderLayer {
   }
 }
 
-/** The head's default layers. */
-export const standardLayerFactory: DecoderLayerFactory = (spec) => new StandardDecoderLayer(spec);
+/** The head's default layers; layer `index` is seeded with `deriveSeed(seed, index)`. */
+export function standardLayerFactory(seed?: number): DecoderLayerFactory {
+  return (spec) => new StandardDecoderLayer(spec, deriveSeed(seed, spec.index));
+}

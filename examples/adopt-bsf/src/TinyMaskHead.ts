@@ -3,6 +3,7 @@ import {
   FlowSegLayer,
   LayerNorm,
   Linear,
+  deriveSeed,
   sinePositionEncoding2d,
   tidy,
   type ConditionState,
@@ -22,7 +23,7 @@ export interface TinyMaskHeadConfig {
   llmDim: number;
   /** Builds each decoder layer: the standard one, or `bsfLayerFactory(...)`. */
   layerFactory: DecoderLayerFactory;
-  /** Seed of the learned query tables. */
+  /** Seed of the head's own initializers (the layers are seeded by their factory). */
   seed: number;
 }
 
@@ -67,11 +68,14 @@ export class TinyMaskHead extends FlowSegLayer {
     const { hiddenDim: d, numQueries: n, llmDim, seed } = this.config;
     this.queryFeat = this.addParam('query_feat', [n, d], tf.initializers.randomNormal({ stddev: 1, seed }));
     this.queryEmbed = this.addParam('query_embed', [n, d], tf.initializers.randomNormal({ stddev: 1, seed: seed + 1 }));
-    this.pixelProj = this.addChild('pixel_proj', new Linear({ inFeatures: 3, outFeatures: d }));
-    this.conditionProj = this.addChild('condition_proj', new Linear({ inFeatures: llmDim, outFeatures: d }));
+    this.pixelProj = this.addChild('pixel_proj', new Linear({ inFeatures: 3, outFeatures: d, seed: deriveSeed(seed, 2) }));
+    this.conditionProj = this.addChild(
+      'condition_proj',
+      new Linear({ inFeatures: llmDim, outFeatures: d, seed: deriveSeed(seed, 3) }),
+    );
     this.layers.forEach((layer, i) => this.addChild(`layers.${i}`, layer));
     this.decoderNorm = this.addChild('decoder_norm', new LayerNorm({ features: d }));
-    this.maskProj = this.addChild('mask_embed', new Linear({ inFeatures: d, outFeatures: d }));
+    this.maskProj = this.addChild('mask_embed', new Linear({ inFeatures: d, outFeatures: d, seed: deriveSeed(seed, 4) }));
     for (const child of this.children()) (child as FlowSegLayer).ensureBuilt();
     super.build([]);
   }

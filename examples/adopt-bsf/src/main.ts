@@ -4,7 +4,7 @@
  * The head in TinyMaskHead.ts builds its decoder layers through core's `DecoderLayerFactory`.
  * Swapping its standard layers for BSF layers is one line:
  *
- *   new TinyMaskHead({ ...sizes, layerFactory: bsfLayerFactory() })
+ *   new TinyMaskHead({ ...sizes, layerFactory: bsfLayerFactory({ seed }) })
  *
  * This program trains the head both ways for a few steps on a toy referring task (find the
  * square of the colour the phrase names) and prints the losses. Run: `npm start`.
@@ -16,7 +16,6 @@ import { pathToFileURL } from 'node:url';
 import { TinyMaskHead } from './TinyMaskHead.js';
 import { standardLayerFactory } from './StandardDecoderLayer.js';
 import { ToyReferringData, type ToyBatch } from './toyReferringData.js';
-import { seedLinearWeights } from './seededInit.js';
 
 /** Options of {@link main}. */
 export interface AdoptBsfOptions {
@@ -82,7 +81,6 @@ function train(
 ): HeadRun {
   const head = new TinyMaskHead({ ...o, layerFactory });
   head.ensureBuilt();
-  seedLinearWeights(head, o.seed);
   const data = new ToyReferringData(o.imageSize, o.llmDim, o.seed); // same batches for both heads
   const optimizer = tf.train.adam(o.learningRate);
   const vars = head.trainableWeights.map((w) => w.read() as tf.Variable);
@@ -98,8 +96,7 @@ function train(
   }
   optimizer.dispose();
   const params = head.countParams();
-  // Free the weights (FlowSegLayer.dispose() needs an apply()'d layer, so free them directly).
-  for (const w of head.weights) w.dispose();
+  head.dispose();
   return { layers, params, losses };
 }
 
@@ -122,9 +119,9 @@ export async function main(options: AdoptBsfOptions = {}): Promise<{ standard: H
   };
   const backend = await selectBackend(options.backend ?? 'wasm');
   log(`backend: ${backend.backend}`);
-  const standard = train('standard', standardLayerFactory, o, log);
+  const standard = train('standard', standardLayerFactory(o.seed), o, log);
   // The swap: same head, BSF layers (SR + CR) instead of the standard ones.
-  const bsf = train('bsf', bsfLayerFactory({ semanticRefinement: true, conditionRefinement: true }), o, log);
+  const bsf = train('bsf', bsfLayerFactory({ semanticRefinement: true, conditionRefinement: true, seed: o.seed }), o, log);
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(xs.length, 1);
   const tail = Math.max(1, Math.floor(o.steps / 5));
   for (const run of [standard, bsf]) {

@@ -6,6 +6,7 @@ import {
   SelfAttentionBlock,
   ValueError,
   checkShapes,
+  deriveSeed,
   tidy,
   type ConditionState,
   type DecoderLayer,
@@ -16,7 +17,6 @@ import { SemanticCrossAttention } from './SemanticCrossAttention.js';
 import { ConditionRefinement } from './ConditionRefinement.js';
 import { resolveBSFLayerOptions, type BSFLayerOptions, type ConditionRefinementSource } from './options.js';
 import { DEFAULT_GATE_BIAS_INIT } from './SemanticGate.js';
-import { disposeEagerLayer } from './eagerDispose.js';
 
 /** Configuration of {@link BSFDecoderLayer}: sizes plus the BSF switches. */
 export interface BSFDecoderLayerConfig extends BSFLayerOptions {
@@ -28,6 +28,11 @@ export interface BSFDecoderLayerConfig extends BSFLayerOptions {
   ffnDim: number;
   /** Dropout of the three Mask2Former blocks in training (default 0; SR and CR have none). */
   dropout?: number;
+  /**
+   * Seed of every initializer (default: unseeded). Children get `deriveSeed(seed, i)` with
+   * i = 0 `cross_attn`, 1 `self_attn`, 2 `ffn` (the standard layer's convention), 3 SR, 4 CR.
+   */
+  seed?: number;
   /** Layer name. */
   name?: string;
 }
@@ -100,6 +105,8 @@ export class BSFDecoderLayer extends FlowSegLayer implements DecoderLayer {
   readonly crSource: ConditionRefinementSource;
   /** Initial bias of SR's gate. */
   readonly gateBiasInit: number;
+  /** Initializer seed, if any. */
+  readonly seed: number | undefined;
   /** Masked visual cross-attention (`cross_attn`). */
   readonly crossAttention: CrossAttentionBlock;
   /** Semantic refinement (`semantic_attn`), `null` when switched off. */
@@ -120,14 +127,21 @@ export class BSFDecoderLayer extends FlowSegLayer implements DecoderLayer {
     const dim = config.hiddenDim;
     const numHeads = config.numHeads;
     const dropout = config.dropout ?? 0;
+    const seed = config.seed;
+    if (seed !== undefined && (typeof seed !== 'number' || !Number.isFinite(seed))) {
+      throw new ValueError(`seed: expected a finite number, received ${String(seed)}`, 'seed');
+    }
     // Children validate hiddenDim, numHeads, dropout and gateBiasInit eagerly.
-    this.crossAttention = new CrossAttentionBlock({ dim, numHeads, dropout });
+    this.crossAttention = new CrossAttentionBlock({ dim, numHeads, dropout, seed: deriveSeed(seed, 0) });
     this.semanticAttention = opts.semanticRefinement
-      ? new SemanticCrossAttention({ dim, numHeads, gateBiasInit: opts.gateBiasInit })
+      ? new SemanticCrossAttention({ dim, numHeads, gateBiasInit: opts.gateBiasInit, seed: deriveSeed(seed, 3) })
       : null;
-    this.selfAttention = new SelfAttentionBlock({ dim, numHeads, dropout });
-    this.feedForward = new FeedForwardBlock({ dim, hiddenDim: config.ffnDim, dropout });
-    this.conditionRefiner = opts.conditionRefinement ? new ConditionRefinement({ dim, numHeads }) : null;
+    this.selfAttention = new SelfAttentionBlock({ dim, numHeads, dropout, seed: deriveSeed(seed, 1) });
+    this.feedForward = new FeedForwardBlock({ dim, hiddenDim: config.ffnDim, dropout, seed: deriveSeed(seed, 2) });
+    this.conditionRefiner = opts.conditionRefinement
+      ? new ConditionRefinement({ dim, numHeads, seed: deriveSeed(seed, 4) })
+      : null;
+    this.seed = seed;
     this.hiddenDim = dim;
     this.numHeads = numHeads;
     this.ffnDim = config.ffnDim;
@@ -267,11 +281,6 @@ export class BSFDecoderLayer extends FlowSegLayer implements DecoderLayer {
     return (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
   }
 
-  /** Release the weights of this layer and its children (also after eager-only use). */
-  override dispose(): ReturnType<tf.layers.Layer['dispose']> {
-    return disposeEagerLayer(this);
-  }
-
   override getConfig(): tf.serialization.ConfigDict {
     return {
       ...super.getConfig(),
@@ -283,6 +292,7 @@ export class BSFDecoderLayer extends FlowSegLayer implements DecoderLayer {
       conditionRefinement: this.conditionRefinement,
       crSource: this.crSource,
       gateBiasInit: this.gateBiasInit,
+      ...(this.seed === undefined ? {} : { seed: this.seed }),
     };
   }
 }

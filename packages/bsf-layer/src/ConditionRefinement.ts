@@ -1,6 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
 import { FlowSegLayer, MultiHeadAttention, checkShapes } from '@flowseg/core';
-import { disposeEagerLayer } from './eagerDispose.js';
 
 /** Configuration of {@link ConditionRefinement}. */
 export interface ConditionRefinementConfig {
@@ -8,6 +7,8 @@ export interface ConditionRefinementConfig {
   dim: number;
   /** Attention heads; must divide `dim`. */
   numHeads: number;
+  /** Seed of the attention's initializers (default: unseeded). */
+  seed?: number;
   /** Layer name. */
   name?: string;
 }
@@ -52,9 +53,14 @@ export class ConditionRefinement extends FlowSegLayer {
 
   constructor(config: ConditionRefinementConfig) {
     super({ name: config.name });
-    this.attention = new MultiHeadAttention({ embedDim: config.dim, numHeads: config.numHeads });
+    this.attention = new MultiHeadAttention({ embedDim: config.dim, numHeads: config.numHeads, seed: config.seed });
     this.dim = config.dim;
     this.numHeads = config.numHeads;
+  }
+
+  /** Initializer seed, if any. */
+  get seed(): number | undefined {
+    return this.attention.seed;
   }
 
   override build(): void {
@@ -109,13 +115,13 @@ export class ConditionRefinement extends FlowSegLayer {
     return (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
   }
 
-  /** Release the weights of this layer and its children (also after eager-only use). */
-  override dispose(): ReturnType<tf.layers.Layer['dispose']> {
-    return disposeEagerLayer(this);
-  }
-
   override getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), dim: this.dim, numHeads: this.numHeads };
+    return {
+      ...super.getConfig(),
+      dim: this.dim,
+      numHeads: this.numHeads,
+      ...(this.seed === undefined ? {} : { seed: this.seed }),
+    };
   }
 }
 tf.serialization.registerClass(ConditionRefinement);

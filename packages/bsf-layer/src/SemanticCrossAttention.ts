@@ -2,7 +2,6 @@ import * as tf from '@tensorflow/tfjs';
 import { FlowSegLayer, MultiHeadAttention, checkShapes, tidy } from '@flowseg/core';
 import { SemanticGate } from './SemanticGate.js';
 import { conditionPaddingMask, itemHasConditions } from './conditionMask.js';
-import { disposeEagerLayer } from './eagerDispose.js';
 
 /** Configuration of {@link SemanticCrossAttention}. */
 export interface SemanticCrossAttentionConfig {
@@ -12,6 +11,8 @@ export interface SemanticCrossAttentionConfig {
   numHeads: number;
   /** Initial gate bias (see {@link SemanticGateConfig.biasInit}). */
   gateBiasInit?: number;
+  /** Seed of the attention's initializers (default: unseeded; the gate's init is deterministic). */
+  seed?: number;
   /** Layer name. */
   name?: string;
 }
@@ -69,7 +70,7 @@ export class SemanticCrossAttention extends FlowSegLayer {
   constructor(config: SemanticCrossAttentionConfig) {
     super({ name: config.name });
     // Children validate dim, numHeads and gateBiasInit eagerly.
-    this.attention = new MultiHeadAttention({ embedDim: config.dim, numHeads: config.numHeads });
+    this.attention = new MultiHeadAttention({ embedDim: config.dim, numHeads: config.numHeads, seed: config.seed });
     this.gate = new SemanticGate({ dim: config.dim, biasInit: config.gateBiasInit });
     this.dim = config.dim;
     this.numHeads = config.numHeads;
@@ -78,6 +79,11 @@ export class SemanticCrossAttention extends FlowSegLayer {
   /** Initial gate bias. */
   get gateBiasInit(): number {
     return this.gate.biasInit;
+  }
+
+  /** Initializer seed, if any. */
+  get seed(): number | undefined {
+    return this.attention.seed;
   }
 
   override build(): void {
@@ -145,13 +151,14 @@ export class SemanticCrossAttention extends FlowSegLayer {
     return (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
   }
 
-  /** Release the weights of this layer and its children (also after eager-only use). */
-  override dispose(): ReturnType<tf.layers.Layer['dispose']> {
-    return disposeEagerLayer(this);
-  }
-
   override getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), dim: this.dim, numHeads: this.numHeads, gateBiasInit: this.gateBiasInit };
+    return {
+      ...super.getConfig(),
+      dim: this.dim,
+      numHeads: this.numHeads,
+      gateBiasInit: this.gateBiasInit,
+      ...(this.seed === undefined ? {} : { seed: this.seed }),
+    };
   }
 }
 tf.serialization.registerClass(SemanticCrossAttention);

@@ -1,6 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
 import { FlowSegLayer, ValueError, checkShapes, tidy } from '@flowseg/core';
-import { disposeEagerLayer } from './eagerDispose.js';
 
 /** Configuration of {@link SemanticGate}. */
 export interface SemanticGateConfig {
@@ -106,11 +105,6 @@ export class SemanticGate extends FlowSegLayer {
 
   override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
     return (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
-  }
-
-  /** Release the weights of this layer and its children (also after eager-only use). */
-  override dispose(): ReturnType<tf.layers.Layer['dispose']> {
-    return disposeEagerLayer(this);
   }
 
   override getConfig(): tf.serialization.ConfigDict {

@@ -1,11 +1,12 @@
-import type { DecoderLayerFactory, DecoderLayerSpec } from '@flowseg/core';
+import { ValueError, deriveSeed, type DecoderLayerFactory, type DecoderLayerSpec } from '@flowseg/core';
 import { BSFDecoderLayer } from './BSFDecoderLayer.js';
-import { resolveBSFLayerOptions, type BSFLayerOptions } from './options.js';
+import { resolveBSFLayerOptions, type BSFLayerFactoryOptions } from './options.js';
 
 /**
  * A {@link DecoderLayerFactory} that builds {@link BSFDecoderLayer}s sized by the decoder's
- * {@link DecoderLayerSpec} (width, heads, FFN width, dropout) with the given BSF switches.
- * Options are validated here, once, so a bad option fails before any decoder is built.
+ * {@link DecoderLayerSpec} (width, heads, FFN width, dropout) with the given BSF switches;
+ * with `seed`, layer `index` is seeded with `deriveSeed(seed, index)`. Options are validated
+ * here, once, so a bad option fails before any decoder is built.
  *
  * @example
  * ```ts
@@ -16,8 +17,12 @@ import { resolveBSFLayerOptions, type BSFLayerOptions } from './options.js';
  * const layers = [0, 1, 2].map((index) => full({ index, hiddenDim: 256, numHeads: 8, ffnDim: 2048, dropout: 0 }));
  * ```
  */
-export function bsfLayerFactory(options: BSFLayerOptions = {}): DecoderLayerFactory {
+export function bsfLayerFactory(options: BSFLayerFactoryOptions = {}): DecoderLayerFactory {
   const opts = resolveBSFLayerOptions(options);
+  const seed = options.seed;
+  if (seed !== undefined && (typeof seed !== 'number' || !Number.isFinite(seed))) {
+    throw new ValueError(`seed: expected a finite number, received ${String(seed)}`, 'seed');
+  }
   return (spec: DecoderLayerSpec) =>
     new BSFDecoderLayer({
       hiddenDim: spec.hiddenDim,
@@ -28,5 +33,6 @@ export function bsfLayerFactory(options: BSFLayerOptions = {}): DecoderLayerFact
       conditionRefinement: opts.conditionRefinement,
       crSource: opts.crSource,
       gateBiasInit: opts.gateBiasInit,
+      seed: deriveSeed(seed, spec.index),
     });
 }

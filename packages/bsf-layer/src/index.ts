@@ -33,6 +33,7 @@ export { bsfLayerFactory } from './bsfLayerFactory.js';
 export {
   CONDITION_REFINEMENT_SOURCES,
   type BSFLayerOptions,
+  type BSFLayerFactoryOptions,
   type ConditionRefinementSource,
 } from './options.js';
 export { bsfLayerFlops, type BSFLayerFlops, type DecoderLayerSizes } from './flops.js';

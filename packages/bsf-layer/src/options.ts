@@ -28,6 +28,15 @@ export interface BSFLayerOptions {
   gateBiasInit?: number;
 }
 
+/** Options of {@link bsfLayerFactory}: the BSF switches plus a seed. */
+export interface BSFLayerFactoryOptions extends BSFLayerOptions {
+  /**
+   * Seed of every layer's initializers (default: unseeded): layer `index` gets
+   * `deriveSeed(seed, index)` from `@flowseg/core`.
+   */
+  seed?: number;
+}
+
 /** @internal Options with defaults applied, after validation. */
 export interface ResolvedBSFLayerOptions {
   readonly semanticRefinement: boolean;

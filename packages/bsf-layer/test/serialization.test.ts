@@ -33,12 +33,12 @@ describe('serialization round-trips (getConfig → registerClass/fromConfig → 
     { conditionRefinement: false },
     { semanticRefinement: false },
     {},
-    { crSource: 'self_attn' as const, gateBiasInit: -0.5, dropout: 0.1 },
+    { crSource: 'self_attn' as const, gateBiasInit: -0.5, dropout: 0.1, seed: 12 },
   ])('BSFDecoderLayer %o', (options) => {
     const layer = makeLayer(options);
     const copy = roundTrip(layer);
     expect(copy).toBeInstanceOf(BSFDecoderLayer);
-    for (const k of ['semanticRefinement', 'conditionRefinement', 'crSource', 'gateBiasInit', 'dropout'] as const) {
+    for (const k of ['semanticRefinement', 'conditionRefinement', 'crSource', 'gateBiasInit', 'dropout', 'seed'] as const) {
       expect(copy[k]).toBe(layer[k]);
     }
     const x = makeInputs([2, 0], 2);
@@ -51,8 +51,8 @@ describe('serialization round-trips (getConfig → registerClass/fromConfig → 
 
   it('SemanticGate, SemanticCrossAttention, ConditionRefinement', () => {
     const gate = new SemanticGate({ dim: 4, biasInit: 1.25 });
-    const sr = new SemanticCrossAttention({ dim: 4, numHeads: 2, gateBiasInit: 0.5 });
-    const cr = new ConditionRefinement({ dim: 4, numHeads: 1 });
+    const sr = new SemanticCrossAttention({ dim: 4, numHeads: 2, gateBiasInit: 0.5, seed: 4 });
+    const cr = new ConditionRefinement({ dim: 4, numHeads: 1, seed: 5 });
     for (const [i, l] of [gate, sr, cr].entries()) seedWeights(l, 60 + i);
     const q = rand([2, 3, 4], 1) as tf.Tensor3D;
     const c = rand([2, 2, 4], 2) as tf.Tensor3D;
@@ -62,10 +62,11 @@ describe('serialization round-trips (getConfig → registerClass/fromConfig → 
     expectClose(g2.forward({ visual: q, semantic: c.pad([[0, 0], [0, 1], [0, 0]]) as tf.Tensor3D }).fused,
       gate.forward({ visual: q, semantic: c.pad([[0, 0], [0, 1], [0, 0]]) as tf.Tensor3D }).fused.arraySync(), 0);
     const sr2 = roundTrip(sr);
-    expect(sr2.gateBiasInit).toBe(0.5);
+    expect([sr2.gateBiasInit, sr2.seed]).toEqual([0.5, 4]);
     expectClose(sr2.forward({ queries: q, conditions: c, conditionMask: m }).fused,
       sr.forward({ queries: q, conditions: c, conditionMask: m }).fused.arraySync(), 0);
     const cr2 = roundTrip(cr);
+    expect(cr2.seed).toBe(5);
     expectClose(cr2.forward({ conditions: c, conditionMask: m, queries: q }),
       cr.forward({ conditions: c, conditionMask: m, queries: q }).arraySync(), 0);
   });
