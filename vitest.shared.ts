@@ -11,6 +11,7 @@ const packages = [
   'bar-head',
   'flowseg-model',
   'refseg-synth',
+  'onnx',
 ];
 
 /**
