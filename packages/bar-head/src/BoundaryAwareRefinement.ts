@@ -3,6 +3,8 @@ import { FlowSegLayer, Linear, checkShapes, tidy } from '@flowseg/core';
 import { morphologicalGradient, thresholdGradient } from './band/boundaryBand.js';
 import { learnedThresholdBand } from './band/learnedThresholdBand.js';
 import { BoundaryRefineNet } from './BoundaryRefineNet.js';
+import { buildBandIndices } from './bandIndices.js';
+import { scatterRows } from './gatherRows.js';
 import { tanhViaSigmoid } from './tanhViaSigmoid.js';
 import { markUsed } from './markUsed.js';
 import {
@@ -35,7 +37,10 @@ export interface BoundaryAwareRefinementOutputs {
   readonly refinedLogits: tf.Tensor4D;
   /** The boundary band `B` `[batch, masks, height, width]`, float32 in {0, 1}, no gradient to the logits. */
   readonly band: tf.Tensor4D;
-  /** The correction `ΔM = α·tanh(f_refine(…))` before masking by B `[batch, masks, height, width]`; `|ΔM| ≤ |α|`. */
+  /**
+   * The correction applied, `ΔM ⊙ B` with `ΔM = α·tanh(f_refine(…))` `[batch, masks, height, width]`:
+   * `refinedLogits = maskLogits + delta`, `|delta| ≤ |α|`, exactly 0 outside the band.
+   */
   readonly delta: tf.Tensor4D;
 }
 
@@ -52,6 +57,10 @@ export interface BoundaryAwareRefinementOutputs {
  * - `ΔM = α · tanh(f_refine([M_raw ‖ F_comp]))` ({@link BoundaryRefineNet}; tanh computed as
  *   `2σ(2x) − 1`), with the learnable scalar `alpha` (init `alphaInit`, default 0.1);
  * - `M_refined = M_raw + ΔM ⊙ B`.
+ *
+ * By default (`evaluation: 'band'`) `f_refine` runs only at the band pixels and the conv taps
+ * they read (see {@link RefineEvaluation}); `'dense'` runs it everywhere. Both give the same
+ * output up to float rounding and leave every pixel outside the band bit-exact.
  *
  * Masks are folded into the batch for the convs; the features' share of the first conv is
  * computed once per image and broadcast over the masks (never N copies of `F_comp`).
@@ -160,11 +169,29 @@ export class BoundaryAwareRefinement extends FlowSegLayer {
       if (compFeatures.shape[1] !== height || compFeatures.shape[2] !== width) {
         compFeatures = tf.image.resizeBilinear(compFeatures, [height, width], false, true);
       }
-      const pre = this.fRefine.forward({ maskLogits, compFeatures });
-      const delta = tf.mul(tanhViaSigmoid(pre), this.alpha.read()) as tf.Tensor4D;
-      const refinedLogits = tf.add(maskLogits, tf.mul(delta, band)) as tf.Tensor4D;
+      const delta = s.evaluation === 'dense' ? this.denseDelta(maskLogits, compFeatures, band) : this.bandDelta(maskLogits, compFeatures, band);
+      const refinedLogits = tf.add(maskLogits, delta) as tf.Tensor4D;
       return { refinedLogits, band, delta };
     });
+  }
+
+  /** `α·tanh(f_refine(…)) ⊙ B` with `f_refine` evaluated everywhere. */
+  private denseDelta(maskLogits: tf.Tensor4D, compFeatures: tf.Tensor4D, band: tf.Tensor4D): tf.Tensor4D {
+    const pre = this.fRefine.forward({ maskLogits, compFeatures });
+    return tf.mul(tf.mul(tanhViaSigmoid(pre), this.alpha.read()), band) as tf.Tensor4D;
+  }
+
+  /** `α·tanh(f_refine(…)) ⊙ B` with `f_refine` evaluated at the band pixels only, scattered back. */
+  private bandDelta(maskLogits: tf.Tensor4D, compFeatures: tf.Tensor4D, band: tf.Tensor4D): tf.Tensor4D {
+    const shape = maskLogits.shape;
+    const indices = buildBandIndices(band.dataSync(), shape, this.settings.refineKernelSize);
+    // Empty band: no output depends on f_refine; keep α on the tape (zero gradient).
+    if (indices.bandCount === 0) return tf.mul(tf.zeros(shape), this.alpha.read()) as tf.Tensor4D;
+    const pre = this.fRefine.forwardAtBand({ maskLogits, compFeatures }, indices);
+    const atBand = tf.reshape(tf.mul(tanhViaSigmoid(pre), this.alpha.read()), [indices.bandCount, 1]) as tf.Tensor2D;
+    // Pixels outside the band are exact zeros of the scatter.
+    const total = shape[0] * shape[1] * shape[2] * shape[3];
+    return tf.reshape(scatterRows(atBand, indices.bandPixels, total), shape) as tf.Tensor4D;
   }
 
   /** `B` for the configured threshold mode; never passes a gradient to `maskLogits`. */

@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { FlowSegLayer, tidy, type WeightInitializer } from '@flowseg/core';
+import type { BandIndices } from './bandIndices.js';
+import { gatherRows } from './gatherRows.js';
 import { requireInt, requireOddKernel, requirePositiveInt } from './validation.js';
 
 /** Configuration of {@link BoundaryRefineNet}. */
@@ -105,6 +107,49 @@ export class BoundaryRefineNet extends FlowSegLayer {
         this.conv2Bias.read(),
       );
       return tf.reshape(out, [b, n, h, w]) as tf.Tensor4D;
+    });
+  }
+
+  /**
+   * The same pre-activation, evaluated only at the band pixels P of `indices` (see
+   * {@link buildBandIndices}): every conv becomes a row gather of its taps
+   * ({@link gatherRows}) followed by one 2-D matmul — the first conv's mask taps
+   * `[|Q|, k²] × [k², hidden]`, its feature taps once per image pixel
+   * `[|U|, k²·Cc] × [k²·Cc, hidden]`, and the second conv as `[|Q|, hidden] × [hidden, k²]`
+   * whose per-tap products are gathered back onto P and summed. Equal to
+   * {@link BoundaryRefineNet.forward} at P up to float rounding, and differentiable.
+   *
+   * @param inputs - as for {@link BoundaryRefineNet.forward}.
+   * @param indices - built from the band of the same `maskLogits`.
+   * @returns `[bandCount]`, band pixels in flat `[batch, masks, height, width]` order.
+   */
+  forwardAtBand(inputs: BoundaryRefineNetInputs, indices: BandIndices): tf.Tensor1D {
+    this.ensureBuilt();
+    const { maskLogits, compFeatures } = inputs;
+    const [b, n, h, w] = maskLogits.shape;
+    const k = this.kernelSize;
+    const taps = k * k;
+    const cc = this.compChannels;
+    const hid = this.hiddenChannels;
+    const { bandCount, hiddenCount, imageCount } = indices;
+    return tidy(() => {
+      const w1 = this.conv1Kernel.read();
+      const maskKernel = tf.reshape(tf.slice(w1, [0, 0, 0, 0], [k, k, 1, hid]), [taps, hid]);
+      const featKernel = tf.reshape(tf.slice(w1, [0, 0, 1, 0], [k, k, cc, hid]), [taps * cc, hid]);
+      // Conv 1, mask taps: [|Q|, k²] × [k², hidden].
+      const maskPixels = tf.reshape(maskLogits, [b * n * h * w, 1]) as tf.Tensor2D;
+      const maskCols = tf.reshape(gatherRows(maskPixels, indices.maskTaps), [hiddenCount, taps]);
+      const maskTerm = tf.matMul(maskCols, maskKernel);
+      // Conv 1, feature taps, once per image pixel: [|U|, k²·Cc] × [k²·Cc, hidden] + b₁.
+      const compPixels = tf.reshape(compFeatures, [b * h * w, cc]) as tf.Tensor2D;
+      const featCols = tf.reshape(gatherRows(compPixels, indices.featureTaps), [imageCount, taps * cc]);
+      const featTerm = tf.add(tf.matMul(featCols, featKernel), this.conv1Bias.read()) as tf.Tensor2D;
+      const hidden = tf.relu(tf.add(maskTerm, gatherRows(featTerm, indices.hiddenToImage)));
+      // Conv 2: per-tap products [|Q|, hidden] × [hidden, k²], gathered onto P and summed.
+      const perTap = tf.matMul(hidden, tf.transpose(tf.reshape(this.conv2Kernel.read(), [taps, hid])));
+      const perTapFlat = tf.reshape(perTap, [hiddenCount * taps, 1]) as tf.Tensor2D;
+      const gathered = tf.reshape(gatherRows(perTapFlat, indices.outputTaps), [bandCount, taps]);
+      return tf.add(tf.sum(gathered, 1), this.conv2Bias.read()) as tf.Tensor1D;
     });
   }
 

@@ -24,6 +24,17 @@ export type AdaptiveThreshold = 'off' | 'relative' | 'learned';
 /** Every accepted {@link AdaptiveThreshold} value. */
 export const ADAPTIVE_THRESHOLDS: readonly AdaptiveThreshold[] = ['off', 'relative', 'learned'];
 
+/**
+ * Where {@link BoundaryAwareRefinement} evaluates `f_refine`:
+ * - `'band'`: only at the band pixels (and the conv taps they read), through gathers and
+ *   2-D matmuls; the band is read back to the CPU once per call to build the indices.
+ *   Same result as `'dense'` up to float rounding, at a cost proportional to the band.
+ * - `'dense'`: everywhere, with convs, then masked by B. No read-back (better on WebGPU
+ *   when the band is large); required by `adaptiveThreshold: 'learned'`, whose surrogate
+ *   gradient needs ΔM just outside the band too.
+ */
+export type RefineEvaluation = 'band' | 'dense';
+
 /** Configuration of {@link BoundaryAwareRefinement}. Every field is optional. */
 export interface BoundaryAwareRefinementConfig {
   /** Channels C of the pixel features `F_pix` (default 256, the decoder width D). */
@@ -48,6 +59,8 @@ export interface BoundaryAwareRefinementConfig {
    * step. 0 makes BAR an exact identity at initialization (α then grows first).
    */
   alphaInit?: number;
+  /** Where `f_refine` is evaluated (default `'band'`, or `'dense'` with a learned threshold). See {@link RefineEvaluation}. */
+  evaluation?: RefineEvaluation;
   /** Seed of every weight initialization (default 0). */
   seed?: number;
   /** Layer name. */
@@ -67,6 +80,17 @@ export function resolveBarConfig(config: BoundaryAwareRefinementConfig): Resolve
   if (adaptiveThreshold === 'learned' && epsilon === 0) {
     throw new ValueError("epsilon: must be in (0, 1) with adaptiveThreshold 'learned' (it initializes logit(ε))", 'epsilon');
   }
+  const evaluation = requireChoice(
+    config.evaluation ?? (adaptiveThreshold === 'learned' ? 'dense' : 'band'),
+    'evaluation',
+    ['band', 'dense'] as const,
+  );
+  if (adaptiveThreshold === 'learned' && evaluation !== 'dense') {
+    throw new ValueError(
+      "evaluation: adaptiveThreshold 'learned' needs evaluation 'dense' (its surrogate gradient reads ΔM outside the band)",
+      'evaluation',
+    );
+  }
   const thresholdTemperature = config.thresholdTemperature ?? 0.05;
   if (!(typeof thresholdTemperature === 'number' && Number.isFinite(thresholdTemperature) && thresholdTemperature > 0)) {
     throw new ValueError(
@@ -84,6 +108,7 @@ export function resolveBarConfig(config: BoundaryAwareRefinementConfig): Resolve
     adaptiveThreshold,
     thresholdTemperature,
     alphaInit: requireFinite(config.alphaInit ?? 0.1, 'alphaInit'),
+    evaluation,
     seed: requireInt(config.seed ?? 0, 'seed'),
   };
 }

@@ -14,7 +14,10 @@ export {
   type BarParameterBreakdown,
   type BoundaryAwareRefinementConfig,
   type ResolvedBarConfig,
+  type RefineEvaluation,
 } from './config.js';
+export { buildBandIndices, type BandIndices } from './bandIndices.js';
+export { gatherRows, scatterRows } from './gatherRows.js';
 export { BoundaryRefineNet, type BoundaryRefineNetConfig, type BoundaryRefineNetInputs } from './BoundaryRefineNet.js';
 export {
   boundaryBand,

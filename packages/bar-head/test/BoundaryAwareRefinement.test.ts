@@ -2,26 +2,20 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { DTypeError, ShapeError, ValueError, selectBackend } from '@flowseg/core';
 import { expectNoLeaks } from '@flowseg/core/testing';
-import { BoundaryAwareRefinement, barParameterBreakdown, boundaryBand } from '@flowseg/bar-head';
-import { barWeights, naiveBar } from './reference.js';
+import {
+  BoundaryAwareRefinement,
+  barParameterBreakdown,
+  boundaryBand,
+  type BoundaryAwareRefinementOutputs,
+} from '@flowseg/bar-head';
+import { barWeights, blobLogits, naiveBar } from './reference.js';
 
 beforeAll(async () => {
   await selectBackend('wasm');
 });
 
-/** Logits of blurry blobs: a band that is neither empty nor everything. */
-function blobLogits(b: number, n: number, h: number, w: number, seed: number): tf.Tensor4D {
-  return tf.tidy(() => {
-    const ys = tf.reshape(tf.range(0, h), [1, 1, h, 1]);
-    const xs = tf.reshape(tf.range(0, w), [1, 1, 1, w]);
-    const centres = tf.randomUniform([b, n, 2, 1], 0.3, 0.7, 'float32', seed);
-    const cy = tf.mul(tf.slice(centres, [0, 0, 0, 0], [b, n, 1, 1]), h);
-    const cx = tf.mul(tf.slice(centres, [0, 0, 1, 0], [b, n, 1, 1]), w);
-    const r2 = tf.add(tf.square(tf.sub(ys, cy)), tf.square(tf.sub(xs, cx)));
-    const radius = Math.min(h, w) / 4;
-    const noise = tf.randomNormal([b, n, h, w], 0, 0.3, 'float32', seed + 1);
-    return tf.add(tf.mul(tf.sub(radius * radius, r2), 4 / (radius * radius)), noise) as tf.Tensor4D;
-  });
+function outputs(o: BoundaryAwareRefinementOutputs): tf.Tensor[] {
+  return [o.refinedLogits, o.band, o.delta];
 }
 
 function features(b: number, h: number, w: number, c: number, seed: number): tf.Tensor4D {
@@ -29,149 +23,153 @@ function features(b: number, h: number, w: number, c: number, seed: number): tf.
 }
 
 describe('BoundaryAwareRefinement', () => {
-  it('returns refined logits, band and delta of the mask shape; leaves the outside of the band bit-exact', () => {
-    const bar = new BoundaryAwareRefinement({ featureChannels: 8, alphaInit: 3, seed: 1 });
-    const m = blobLogits(2, 3, 16, 16, 10);
-    const f = features(2, 16, 16, 8, 11);
-    const out = bar.forward({ maskLogits: m, pixelFeatures: f });
-    for (const t of [out.refinedLogits, out.band, out.delta]) expect(t.shape).toEqual([2, 3, 16, 16]);
-    const raw = m.dataSync();
-    const ref = out.refinedLogits.dataSync();
-    const band = out.band.dataSync();
-    let inside = 0;
-    let changed = 0;
-    for (let i = 0; i < raw.length; i++) {
-      if (band[i] === 0) {
-        expect(ref[i]).toBe(raw[i]);
-      } else {
-        inside++;
-        const bound = 3 + 4 * Math.abs(raw[i]!) * 2 ** -23; // |α| plus the rounding of the sum
-        expect(Math.abs(ref[i]! - raw[i]!)).toBeLessThanOrEqual(bound);
-        if (ref[i] !== raw[i]) changed++;
-      }
-    }
-    expect(inside).toBeGreaterThan(50);
-    expect(inside).toBeLessThan(raw.length - 200);
-    expect(changed).toBeGreaterThan(inside * 0.9);
-    // |ΔM| ≤ |α| everywhere, and the band is the function's band of σ(M).
-    expect(tf.max(tf.abs(out.delta)).dataSync()[0]).toBeLessThanOrEqual(3);
-    const probs = tf.sigmoid(m) as tf.Tensor4D;
-    const band2 = boundaryBand(probs);
-    expect(Array.from(band2.dataSync())).toEqual(Array.from(band));
-    tf.dispose([m, f, out, probs, band2]);
-    bar.dispose();
-  });
-
-  it('matches a naive re-derivation (N feature copies, full concat conv, tf.tanh), at equal and different resolutions', () => {
-    const bar = new BoundaryAwareRefinement({ featureChannels: 12, compChannels: 5, hiddenChannels: 7, alphaInit: 2, seed: 3 });
-    const wts = barWeights(bar.namedWeights());
-    for (const [fh, fw] of [
-      [16, 12],
-      [8, 6],
-      [5, 7],
-      [24, 20],
-    ] as const) {
-      const m = blobLogits(2, 4, 16, 12, 20);
-      const f = features(2, fh, fw, 12, 21);
+  describe.each(['band', 'dense'] as const)('evaluation %s', (evaluation) => {
+    it('returns refined logits, band and delta of the mask shape; leaves the outside of the band bit-exact', () => {
+      const bar = new BoundaryAwareRefinement({ evaluation, featureChannels: 8, alphaInit: 3, seed: 1 });
+      const m = blobLogits(2, 3, 16, 16, 10);
+      const f = features(2, 16, 16, 8, 11);
       const out = bar.forward({ maskLogits: m, pixelFeatures: f });
-      const want = naiveBar(m, f, out.band, wts);
-      const diff = tf.max(tf.abs(tf.sub(out.refinedLogits, want))).dataSync()[0]!;
-      expect(diff).toBeLessThan(2e-5);
-      tf.dispose([m, f, out, want]);
-    }
-    bar.dispose();
-  });
-
-  it('is the exact identity with alphaInit 0, and with an empty band', () => {
-    const bar = new BoundaryAwareRefinement({ featureChannels: 4, alphaInit: 0 });
-    const m = blobLogits(1, 2, 10, 10, 30);
-    const f = features(1, 10, 10, 4, 31);
-    const out = bar.forward({ maskLogits: m, pixelFeatures: f });
-    expect(Array.from(out.refinedLogits.dataSync())).toEqual(Array.from(m.dataSync()));
-    const flat = tf.fill([1, 2, 10, 10], 2.5) as tf.Tensor4D;
-    const bar2 = new BoundaryAwareRefinement({ featureChannels: 4, alphaInit: 5 });
-    const out2 = bar2.forward({ maskLogits: flat, pixelFeatures: f });
-    expect(out2.band.sum().dataSync()[0]).toBe(0);
-    expect(Array.from(out2.refinedLogits.dataSync())).toEqual(Array.from(flat.dataSync()));
-    tf.dispose([m, f, out, flat, out2]);
-    bar.dispose();
-    bar2.dispose();
-  });
-
-  it('handles one mask and many masks per image consistently (each mask refined independently)', () => {
-    const bar = new BoundaryAwareRefinement({ featureChannels: 6, seed: 5 });
-    const m = blobLogits(2, 5, 12, 12, 40);
-    const f = features(2, 6, 6, 6, 41);
-    const all = bar.forward({ maskLogits: m, pixelFeatures: f });
-    const one = tf.slice(m, [1, 3, 0, 0], [1, 1, 12, 12]) as tf.Tensor4D;
-    const fOne = tf.slice(f, [1, 0, 0, 0], [1, 6, 6, 6]) as tf.Tensor4D;
-    const single = bar.forward({ maskLogits: one, pixelFeatures: fOne });
-    const fromAll = tf.slice(all.refinedLogits, [1, 3, 0, 0], [1, 1, 12, 12]);
-    expect(tf.max(tf.abs(tf.sub(fromAll, single.refinedLogits))).dataSync()[0]).toBeLessThan(1e-5);
-    tf.dispose([m, f, all, one, fOne, single, fromAll]);
-    bar.dispose();
-  });
-
-  describe('gradients', () => {
-    it('reach f_comp, f_refine and α', () => {
-      const bar = new BoundaryAwareRefinement({ featureChannels: 8, seed: 2 });
-      const m = blobLogits(2, 3, 12, 12, 50);
-      const f = features(2, 6, 6, 8, 51);
-      const target = tf.randomNormal([2, 3, 12, 12], 0, 1, 'float32', 52);
-      bar.ensureBuilt();
-      const { grads, value } = tf.variableGrads(
-        () => tf.sum(tf.mul(bar.forward({ maskLogits: m, pixelFeatures: f }).refinedLogits, target)) as tf.Scalar,
-        bar.trainableWeights.map((w) => w.read() as tf.Variable),
-      );
-      const byName = new Map([...bar.namedWeights()].map(([k, v]) => [k, grads[v.read().name]]));
-      expect([...byName.keys()].sort()).toEqual(
-        ['alpha', 'f_comp.bias', 'f_comp.kernel', 'f_refine.conv1.bias', 'f_refine.conv1.kernel', 'f_refine.conv2.bias', 'f_refine.conv2.kernel'],
-      );
-      for (const [name, g] of byName) {
-        expect(g, name).toBeDefined();
-        expect(tf.max(tf.abs(g!)).dataSync()[0], name).toBeGreaterThan(0);
+      for (const t of [out.refinedLogits, out.band, out.delta]) expect(t.shape).toEqual([2, 3, 16, 16]);
+      const raw = m.dataSync();
+      const ref = out.refinedLogits.dataSync();
+      const band = out.band.dataSync();
+      let inside = 0;
+      let changed = 0;
+      for (let i = 0; i < raw.length; i++) {
+        if (band[i] === 0) {
+          expect(ref[i]).toBe(raw[i]);
+        } else {
+          inside++;
+          const bound = 3 + 4 * Math.abs(raw[i]!) * 2 ** -23; // |α| plus the rounding of the sum
+          expect(Math.abs(ref[i]! - raw[i]!)).toBeLessThanOrEqual(bound);
+          if (ref[i] !== raw[i]) changed++;
+        }
       }
-      tf.dispose([m, f, target, value, ...Object.values(grads)]);
+      expect(inside).toBeGreaterThan(50);
+      expect(inside).toBeLessThan(raw.length - 200);
+      expect(changed).toBeGreaterThan(inside * 0.9);
+      // |ΔM| ≤ |α| everywhere, and the band is the function's band of σ(M).
+      expect(tf.max(tf.abs(out.delta)).dataSync()[0]).toBeLessThanOrEqual(3);
+      const probs = tf.sigmoid(m) as tf.Tensor4D;
+      const band2 = boundaryBand(probs);
+      expect(Array.from(band2.dataSync())).toEqual(Array.from(band));
+      tf.dispose([m, f, ...outputs(out), probs, band2]);
       bar.dispose();
     });
 
-    it('d(refined)/d(maskLogits) is exactly 1 outside the band when only the outside is weighted', () => {
-      for (const adaptiveThreshold of ['off', 'relative', 'learned'] as const) {
-        const bar = new BoundaryAwareRefinement({ featureChannels: 8, alphaInit: 2, seed: 4, adaptiveThreshold });
-        const m = blobLogits(2, 3, 12, 12, 60);
-        const f = features(2, 12, 12, 8, 61);
-        const { band } = bar.forward({ maskLogits: m, pixelFeatures: f });
-        const outside = tf.sub(1, band);
-        // Upstream gradient 1 outside the band, 0 inside: the ΔM⊙B branch then carries exact
-        // zeros, so any nonzero deviation would have to come through B (or its σ).
-        const dm = tf.grad((x: tf.Tensor) =>
-          tf.sum(tf.mul(bar.forward({ maskLogits: x as tf.Tensor4D, pixelFeatures: f }).refinedLogits, outside)),
-        )(m);
-        expect(Array.from(dm.dataSync())).toEqual(Array.from(outside.dataSync()));
-        tf.dispose([m, f, band, outside, dm]);
-        bar.dispose();
-      }
-    });
-
-    it('the band contributes no gradient: full gradients equal those of the same math with B as a constant', () => {
-      const bar = new BoundaryAwareRefinement({ featureChannels: 8, alphaInit: 1.5, seed: 6 });
+    it('matches a naive re-derivation (N feature copies, full concat conv, tf.tanh), at equal and different resolutions', () => {
+      for (const refineKernelSize of [3, 5]) {
+      const bar = new BoundaryAwareRefinement({ evaluation, featureChannels: 12, compChannels: 5, hiddenChannels: 7, refineKernelSize, alphaInit: 2, seed: 3 });
       const wts = barWeights(bar.namedWeights());
-      const m = blobLogits(1, 4, 12, 12, 70);
-      const f = features(1, 6, 6, 8, 71);
-      const w = tf.randomNormal([1, 4, 12, 12], 0, 1, 'float32', 72);
-      const { band } = bar.forward({ maskLogits: m, pixelFeatures: f });
-      const got = tf.grad((x: tf.Tensor) =>
-        tf.sum(tf.mul(bar.forward({ maskLogits: x as tf.Tensor4D, pixelFeatures: f }).refinedLogits, w)),
-      )(m);
-      const want = tf.grad((x: tf.Tensor) => tf.sum(tf.mul(naiveBar(x as tf.Tensor4D, f, band, wts), w)))(m);
-      expect(tf.max(tf.abs(tf.sub(got, want))).dataSync()[0]).toBeLessThan(1e-5);
-      // The returned band itself: exactly zero gradient.
-      const dBand = tf.grad((x: tf.Tensor) =>
-        tf.sum(tf.mul(bar.forward({ maskLogits: x as tf.Tensor4D, pixelFeatures: f }).band, w)),
-      )(m);
-      expect(Array.from(dBand.dataSync()).every((v) => v === 0)).toBe(true);
-      tf.dispose([m, f, w, band, got, want, dBand]);
+      for (const [fh, fw] of [
+        [16, 12],
+        [8, 6],
+        [5, 7],
+        [24, 20],
+      ] as const) {
+        const m = blobLogits(2, 4, 16, 12, 20);
+        const f = features(2, fh, fw, 12, 21);
+        const out = bar.forward({ maskLogits: m, pixelFeatures: f });
+        const want = naiveBar(m, f, out.band, wts);
+        const diff = tf.max(tf.abs(tf.sub(out.refinedLogits, want))).dataSync()[0]!;
+        expect(diff).toBeLessThan(2e-5);
+        tf.dispose([m, f, ...outputs(out), want]);
+      }
       bar.dispose();
+      }
+    });
+
+    it('is the exact identity with alphaInit 0, and with an empty band', () => {
+      const bar = new BoundaryAwareRefinement({ evaluation, featureChannels: 4, alphaInit: 0 });
+      const m = blobLogits(1, 2, 10, 10, 30);
+      const f = features(1, 10, 10, 4, 31);
+      const out = bar.forward({ maskLogits: m, pixelFeatures: f });
+      expect(Array.from(out.refinedLogits.dataSync())).toEqual(Array.from(m.dataSync()));
+      const flat = tf.fill([1, 2, 10, 10], 2.5) as tf.Tensor4D;
+      const bar2 = new BoundaryAwareRefinement({ evaluation, featureChannels: 4, alphaInit: 5 });
+      const out2 = bar2.forward({ maskLogits: flat, pixelFeatures: f });
+      expect(out2.band.sum().dataSync()[0]).toBe(0);
+      expect(Array.from(out2.refinedLogits.dataSync())).toEqual(Array.from(flat.dataSync()));
+      tf.dispose([m, f, ...outputs(out), flat, ...outputs(out2)]);
+      bar.dispose();
+      bar2.dispose();
+    });
+
+    it('handles one mask and many masks per image consistently (each mask refined independently)', () => {
+      const bar = new BoundaryAwareRefinement({ evaluation, featureChannels: 6, seed: 5 });
+      const m = blobLogits(2, 5, 12, 12, 40);
+      const f = features(2, 6, 6, 6, 41);
+      const all = bar.forward({ maskLogits: m, pixelFeatures: f });
+      const one = tf.slice(m, [1, 3, 0, 0], [1, 1, 12, 12]) as tf.Tensor4D;
+      const fOne = tf.slice(f, [1, 0, 0, 0], [1, 6, 6, 6]) as tf.Tensor4D;
+      const single = bar.forward({ maskLogits: one, pixelFeatures: fOne });
+      const fromAll = tf.slice(all.refinedLogits, [1, 3, 0, 0], [1, 1, 12, 12]);
+      expect(tf.max(tf.abs(tf.sub(fromAll, single.refinedLogits))).dataSync()[0]).toBeLessThan(1e-5);
+      tf.dispose([m, f, ...outputs(all), one, fOne, ...outputs(single), fromAll]);
+      bar.dispose();
+    });
+
+    describe('gradients', () => {
+      it('reach f_comp, f_refine and α', () => {
+        const bar = new BoundaryAwareRefinement({ evaluation, featureChannels: 8, seed: 2 });
+        const m = blobLogits(2, 3, 12, 12, 50);
+        const f = features(2, 6, 6, 8, 51);
+        const target = tf.randomNormal([2, 3, 12, 12], 0, 1, 'float32', 52);
+        bar.ensureBuilt();
+        const { grads, value } = tf.variableGrads(
+          () => tf.sum(tf.mul(bar.forward({ maskLogits: m, pixelFeatures: f }).refinedLogits, target)) as tf.Scalar,
+          bar.trainableWeights.map((w) => w.read() as tf.Variable),
+        );
+        const byName = new Map([...bar.namedWeights()].map(([k, v]) => [k, grads[(v.read() as tf.Variable).name]]));
+        expect([...byName.keys()].sort()).toEqual(
+          ['alpha', 'f_comp.bias', 'f_comp.kernel', 'f_refine.conv1.bias', 'f_refine.conv1.kernel', 'f_refine.conv2.bias', 'f_refine.conv2.kernel'],
+        );
+        for (const [name, g] of byName) {
+          expect(g, name).toBeDefined();
+          expect(tf.max(tf.abs(g!)).dataSync()[0], name).toBeGreaterThan(0);
+        }
+        tf.dispose([m, f, target, value, ...Object.values(grads)]);
+        bar.dispose();
+      });
+
+      it('d(refined)/d(maskLogits) is exactly 1 outside the band when only the outside is weighted', () => {
+        for (const adaptiveThreshold of evaluation === 'dense' ? (['off', 'relative', 'learned'] as const) : (['off', 'relative'] as const)) {
+          const bar = new BoundaryAwareRefinement({ evaluation, featureChannels: 8, alphaInit: 2, seed: 4, adaptiveThreshold });
+          const m = blobLogits(2, 3, 12, 12, 60);
+          const f = features(2, 12, 12, 8, 61);
+          const { band } = bar.forward({ maskLogits: m, pixelFeatures: f });
+          const outside = tf.sub(1, band);
+          // Upstream gradient 1 outside the band, 0 inside: the ΔM⊙B branch then carries exact
+          // zeros, so any nonzero deviation would have to come through B (or its σ).
+          const dm = tf.grad((x: tf.Tensor) =>
+            tf.sum(tf.mul(bar.forward({ maskLogits: x as tf.Tensor4D, pixelFeatures: f }).refinedLogits, outside)),
+          )(m);
+          expect(Array.from(dm.dataSync())).toEqual(Array.from(outside.dataSync()));
+          tf.dispose([m, f, band, outside, dm]);
+          bar.dispose();
+        }
+      });
+
+      it('the band contributes no gradient: full gradients equal those of the same math with B as a constant', () => {
+        const bar = new BoundaryAwareRefinement({ evaluation, featureChannels: 8, alphaInit: 1.5, seed: 6 });
+        const wts = barWeights(bar.namedWeights());
+        const m = blobLogits(1, 4, 12, 12, 70);
+        const f = features(1, 6, 6, 8, 71);
+        const w = tf.randomNormal([1, 4, 12, 12], 0, 1, 'float32', 72);
+        const { band } = bar.forward({ maskLogits: m, pixelFeatures: f });
+        const got = tf.grad((x: tf.Tensor) =>
+          tf.sum(tf.mul(bar.forward({ maskLogits: x as tf.Tensor4D, pixelFeatures: f }).refinedLogits, w)),
+        )(m);
+        const want = tf.grad((x: tf.Tensor) => tf.sum(tf.mul(naiveBar(x as tf.Tensor4D, f, band, wts), w)))(m);
+        expect(tf.max(tf.abs(tf.sub(got, want))).dataSync()[0]).toBeLessThan(1e-5);
+        // The returned band itself: exactly zero gradient.
+        const dBand = tf.grad((x: tf.Tensor) =>
+          tf.sum(tf.mul(bar.forward({ maskLogits: x as tf.Tensor4D, pixelFeatures: f }).band, w)),
+        )(m);
+        expect(Array.from(dBand.dataSync()).every((v) => v === 0)).toBe(true);
+        tf.dispose([m, f, w, band, got, want, dBand]);
+        bar.dispose();
+      });
     });
   });
 
@@ -217,7 +215,7 @@ describe('BoundaryAwareRefinement', () => {
     const a = bar.forward({ maskLogits: m, pixelFeatures: f });
     const b = copy.forward({ maskLogits: m, pixelFeatures: f });
     expect(Array.from(b.refinedLogits.dataSync())).toEqual(Array.from(a.refinedLogits.dataSync()));
-    tf.dispose([m, f, a, b]);
+    tf.dispose([m, f, ...outputs(a), ...outputs(b)]);
     bar.dispose();
     copy.dispose();
   });
@@ -245,7 +243,7 @@ describe('BoundaryAwareRefinement', () => {
     const y = model.predict([m, f]) as tf.Tensor;
     const direct = bar.forward({ maskLogits: m, pixelFeatures: f });
     expect(Array.from(y.dataSync())).toEqual(Array.from(direct.refinedLogits.dataSync()));
-    tf.dispose([m, f, y, direct]);
+    tf.dispose([m, f, y, ...outputs(direct)]);
     model.dispose();
   });
 
@@ -292,9 +290,14 @@ describe('BoundaryAwareRefinement', () => {
   it('leaks no tensors (forward, all threshold modes, and a gradient step)', () => {
     const m = blobLogits(2, 3, 10, 10, 100);
     const f = features(2, 5, 5, 8, 101);
-    for (const adaptiveThreshold of ['off', 'relative', 'learned'] as const) {
-      const bar = new BoundaryAwareRefinement({ featureChannels: 8, adaptiveThreshold });
-      tf.dispose(expectNoLeaks(() => bar.forward({ maskLogits: m, pixelFeatures: f }), { warmup: true }));
+    for (const [adaptiveThreshold, evaluation] of [
+      ['off', 'band'],
+      ['relative', 'band'],
+      ['off', 'dense'],
+      ['learned', 'dense'],
+    ] as const) {
+      const bar = new BoundaryAwareRefinement({ featureChannels: 8, adaptiveThreshold, evaluation });
+      tf.dispose(expectNoLeaks(() => outputs(bar.forward({ maskLogits: m, pixelFeatures: f })), { warmup: true }));
       const vars = bar.trainableWeights.map((w) => w.read() as tf.Variable);
       const step = () =>
         tf.tidy(() => {

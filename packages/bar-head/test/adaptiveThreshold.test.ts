@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '@flowseg/core';
 import { BoundaryAwareRefinement, boundaryBand, morphologicalGradient } from '@flowseg/bar-head';
+import { barWeights, naiveBar } from './reference.js';
 
 beforeAll(async () => {
   await selectBackend('wasm');
@@ -53,7 +54,11 @@ describe('adaptive band threshold', () => {
     const w = tf.randomNormal([1, 3, 12, 12], 0, 1, 'float32', 7);
     const bar = new BoundaryAwareRefinement({ featureChannels: 4, adaptiveThreshold: 'learned', alphaInit: 1, thresholdTemperature: tau });
     expect(bar.currentEpsilon()).toBeCloseTo(0.1, 6);
-    const { band, delta } = bar.forward({ maskLogits: m, pixelFeatures: f });
+    const { band } = bar.forward({ maskLogits: m, pixelFeatures: f });
+    // ΔM before masking (∂L/∂B = w·ΔM), re-derived with the naive reference and B = 1.
+    const ones = tf.onesLike(m) as tf.Tensor4D;
+    const naive = naiveBar(m, f, ones, barWeights(bar.namedWeights()));
+    const delta = tf.sub(naive, m);
     const p = tf.sigmoid(m) as tf.Tensor4D;
     const fixed = boundaryBand(p);
     expect(Array.from(band.dataSync())).toEqual(Array.from(fixed.dataSync()));
@@ -80,7 +85,7 @@ describe('adaptive band threshold', () => {
     // A gradient step on θ moves ε away from its initial value.
     tf.tidy(() => theta.assign(tf.sub(theta, tf.mul(grads[theta.name]!, 1))));
     expect(bar.currentEpsilon()).not.toBeCloseTo(0.1, 4);
-    tf.dispose([m, f, w, band, delta, p, fixed, value, ...Object.values(grads)]);
+    tf.dispose([m, f, w, band, ones, naive, delta, p, fixed, value, ...Object.values(grads)]);
     bar.dispose();
   });
 });

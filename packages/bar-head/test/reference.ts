@@ -97,3 +97,19 @@ export function barWeights(named: Map<string, tf.LayerVariable>): BarWeights {
     alpha: get('alpha') as tf.Scalar,
   };
 }
+
+/** Logits of noisy discs centred in `[lo, hi]` of each axis: a band that is neither empty nor everything. */
+export function blobLogits(b: number, n: number, h: number, w: number, seed: number, lo = 0.3, hi = 0.7): tf.Tensor4D {
+  return tf.tidy(() => {
+    const ys = tf.reshape(tf.range(0, h), [1, 1, h, 1]);
+    const xs = tf.reshape(tf.range(0, w), [1, 1, 1, w]);
+    const centres = tf.randomUniform([b, n, 2, 1], lo, hi, 'float32', seed);
+    const cy = tf.mul(tf.slice(centres, [0, 0, 0, 0], [b, n, 1, 1]), h);
+    const cx = tf.mul(tf.slice(centres, [0, 0, 1, 0], [b, n, 1, 1]), w);
+    const r2 = tf.add(tf.square(tf.sub(ys, cy)), tf.square(tf.sub(xs, cx)));
+    const radius = Math.min(h, w) / 4;
+    const noise = tf.randomNormal([b, n, h, w], 0, 0.3, 'float32', seed + 1);
+    return tf.add(tf.mul(tf.sub(radius * radius, r2), 4 / (radius * radius)), noise) as tf.Tensor4D;
+  });
+}
+

@@ -83,7 +83,7 @@ describe('training on wasm', () => {
     const l = logits.dataSync();
     const b = band.dataSync();
     for (let i = 0; i < l.length; i++) if (b[i] === 0) expect(r[i]).toBe(l[i]);
-    tf.dispose([logits, target, feats, band, out]);
+    tf.dispose([logits, target, feats, band, out.refinedLogits, out.band, out.delta]);
     optimizer.dispose();
     bar.dispose();
   });
