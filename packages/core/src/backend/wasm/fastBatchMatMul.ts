@@ -3,6 +3,9 @@ import { copyMatrix, heapF32, heapIndex, reshaped, sizeOf, type KernelArgs, type
 
 type MatMulKernel = (args: KernelArgs<{ transposeA: boolean; transposeB: boolean }>) => TensorInfo;
 
+/** Below this many multiply-adds per matrix product, batched calls go to the stock kernel. */
+const SMALL_PRODUCT_MACS = 65536;
+
 /**
  * Maps a flat index over the broadcast batch shape `outer` to the flat index of the matrix
  * it reads in an operand with batch shape `src` (right-aligned; size-1 axes repeat).
@@ -69,6 +72,10 @@ export function makeFastBatchMatMul(original: MatMulKernel): MatMulKernel {
       return { ...out, shape: outShape };
     }
     const batch = sizeOf(outer);
+    // Tiny products (e.g. attention over a handful of condition tokens): one call of the stock
+    // kernel beats `batch` XNNPACK calls, each paying a thread-pool dispatch.
+    const flat = batchA === 1 || batchB === 1 || tf.util.arraysEqual(outerA, outerB);
+    if (m * k * n < SMALL_PRODUCT_MACS && flat) return original(args);
     const indexA = broadcastIndexer(outer, outerA);
     const indexB = broadcastIndexer(outer, outerB);
     const out = backend.makeOutput(outShape, 'float32');
