@@ -1,6 +1,6 @@
 import { describe, it, expect, beforeAll } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { DTypeError, FlowSegLayer, Linear, MultiHeadAttention, ValueError, selectBackend } from '@flowseg/core';
+import { CrossAttentionBlock, DTypeError, FlowSegLayer, Linear, MultiHeadAttention, ValueError, selectBackend } from '@flowseg/core';
 import {
   exportOnnx,
   exportOnnxGraph,
@@ -10,6 +10,7 @@ import {
   unregisterOnnxExporter,
   type OnnxLayerExporter,
 } from '../src/index.js';
+import { expectNoLeaks } from '@flowseg/core/testing';
 import { randn, relativeError, session } from './support.js';
 
 beforeAll(async () => {
@@ -120,3 +121,14 @@ describe('exportOnnx input validation', () => {
     ).toThrow(/already declared as float32 \[batch, queries, 8\]/);
   });
 });
+
+describe('exportOnnx', () => {
+  it('is leak-free and deterministic (same layer → same bytes)', () => {
+    const block = new CrossAttentionBlock({ dim: 8, numHeads: 2, seed: 3 });
+    const options = { inputs: ['queries', 'memory', 'attentionMask', 'keyPaddingMask'] };
+    const first = expectNoLeaks(() => exportOnnx(block, options), { warmup: true });
+    expect(exportOnnx(block, options)).toEqual(first);
+    block.dispose();
+  });
+});
+

@@ -40,7 +40,10 @@ export function writeVarint(value: number | bigint, out: number[]): void {
   out.push(Number(v));
 }
 
-/** The varint bytes of `value` (see {@link writeVarint}). */
+/**
+ * The protobuf base-128 varint bytes of `value`: 7 bits per byte, least significant group
+ * first; negative values as their 64-bit two's complement (10 bytes).
+ */
 export function encodeVarint(value: number | bigint): Uint8Array {
   const out: number[] = [];
   writeVarint(value, out);
