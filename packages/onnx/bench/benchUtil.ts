@@ -1,5 +1,13 @@
-/** Median wall time in ms of `fn` over `reps` runs after `warmup` runs. */
-export async function medianMs(fn: () => Promise<void> | void, reps = 7, warmup = 2): Promise<number> {
+/** Wall times in ms: the median, and the best run (other processes only ever add time). */
+export interface Times {
+  /** Median over the timed runs. */
+  median: number;
+  /** Fastest timed run. */
+  best: number;
+}
+
+/** Wall time of `fn` over `reps` runs after `warmup` runs. */
+export async function timeMs(fn: () => Promise<void> | void, reps = 7, warmup = 2): Promise<Times> {
   for (let i = 0; i < warmup; i++) await fn();
   const times: number[] = [];
   for (let i = 0; i < reps; i++) {
@@ -8,7 +16,7 @@ export async function medianMs(fn: () => Promise<void> | void, reps = 7, warmup 
     times.push(performance.now() - t0);
   }
   times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)]!;
+  return { median: times[Math.floor(times.length / 2)]!, best: times[0]! };
 }
 
 /** Print rows as an aligned text table. */

@@ -7,8 +7,10 @@
  *   - ONNX Runtime (onnxruntime-node), intraOpNumThreads 1 and 2, on the model exportOnnx wrote
  *     from the very same layer, fed typed arrays (runtime only) and, at 2 threads, tf.Tensors
  *     through OnnxSession.run (download, run, upload: what a TF.js caller pays).
- * ORT's 512² matmul (B as an initializer, A fed) is the machine reference. All rows come from
- * one invocation; the last line is one JSON object.
+ * ORT's 512² matmul (B as an initializer, A fed) is the machine reference. Every figure comes
+ * from this one invocation, as median and best run (on a shared machine other processes only
+ * add time, so "best" is the better estimate of the uncontended rate); the JSON records the
+ * load average. The last line is one JSON object.
  */
 import * as tf from '@tensorflow/tfjs';
 import { spawnSync } from 'node:child_process';
@@ -16,7 +18,7 @@ import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { MultiHeadAttention, selectBackend } from '@flowseg/core';
 import { OnnxGraphBuilder, OnnxSession, exportOnnx } from '@flowseg/onnx';
-import { medianMs, printTable } from './benchUtil.js';
+import { printTable, timeMs, type Times } from './benchUtil.js';
 
 const B = 2, NQ = 200, NK = 1024, D = 256, H = 8, N = 512;
 // q/k/v/out projections + QKᵀ + PV, 2 FLOPs per multiply-add (same count as core's attention bench).
@@ -25,8 +27,8 @@ const MATMUL_FLOPS = 2 * N ** 3;
 const gflops = (flops: number, ms: number) => flops / ms / 1e6;
 
 interface Timing {
-  mha_ms: number;
-  matmul_ms: number;
+  mha: Times;
+  matmul: Times;
   device: string;
 }
 
@@ -47,11 +49,11 @@ async function timeTfjs(device: string): Promise<Timing> {
     t.dataSync();
     t.dispose();
   };
-  const mhaMs = await medianMs(() => read(mha.forward({ query, key: memory, value: memory, keyPos }).output), 7);
-  const matmulMs = await medianMs(() => read(tf.matMul(a, b)), 15);
+  const mhaT = await timeMs(() => read(mha.forward({ query, key: memory, value: memory, keyPos }).output), 9);
+  const matmulT = await timeMs(() => read(tf.matMul(a, b)), 21);
   tf.dispose([query, memory, keyPos, a, b]);
   mha.dispose();
-  return { mha_ms: mhaMs, matmul_ms: matmulMs, device };
+  return { mha: mhaT, matmul: matmulT, device };
 }
 
 if (process.argv.includes('--tfjs-child')) {
@@ -61,6 +63,8 @@ if (process.argv.includes('--tfjs-child')) {
   console.log(JSON.stringify(await timeTfjs(sel.device ?? 'wasm')));
   process.exit(0);
 }
+
+const loadBefore = loadavg()[0]!;
 
 // 1. TF.js wasm, single thread, in a child process (same script, same loader flags).
 const child = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--tfjs-child', '1'], {
@@ -83,72 +87,83 @@ g.addOutput(g.op('MatMul', ['a', g.addInitializer('b', b)], {}, 'c'));
 const matmulBytes = g.serialize();
 const typed = (t: tf.Tensor) => ({ dtype: 'float32' as const, dims: t.shape, data: t.dataSync() as Float32Array });
 const mhaFeeds = { query: typed(query), key: typed(memory), value: typed(memory), keyPos: typed(keyPos) };
+const matmulFeeds = { a: typed(a) };
 const reference = mha.forward({ query, key: memory, value: memory, keyPos }).output;
 
-const ort: Record<number, Timing & { mha_tf_ms: number; rel_err: number }> = {};
+const ort: Record<number, Timing & { mhaTf: Times; relErr: number }> = {};
 for (const threads of [1, 2]) {
   const s = await OnnxSession.create(mhaBytes, { intraOpNumThreads: threads });
   const m = await OnnxSession.create(matmulBytes, { intraOpNumThreads: threads });
-  const mhaMs = await medianMs(async () => void (await s.runTyped(mhaFeeds)), 15);
-  const matmulMs = await medianMs(async () => void (await m.runTyped({ a: typed(a) })), 25);
-  const viaTf = async () => {
+  const mhaT = await timeMs(async () => void (await s.runTyped(mhaFeeds)), 21);
+  const matmulT = await timeMs(async () => void (await m.runTyped(matmulFeeds)), 41);
+  const mhaTf = await timeMs(async () => {
     const { output } = await s.run({ query, key: memory, value: memory, keyPos });
     await output!.data();
     output!.dispose();
-  };
-  const mhaTfMs = await medianMs(viaTf, 15);
+  }, 21);
   const { output } = await s.run({ query, key: memory, value: memory, keyPos });
   const relErr = tf.tidy(() => tf.max(tf.abs(tf.sub(output!, reference))).dataSync()[0]! / tf.max(tf.abs(reference)).dataSync()[0]!);
   output!.dispose();
-  ort[threads] = { mha_ms: mhaMs, matmul_ms: matmulMs, mha_tf_ms: mhaTfMs, rel_err: relErr, device: `onnxruntime-node ×${threads}` };
+  ort[threads] = { mha: mhaT, matmul: matmulT, mhaTf, relErr, device: `onnxruntime-node ×${threads}` };
   await s.release();
   await m.release();
 }
 
-const rows = [
-  { engine: 'TF.js wasm', threads: tfjs1.device, ...tfjs1 },
-  { engine: 'TF.js wasm', threads: tfjsMt.device, ...tfjsMt },
-  { engine: 'ORT node', threads: '1', ...ort[1]! },
-  { engine: 'ORT node', threads: '2', ...ort[2]! },
-].map((r) => ({
-  engine: r.engine,
-  threads: r.threads,
-  'MHA ms': r.mha_ms,
-  'MHA GFLOP/s': gflops(MHA_FLOPS, r.mha_ms),
-  'MHA vs tfjs×1': tfjs1.mha_ms / r.mha_ms,
-  'matmul512 ms': r.matmul_ms,
-  'matmul GFLOP/s': gflops(MATMUL_FLOPS, r.matmul_ms),
-  'MHA % of own matmul rate': (100 * gflops(MHA_FLOPS, r.mha_ms)) / gflops(MATMUL_FLOPS, r.matmul_ms),
-}));
-printTable(rows);
+const engines: Array<[string, Timing]> = [
+  ['TF.js wasm', tfjs1],
+  ['TF.js wasm', tfjsMt],
+  ['ORT node', ort[1]!],
+  ['ORT node', ort[2]!],
+];
+printTable(
+  engines.map(([engine, t]) => ({
+    engine,
+    threads: t.device.replace('onnxruntime-node ', ''),
+    'MHA ms (median)': t.mha.median,
+    'MHA ms (best)': t.mha.best,
+    'MHA GFLOP/s (best)': gflops(MHA_FLOPS, t.mha.best),
+    'MHA speed-up vs TF.js ×1 (best)': tfjs1.mha.best / t.mha.best,
+    'matmul512 ms (median)': t.matmul.median,
+    'matmul512 GFLOP/s (best)': gflops(MATMUL_FLOPS, t.matmul.best),
+  })),
+);
+const o2 = ort[2]!;
 console.log(
-  `\nORT MHA through OnnxSession.run with tf.Tensors (2 threads): ${ort[2]!.mha_tf_ms.toFixed(2)} ms ` +
-    `(${ort[2]!.mha_ms.toFixed(2)} ms with typed arrays); ORT vs TF.js output max rel. error ${ort[2]!.rel_err.toExponential(2)}`,
+  `\nORT ×2 MHA through OnnxSession.run with tf.Tensors: ${o2.mhaTf.median.toFixed(2)} ms median ` +
+    `(${o2.mha.median.toFixed(2)} ms with typed arrays); ORT vs TF.js output max rel. error ${o2.relErr.toExponential(2)}; ` +
+    `load average ${loadBefore.toFixed(1)} → ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores`,
 );
 const summary = (t: Timing) => ({
-  mha_ms: t.mha_ms,
-  mha_gflops: gflops(MHA_FLOPS, t.mha_ms),
-  matmul512_ms: t.matmul_ms,
-  matmul512_gflops: gflops(MATMUL_FLOPS, t.matmul_ms),
   device: t.device,
+  mha_ms_median: t.mha.median,
+  mha_ms_best: t.mha.best,
+  mha_gflops_best: gflops(MHA_FLOPS, t.mha.best),
+  matmul512_ms_median: t.matmul.median,
+  matmul512_ms_best: t.matmul.best,
+  matmul512_gflops_best: gflops(MATMUL_FLOPS, t.matmul.best),
 });
 console.log(
   JSON.stringify({
     shape: { B, NQ, NK, D, heads: H, matmul: N },
-    // Other processes on the machine skew every row; the 1-minute load average says how busy it was.
-    machine: { cores: availableParallelism(), loadavg_1m: loadavg()[0] },
+    // Other processes on the machine skew every row; the 1-minute load averages say how busy it was.
+    machine: { cores: availableParallelism(), loadavg_1m_before: loadBefore, loadavg_1m_after: loadavg()[0] },
     tfjs_wasm_1t: summary(tfjs1),
     tfjs_wasm_mt: summary(tfjsMt),
-    ort_1t: { ...summary(ort[1]!), mha_tf_tensors_ms: ort[1]!.mha_tf_ms },
-    ort_2t: { ...summary(ort[2]!), mha_tf_tensors_ms: ort[2]!.mha_tf_ms },
-    ratios: {
-      mha_ort2_vs_tfjs_mt: tfjsMt.mha_ms / ort[2]!.mha_ms,
-      mha_ort1_vs_tfjs_1t: tfjs1.mha_ms / ort[1]!.mha_ms,
-      mha_tfjs_mt_vs_1t: tfjs1.mha_ms / tfjsMt.mha_ms,
-      matmul_ort2_vs_tfjs_mt: tfjsMt.matmul_ms / ort[2]!.matmul_ms,
-      mha_ort2_tf_tensor_overhead: ort[2]!.mha_tf_ms / ort[2]!.mha_ms,
+    ort_1t: { ...summary(ort[1]!), mha_tf_tensors_ms_median: ort[1]!.mhaTf.median },
+    ort_2t: { ...summary(o2), mha_tf_tensors_ms_median: o2.mhaTf.median },
+    ratios_best: {
+      mha_ort2_vs_tfjs_mt: tfjsMt.mha.best / o2.mha.best,
+      mha_ort1_vs_tfjs_1t: tfjs1.mha.best / ort[1]!.mha.best,
+      mha_tfjs_mt_vs_1t: tfjs1.mha.best / tfjsMt.mha.best,
+      mha_ort2_vs_ort1: ort[1]!.mha.best / o2.mha.best,
+      matmul_ort2_vs_tfjs_mt: tfjsMt.matmul.best / o2.matmul.best,
     },
-    ort_vs_tfjs_max_rel_err: ort[2]!.rel_err,
+    ratios_median: {
+      mha_ort2_vs_tfjs_mt: tfjsMt.mha.median / o2.mha.median,
+      mha_ort1_vs_tfjs_1t: tfjs1.mha.median / ort[1]!.mha.median,
+      mha_ort2_tf_tensor_overhead: o2.mhaTf.median / o2.mha.median,
+    },
+    ort_vs_tfjs_max_rel_err: o2.relErr,
   }),
 );
 tf.dispose([query, memory, keyPos, a, b, reference]);

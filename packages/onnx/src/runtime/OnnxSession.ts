@@ -135,11 +135,18 @@ export class OnnxSession {
       }
     }
     const ortFeeds: Record<string, OrtTensorLike> = {};
+    // One download per tf.Tensor, even when it feeds several inputs (key = value).
+    const converted = new Map<OnnxFeed, OrtTensorLike>();
     for (const name of this.inputNames) {
       const feed = feeds[name];
       if (feed === undefined) throw new ValueError(`feeds: input "${name}" is missing (inputs: ${this.inputNames.join(', ')})`, 'feeds');
-      const typed = await toTyped(feed, `feeds.${name}`);
-      ortFeeds[name] = new this.ort.Tensor(typed.dtype, typed.data, typed.dims);
+      let tensor = converted.get(feed);
+      if (!tensor) {
+        const typed = await toTyped(feed, `feeds.${name}`);
+        tensor = new this.ort.Tensor(typed.dtype, typed.data, typed.dims);
+        converted.set(feed, tensor);
+      }
+      ortFeeds[name] = tensor;
     }
     const results = await this.session.run(ortFeeds, fetches);
     const out: Record<string, OnnxTypedTensor> = {};
