@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 export interface Timing {
   /** Median wall time (ms). */
   ms: number;
-  /** Median CPU time of this process (user + system, ms): less sensitive to other load on a shared machine. */
+  /** Median CPU time of this process (user + system over all threads, ms). */
   cpuMs: number;
 }
 
@@ -27,6 +27,33 @@ export function measure(fn: () => tf.TensorContainer, reps = 5, warmup = 1): Tim
   }
   const median = (v: number[]) => v.sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
   return { ms: median(times), cpuMs: median(cpu) };
+}
+
+/**
+ * {@link measure} for several functions at once, their runs interleaved (A, B, C, A, B, C, …) so
+ * that each sees the same machine state (load, thread pool, JIT): fair same-run ratios.
+ */
+export function measureInterleaved<K extends string>(
+  fns: Record<K, () => tf.TensorContainer>,
+  reps = 5,
+  warmup = 1,
+): Record<K, Timing> {
+  const keys = Object.keys(fns) as K[];
+  for (let i = 0; i < warmup; i++) for (const k of keys) tf.dispose(fns[k]());
+  const wall = new Map<K, number[]>(keys.map((k) => [k, []]));
+  const cpu = new Map<K, number[]>(keys.map((k) => [k, []]));
+  for (let i = 0; i < reps; i++) {
+    for (const k of keys) {
+      const t = measure(fns[k], 1, 0);
+      wall.get(k)!.push(t.ms);
+      cpu.get(k)!.push(t.cpuMs);
+    }
+  }
+  const median = (v: number[]) => v.sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
+  return Object.fromEntries(keys.map((k) => [k, { ms: median(wall.get(k)!), cpuMs: median(cpu.get(k)!) }])) as Record<
+    K,
+    Timing
+  >;
 }
 
 function tensorsIn(out: tf.TensorContainer): tf.Tensor[] {

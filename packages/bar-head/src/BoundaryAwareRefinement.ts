@@ -1,12 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
-import { FlowSegLayer, Linear, checkShapes, tidy } from '@flowseg/core';
+import { FlowSegLayer, Linear, checkShapes, deriveSeed, tidy } from '@flowseg/core';
 import { morphologicalGradient, thresholdGradient } from './band/boundaryBand.js';
 import { learnedThresholdBand } from './band/learnedThresholdBand.js';
 import { BoundaryRefineNet } from './BoundaryRefineNet.js';
 import { buildBandIndices } from './bandIndices.js';
 import { scatterRows } from './gatherRows.js';
 import { tanhViaSigmoid } from './tanhViaSigmoid.js';
-import { markUsed } from './markUsed.js';
 import {
   barParameterBreakdown,
   resolveBarConfig,
@@ -97,23 +96,18 @@ export class BoundaryAwareRefinement extends FlowSegLayer {
   override build(): void {
     if (this.built) return;
     const s = this.settings;
-    this.fComp = this.addChild('f_comp', new Linear({ inFeatures: s.featureChannels, outFeatures: s.compChannels }));
+    this.fComp = this.addChild(
+      'f_comp',
+      new Linear({ inFeatures: s.featureChannels, outFeatures: s.compChannels, seed: deriveSeed(s.seed, 0) }),
+    );
     this.fComp.ensureBuilt();
-    // Linear draws unseeded; redraw with its own law U(±1/√C) from this layer's seed.
-    const bound = 1 / Math.sqrt(s.featureChannels);
-    const drawn = [
-      tf.randomUniform([s.featureChannels, s.compChannels], -bound, bound, 'float32', s.seed + 4),
-      tf.randomUniform([s.compChannels], -bound, bound, 'float32', s.seed + 5),
-    ];
-    this.fComp.setWeights(drawn);
-    tf.dispose(drawn);
     this.fRefine = this.addChild(
       'f_refine',
       new BoundaryRefineNet({
         compChannels: s.compChannels,
         hiddenChannels: s.hiddenChannels,
         kernelSize: s.refineKernelSize,
-        seed: s.seed,
+        seed: deriveSeed(s.seed, 1),
       }),
     );
     this.fRefine.ensureBuilt();
@@ -153,23 +147,24 @@ export class BoundaryAwareRefinement extends FlowSegLayer {
     this.ensureBuilt();
     const { maskLogits, pixelFeatures } = inputs;
     const s = this.settings;
-    const { height, width } = checkShapes(
-      {
-        maskLogits: { tensor: maskLogits, axes: ['batch', 'masks', 'height', 'width'], dtypes: ['float32'] },
-        pixelFeatures: {
-          tensor: pixelFeatures,
-          axes: ['batch', 'featureHeight', 'featureWidth', { name: 'channels', size: s.featureChannels }],
-          dtypes: ['float32'],
-        },
+    const { height, width } = checkShapes({
+      maskLogits: { tensor: maskLogits, axes: ['batch', 'masks', 'height', 'width'], dtypes: ['float32'] },
+      pixelFeatures: {
+        tensor: pixelFeatures,
+        axes: ['batch', 'featureHeight', 'featureWidth', { name: 'channels', size: s.featureChannels }],
+        dtypes: ['float32'],
       },
-    ) as { height: number; width: number };
+    }) as { height: number; width: number };
     return tidy(() => {
       const band = this.band(maskLogits);
       let compFeatures = this.fComp.forward(pixelFeatures);
       if (compFeatures.shape[1] !== height || compFeatures.shape[2] !== width) {
         compFeatures = tf.image.resizeBilinear(compFeatures, [height, width], false, true);
       }
-      const delta = s.evaluation === 'dense' ? this.denseDelta(maskLogits, compFeatures, band) : this.bandDelta(maskLogits, compFeatures, band);
+      const delta =
+        s.evaluation === 'dense'
+          ? this.denseDelta(maskLogits, compFeatures, band)
+          : this.bandDelta(maskLogits, compFeatures, band);
       const refinedLogits = tf.add(maskLogits, delta) as tf.Tensor4D;
       return { refinedLogits, band, delta };
     });
@@ -211,18 +206,6 @@ export class BoundaryAwareRefinement extends FlowSegLayer {
 
   override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
     return (inputShape as tf.Shape[])[0]!;
-  }
-
-  /**
-   * Release this layer's weights, its children's included. Works after eager-only use
-   * (see `markUsed`); an unbuilt layer holds nothing and this is a no-op.
-   */
-  override dispose(): ReturnType<tf.layers.Layer['dispose']> {
-    if (!this.built) return { refCountAfterDispose: 0, numDisposedVariables: 0 };
-    markUsed(this);
-    // tf.layers.Layer's dispose, not FlowSegLayer's: `this.weights` already lists every
-    // child's weights, so FlowSegLayer's extra pass over the children would free them twice.
-    return tf.layers.Layer.prototype.dispose.call(this);
   }
 
   override getConfig(): tf.serialization.ConfigDict {

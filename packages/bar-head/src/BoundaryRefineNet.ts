@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { FlowSegLayer, tidy, type WeightInitializer } from '@flowseg/core';
+import { FlowSegLayer, deriveSeed, tidy, type WeightInitializer } from '@flowseg/core';
 import type { BandIndices } from './bandIndices.js';
 import { gatherRows } from './gatherRows.js';
 import { requireInt, requireOddKernel, requirePositiveInt } from './validation.js';
@@ -74,10 +74,10 @@ export class BoundaryRefineNet extends FlowSegLayer {
     const hid = this.hiddenChannels;
     const fan1 = k * k * inC;
     const fan2 = k * k * hid;
-    this.conv1Kernel = this.addParam('conv1.kernel', [k, k, inC, hid], convInit(fan1, this.seed));
-    this.conv1Bias = this.addParam('conv1.bias', [hid], convInit(fan1, this.seed + 1));
-    this.conv2Kernel = this.addParam('conv2.kernel', [k, k, hid, 1], convInit(fan2, this.seed + 2));
-    this.conv2Bias = this.addParam('conv2.bias', [1], convInit(fan2, this.seed + 3));
+    this.conv1Kernel = this.addParam('conv1.kernel', [k, k, inC, hid], convInit(fan1, deriveSeed(this.seed, 0)!));
+    this.conv1Bias = this.addParam('conv1.bias', [hid], convInit(fan1, deriveSeed(this.seed, 1)!));
+    this.conv2Kernel = this.addParam('conv2.kernel', [k, k, hid, 1], convInit(fan2, deriveSeed(this.seed, 2)!));
+    this.conv2Bias = this.addParam('conv2.bias', [1], convInit(fan2, deriveSeed(this.seed, 3)!));
     super.build([]);
   }
 
@@ -103,7 +103,12 @@ export class BoundaryRefineNet extends FlowSegLayer {
       const maskTerm = tf.conv2d(tf.reshape(maskLogits, [b * n, h, w, 1]) as tf.Tensor4D, maskKernel, 1, 'same');
       const hidden = tf.relu(tf.add(tf.reshape(maskTerm, [b, n, h, w, hid]), tf.expandDims(featTerm, 1)));
       const out = tf.add(
-        tf.conv2d(tf.reshape(hidden, [b * n, h, w, hid]) as tf.Tensor4D, this.conv2Kernel.read() as tf.Tensor4D, 1, 'same'),
+        tf.conv2d(
+          tf.reshape(hidden, [b * n, h, w, hid]) as tf.Tensor4D,
+          this.conv2Kernel.read() as tf.Tensor4D,
+          1,
+          'same',
+        ),
         this.conv2Bias.read(),
       );
       return tf.reshape(out, [b, n, h, w]) as tf.Tensor4D;

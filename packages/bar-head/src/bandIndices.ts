@@ -119,7 +119,16 @@ export function buildBandIndices(
 }
 
 /** Write the flat pixel of every tap of the (2r+1)² window at (y, x) of the plane at `base`, −1 outside. */
-function writeTaps(out: Int32Array, at: number, base: number, y: number, x: number, h: number, w: number, r: number): void {
+function writeTaps(
+  out: Int32Array,
+  at: number,
+  base: number,
+  y: number,
+  x: number,
+  h: number,
+  w: number,
+  r: number,
+): void {
   let k = at;
   for (let yy = y - r; yy <= y + r; yy++) {
     const rowInside = yy >= 0 && yy < h;

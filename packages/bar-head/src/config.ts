@@ -78,7 +78,10 @@ export function resolveBarConfig(config: BoundaryAwareRefinementConfig): Resolve
   const adaptiveThreshold = requireChoice(config.adaptiveThreshold ?? 'off', 'adaptiveThreshold', ADAPTIVE_THRESHOLDS);
   const epsilon = requireInRange(config.epsilon ?? DEFAULT_BAND_EPSILON, 'epsilon', 0, 1);
   if (adaptiveThreshold === 'learned' && epsilon === 0) {
-    throw new ValueError("epsilon: must be in (0, 1) with adaptiveThreshold 'learned' (it initializes logit(ε))", 'epsilon');
+    throw new ValueError(
+      "epsilon: must be in (0, 1) with adaptiveThreshold 'learned' (it initializes logit(ε))",
+      'epsilon',
+    );
   }
   const evaluation = requireChoice(
     config.evaluation ?? (adaptiveThreshold === 'learned' ? 'dense' : 'band'),
@@ -92,7 +95,9 @@ export function resolveBarConfig(config: BoundaryAwareRefinementConfig): Resolve
     );
   }
   const thresholdTemperature = config.thresholdTemperature ?? 0.05;
-  if (!(typeof thresholdTemperature === 'number' && Number.isFinite(thresholdTemperature) && thresholdTemperature > 0)) {
+  if (
+    !(typeof thresholdTemperature === 'number' && Number.isFinite(thresholdTemperature) && thresholdTemperature > 0)
+  ) {
     throw new ValueError(
       `thresholdTemperature: expected a positive number, received ${String(thresholdTemperature)}`,
       'thresholdTemperature',
@@ -141,5 +146,12 @@ export function barParameterBreakdown(config: BoundaryAwareRefinementConfig = {}
   const fRefineConv2 = k2 * c.hiddenChannels + 1;
   const alpha = 1;
   const epsilonLogit = c.adaptiveThreshold === 'learned' ? 1 : 0;
-  return { fComp, fRefineConv1, fRefineConv2, alpha, epsilonLogit, total: fComp + fRefineConv1 + fRefineConv2 + alpha + epsilonLogit };
+  return {
+    fComp,
+    fRefineConv1,
+    fRefineConv2,
+    alpha,
+    epsilonLogit,
+    total: fComp + fRefineConv1 + fRefineConv2 + alpha + epsilonLogit,
+  };
 }

@@ -6,7 +6,11 @@
  */
 import '@flowseg/core';
 
-export { BoundaryAwareRefinement, type BoundaryAwareRefinementInputs, type BoundaryAwareRefinementOutputs } from './BoundaryAwareRefinement.js';
+export {
+  BoundaryAwareRefinement,
+  type BoundaryAwareRefinementInputs,
+  type BoundaryAwareRefinementOutputs,
+} from './BoundaryAwareRefinement.js';
 export {
   barParameterBreakdown,
   ADAPTIVE_THRESHOLDS,

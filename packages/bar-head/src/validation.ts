@@ -21,8 +21,7 @@ export function requireOddKernel(value: unknown, argument: string): number {
 
 /** Throw unless `value` is a finite number in `[lo, hi)` (or `(lo, hi)` when `openLow`). */
 export function requireInRange(value: unknown, argument: string, lo: number, hi: number, openLow = false): number {
-  const ok =
-    typeof value === 'number' && Number.isFinite(value) && (openLow ? value > lo : value >= lo) && value < hi;
+  const ok = typeof value === 'number' && Number.isFinite(value) && (openLow ? value > lo : value >= lo) && value < hi;
   if (!ok) {
     throw new ValueError(
       `${argument}: expected a number in ${openLow ? '(' : '['}${lo}, ${hi}), received ${String(value)}`,
@@ -44,7 +43,9 @@ export function requireFinite(value: unknown, argument: string): number {
 export function requireChoice<T extends string>(value: unknown, argument: string, choices: readonly T[]): T {
   if (typeof value !== 'string' || !(choices as readonly string[]).includes(value)) {
     throw new ValueError(
-      `${argument}: expected one of ${choices.map((c) => JSON.stringify(c)).join(', ')}, received ${JSON.stringify(value)}`,
+      `${argument}: expected one of ${choices.map((c) => JSON.stringify(c)).join(', ')}, received ${JSON.stringify(
+        value,
+      )}`,
       argument,
     );
   }

@@ -59,23 +59,31 @@ describe('BoundaryAwareRefinement', () => {
 
     it('matches a naive re-derivation (N feature copies, full concat conv, tf.tanh), at equal and different resolutions', () => {
       for (const refineKernelSize of [3, 5]) {
-      const bar = new BoundaryAwareRefinement({ evaluation, featureChannels: 12, compChannels: 5, hiddenChannels: 7, refineKernelSize, alphaInit: 2, seed: 3 });
-      const wts = barWeights(bar.namedWeights());
-      for (const [fh, fw] of [
-        [16, 12],
-        [8, 6],
-        [5, 7],
-        [24, 20],
-      ] as const) {
-        const m = blobLogits(2, 4, 16, 12, 20);
-        const f = features(2, fh, fw, 12, 21);
-        const out = bar.forward({ maskLogits: m, pixelFeatures: f });
-        const want = naiveBar(m, f, out.band, wts);
-        const diff = tf.max(tf.abs(tf.sub(out.refinedLogits, want))).dataSync()[0]!;
-        expect(diff).toBeLessThan(2e-5);
-        tf.dispose([m, f, ...outputs(out), want]);
-      }
-      bar.dispose();
+        const bar = new BoundaryAwareRefinement({
+          evaluation,
+          featureChannels: 12,
+          compChannels: 5,
+          hiddenChannels: 7,
+          refineKernelSize,
+          alphaInit: 2,
+          seed: 3,
+        });
+        const wts = barWeights(bar.namedWeights());
+        for (const [fh, fw] of [
+          [16, 12],
+          [8, 6],
+          [5, 7],
+          [24, 20],
+        ] as const) {
+          const m = blobLogits(2, 4, 16, 12, 20);
+          const f = features(2, fh, fw, 12, 21);
+          const out = bar.forward({ maskLogits: m, pixelFeatures: f });
+          const want = naiveBar(m, f, out.band, wts);
+          const diff = tf.max(tf.abs(tf.sub(out.refinedLogits, want))).dataSync()[0]!;
+          expect(diff).toBeLessThan(2e-5);
+          tf.dispose([m, f, ...outputs(out), want]);
+        }
+        bar.dispose();
       }
     });
 
@@ -121,9 +129,15 @@ describe('BoundaryAwareRefinement', () => {
           bar.trainableWeights.map((w) => w.read() as tf.Variable),
         );
         const byName = new Map([...bar.namedWeights()].map(([k, v]) => [k, grads[(v.read() as tf.Variable).name]]));
-        expect([...byName.keys()].sort()).toEqual(
-          ['alpha', 'f_comp.bias', 'f_comp.kernel', 'f_refine.conv1.bias', 'f_refine.conv1.kernel', 'f_refine.conv2.bias', 'f_refine.conv2.kernel'],
-        );
+        expect([...byName.keys()].sort()).toEqual([
+          'alpha',
+          'f_comp.bias',
+          'f_comp.kernel',
+          'f_refine.conv1.bias',
+          'f_refine.conv1.kernel',
+          'f_refine.conv2.bias',
+          'f_refine.conv2.kernel',
+        ]);
         for (const [name, g] of byName) {
           expect(g, name).toBeDefined();
           expect(tf.max(tf.abs(g!)).dataSync()[0], name).toBeGreaterThan(0);
@@ -133,8 +147,16 @@ describe('BoundaryAwareRefinement', () => {
       });
 
       it('d(refined)/d(maskLogits) is exactly 1 outside the band when only the outside is weighted', () => {
-        for (const adaptiveThreshold of evaluation === 'dense' ? (['off', 'relative', 'learned'] as const) : (['off', 'relative'] as const)) {
-          const bar = new BoundaryAwareRefinement({ evaluation, featureChannels: 8, alphaInit: 2, seed: 4, adaptiveThreshold });
+        for (const adaptiveThreshold of evaluation === 'dense'
+          ? (['off', 'relative', 'learned'] as const)
+          : (['off', 'relative'] as const)) {
+          const bar = new BoundaryAwareRefinement({
+            evaluation,
+            featureChannels: 8,
+            alphaInit: 2,
+            seed: 4,
+            adaptiveThreshold,
+          });
           const m = blobLogits(2, 3, 12, 12, 60);
           const f = features(2, 12, 12, 8, 61);
           const { band } = bar.forward({ maskLogits: m, pixelFeatures: f });
@@ -173,13 +195,34 @@ describe('BoundaryAwareRefinement', () => {
     });
   });
 
+  it('accepts zero masks per image (both evaluations)', () => {
+    for (const evaluation of ['band', 'dense'] as const) {
+      const bar = new BoundaryAwareRefinement({ featureChannels: 4, evaluation });
+      const m = tf.zeros([2, 0, 8, 8]) as tf.Tensor4D;
+      const f = tf.zeros([2, 4, 4, 4]) as tf.Tensor4D;
+      const out = bar.forward({ maskLogits: m, pixelFeatures: f });
+      for (const t of outputs(out)) expect(t.shape).toEqual([2, 0, 8, 8]);
+      tf.dispose([m, f, ...outputs(out)]);
+      bar.dispose();
+    }
+  });
+
   it('reports a small parameter count with a documented breakdown', () => {
     const bar = new BoundaryAwareRefinement();
     const b = bar.parameterBreakdown();
-    expect(b).toEqual({ fComp: 256 * 32 + 32, fRefineConv1: 9 * 33 * 32 + 32, fRefineConv2: 9 * 32 + 1, alpha: 1, epsilonLogit: 0, total: 18050 });
+    expect(b).toEqual({
+      fComp: 256 * 32 + 32,
+      fRefineConv1: 9 * 33 * 32 + 32,
+      fRefineConv2: 9 * 32 + 1,
+      alpha: 1,
+      epsilonLogit: 0,
+      total: 18050,
+    });
     expect(bar.countParams()).toBe(18050);
     const learned = new BoundaryAwareRefinement({ adaptiveThreshold: 'learned', compChannels: 16, hiddenChannels: 16 });
-    expect(learned.countParams()).toBe(barParameterBreakdown({ adaptiveThreshold: 'learned', compChannels: 16, hiddenChannels: 16 }).total);
+    expect(learned.countParams()).toBe(
+      barParameterBreakdown({ adaptiveThreshold: 'learned', compChannels: 16, hiddenChannels: 16 }).total,
+    );
     expect(learned.parameterBreakdown().epsilonLogit).toBe(1);
     bar.dispose();
     learned.dispose();
@@ -258,7 +301,9 @@ describe('BoundaryAwareRefinement', () => {
       [m, tf.zeros([2, 8, 8]), /pixelFeatures: .*rank 3/],
     ];
     for (const [mm, ff, msg] of bad) {
-      expect(() => bar.forward({ maskLogits: mm as tf.Tensor4D, pixelFeatures: ff as tf.Tensor4D })).toThrow(ShapeError);
+      expect(() => bar.forward({ maskLogits: mm as tf.Tensor4D, pixelFeatures: ff as tf.Tensor4D })).toThrow(
+        ShapeError,
+      );
       expect(() => bar.forward({ maskLogits: mm as tf.Tensor4D, pixelFeatures: ff as tf.Tensor4D })).toThrow(msg);
     }
     const mInt = tf.zeros([2, 3, 8, 8], 'int32') as tf.Tensor4D;

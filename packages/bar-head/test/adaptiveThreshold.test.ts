@@ -39,9 +39,10 @@ describe('adaptive band threshold', () => {
     for (let n = 0; n < 3; n++) {
       const max = Math.max(...gv[n]!.flat());
       const threshold = Math.fround(Math.fround(0.5) * max);
-      for (let y = 0; y < 12; y++) for (let x = 0; x < 12; x++) {
-        expect(bv[n]![y]![x]).toBe(gv[n]![y]![x]! > threshold ? 1 : 0);
-      }
+      for (let y = 0; y < 12; y++)
+        for (let x = 0; x < 12; x++) {
+          expect(bv[n]![y]![x]).toBe(gv[n]![y]![x]! > threshold ? 1 : 0);
+        }
     }
     tf.dispose([m, f, band, p, g]);
     bar.dispose();
@@ -52,7 +53,12 @@ describe('adaptive band threshold', () => {
     const m = softLogits(5);
     const f = tf.randomNormal([1, 6, 6, 4], 0, 1, 'float32', 6) as tf.Tensor4D;
     const w = tf.randomNormal([1, 3, 12, 12], 0, 1, 'float32', 7);
-    const bar = new BoundaryAwareRefinement({ featureChannels: 4, adaptiveThreshold: 'learned', alphaInit: 1, thresholdTemperature: tau });
+    const bar = new BoundaryAwareRefinement({
+      featureChannels: 4,
+      adaptiveThreshold: 'learned',
+      alphaInit: 3,
+      thresholdTemperature: tau,
+    });
     expect(bar.currentEpsilon()).toBeCloseTo(0.1, 6);
     const { band } = bar.forward({ maskLogits: m, pixelFeatures: f });
     // ΔM before masking (∂L/∂B = w·ΔM), re-derived with the naive reference and B = 1.

@@ -45,7 +45,14 @@ describe('cpu and wasm agree', () => {
   it('on the forward pass and on every gradient, for each threshold mode', async () => {
     for (const adaptiveThreshold of ['off', 'relative', 'learned'] as const) {
       await selectBackend('wasm');
-      const bar = new BoundaryAwareRefinement({ featureChannels: 6, compChannels: 3, hiddenChannels: 4, alphaInit: 1, adaptiveThreshold, seed: 8 });
+      const bar = new BoundaryAwareRefinement({
+        featureChannels: 6,
+        compChannels: 3,
+        hiddenChannels: 4,
+        alphaInit: 1,
+        adaptiveThreshold,
+        seed: 8,
+      });
       bar.ensureBuilt();
       const m = tf.tidy(() => tf.mul(tf.randomNormal([1, 2, 10, 10], 0, 1, 'float32', 1), 2)) as tf.Tensor4D;
       const f = tf.randomNormal([1, 5, 5, 6], 0, 1, 'float32', 2) as tf.Tensor4D;

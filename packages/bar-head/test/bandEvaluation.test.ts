@@ -49,7 +49,15 @@ describe("evaluation 'band' equals 'dense'", () => {
     { b: 3, n: 1, h: 8, w: 8, fh: 16, fw: 16, refineKernelSize: 3, bandKernel: 3 },
   ];
   it.each(cases)('forward and gradients (%o)', ({ b, n, h, w, fh, fw, refineKernelSize, bandKernel }) => {
-    const config = { featureChannels: 5, compChannels: 3, hiddenChannels: 6, refineKernelSize, bandKernel, alphaInit: 2, seed: 12 };
+    const config = {
+      featureChannels: 5,
+      compChannels: 3,
+      hiddenChannels: 6,
+      refineKernelSize,
+      bandKernel,
+      alphaInit: 2,
+      seed: 12,
+    };
     const sparse = new BoundaryAwareRefinement({ ...config, evaluation: 'band' });
     const dense = new BoundaryAwareRefinement({ ...config, evaluation: 'dense' });
     // Discs centred anywhere, so that bands also touch the image borders.
@@ -60,9 +68,12 @@ describe("evaluation 'band' equals 'dense'", () => {
       tf.tidy(() => {
         const out = bar.forward({ maskLogits: m, pixelFeatures: f });
         const vars = bar.trainableWeights.map((v) => v.read() as tf.Variable);
-        const loss = () => tf.sum(tf.mul(bar.forward({ maskLogits: m, pixelFeatures: f }).refinedLogits, wt)) as tf.Scalar;
+        const loss = () =>
+          tf.sum(tf.mul(bar.forward({ maskLogits: m, pixelFeatures: f }).refinedLogits, wt)) as tf.Scalar;
         const { grads } = tf.variableGrads(loss, vars);
-        const dm = tf.grad((x: tf.Tensor) => tf.sum(tf.mul(bar.forward({ maskLogits: x as tf.Tensor4D, pixelFeatures: f }).refinedLogits, wt)))(m);
+        const dm = tf.grad((x: tf.Tensor) =>
+          tf.sum(tf.mul(bar.forward({ maskLogits: x as tf.Tensor4D, pixelFeatures: f }).refinedLogits, wt)),
+        )(m);
         return [out.refinedLogits, out.band, out.delta, dm, ...vars.map((v) => grads[v.name]!)];
       });
     const a = run(sparse);

@@ -97,7 +97,9 @@ describe('boundaryBand', () => {
     const h = 13;
     const w = 11;
     // Smooth-ish random probabilities so that g spans the whole [0, 1] range.
-    const probs = tf.tidy(() => tf.sigmoid(tf.mul(tf.randomNormal([b, n, h, w], 0, 1, 'float32', 7), 3))) as tf.Tensor4D;
+    const probs = tf.tidy(() =>
+      tf.sigmoid(tf.mul(tf.randomNormal([b, n, h, w], 0, 1, 'float32', 7), 3)),
+    ) as tf.Tensor4D;
     const data = probs.dataSync() as Float32Array;
     for (const kernel of [3, 5, 7]) {
       for (const epsilon of [0, 0.1, 0.35, 0.8]) {

@@ -36,7 +36,9 @@ describe('gatherRows / scatterRows', () => {
 
     const values = tf.randomNormal([3, 2], 0, 1, 'float32', 3) as tf.Tensor2D;
     const w2 = tf.randomNormal([4, 2], 0, 1, 'float32', 4);
-    const gs = tf.grad((v: tf.Tensor) => tf.sum(tf.mul(scatterRows(v as tf.Tensor2D, Int32Array.from([3, 0, 3]), 4), w2)))(values);
+    const gs = tf.grad((v: tf.Tensor) =>
+      tf.sum(tf.mul(scatterRows(v as tf.Tensor2D, Int32Array.from([3, 0, 3]), 4), w2)),
+    )(values);
     const w2v = w2.arraySync() as number[][];
     expect(gs.arraySync()).toEqual([w2v[3], w2v[0], w2v[3]]);
     tf.dispose([params, w, g, values, w2, gs]);
@@ -45,7 +47,9 @@ describe('gatherRows / scatterRows', () => {
   it('gradients survive the caller’s tidy (index tensors are saved by the op)', () => {
     const params = tf.randomNormal([4, 2], 0, 1, 'float32', 5) as tf.Tensor2D;
     const g = tf.grad((p: tf.Tensor) =>
-      tf.tidy(() => tf.sum(scatterRows(gatherRows(p as tf.Tensor2D, Int32Array.from([1, 1, -1])), Int32Array.from([0, 2, 1]), 3))),
+      tf.tidy(() =>
+        tf.sum(scatterRows(gatherRows(p as tf.Tensor2D, Int32Array.from([1, 1, -1])), Int32Array.from([0, 2, 1]), 3)),
+      ),
     )(params);
     expect(Array.from(g.dataSync())).toEqual([0, 0, 2, 2, 0, 0, 0, 0]);
     tf.dispose([params, g]);
@@ -57,12 +61,18 @@ describe('gatherRows / scatterRows', () => {
     tf.dispose(expectNoLeaks(() => gatherRows(params, indices), { warmup: true }));
     tf.dispose(expectNoLeaks(() => scatterRows(params, Int32Array.from([0, 5, 5, 1]), 6), { warmup: true }));
     tf.dispose(
-      expectNoLeaks(() => tf.grad((p: tf.Tensor) => tf.sum(gatherRows(p as tf.Tensor2D, indices)))(params), { warmup: true }),
-    );
-    tf.dispose(
-      expectNoLeaks(() => tf.grad((p: tf.Tensor) => tf.sum(scatterRows(p as tf.Tensor2D, Int32Array.from([2, 2, 0, 1]), 3)))(params), {
+      expectNoLeaks(() => tf.grad((p: tf.Tensor) => tf.sum(gatherRows(p as tf.Tensor2D, indices)))(params), {
         warmup: true,
       }),
+    );
+    tf.dispose(
+      expectNoLeaks(
+        () =>
+          tf.grad((p: tf.Tensor) => tf.sum(scatterRows(p as tf.Tensor2D, Int32Array.from([2, 2, 0, 1]), 3)))(params),
+        {
+          warmup: true,
+        },
+      ),
     );
     params.dispose();
   });

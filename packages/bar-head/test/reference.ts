@@ -6,7 +6,14 @@
 import * as tf from '@tensorflow/tfjs';
 
 /** Band of one `[h, w]` probability map by explicit clipped-window loops, float32 arithmetic. */
-export function jsBand(p: Float32Array, h: number, w: number, kernel: number, epsilon: number, relative = false): Uint8Array {
+export function jsBand(
+  p: Float32Array,
+  h: number,
+  w: number,
+  kernel: number,
+  epsilon: number,
+  relative = false,
+): Uint8Array {
   const r = (kernel - 1) / 2;
   const g = new Float32Array(h * w);
   for (let y = 0; y < h; y++) {
@@ -61,7 +68,12 @@ export interface BarWeights {
  * Naive BAR: resize F_pix to the mask resolution, f_comp, tile over the N masks,
  * concatenate `[M ‖ F_comp]`, conv → ReLU → conv, `α·tf.tanh`, masked by the given band.
  */
-export function naiveBar(maskLogits: tf.Tensor4D, pixelFeatures: tf.Tensor4D, band: tf.Tensor4D, wts: BarWeights): tf.Tensor4D {
+export function naiveBar(
+  maskLogits: tf.Tensor4D,
+  pixelFeatures: tf.Tensor4D,
+  band: tf.Tensor4D,
+  wts: BarWeights,
+): tf.Tensor4D {
   return tf.tidy(() => {
     const [b, n, h, w] = maskLogits.shape;
     let feats = pixelFeatures;
@@ -112,4 +124,3 @@ export function blobLogits(b: number, n: number, h: number, w: number, seed: num
     return tf.add(tf.mul(tf.sub(radius * radius, r2), 4 / (radius * radius)), noise) as tf.Tensor4D;
   });
 }
-

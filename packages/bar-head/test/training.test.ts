@@ -32,7 +32,8 @@ function toyCase(): { logits: tf.Tensor4D; target: tf.Tensor4D; feats: tf.Tensor
       for (const shift of [1.5, -1.5]) {
         for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) logits.push(2 * (r + shift - dist(y, x)));
       }
-      for (let n = 0; n < 2; n++) for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) target.push(dist(y, x) <= r ? 1 : 0);
+      for (let n = 0; n < 2; n++)
+        for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) target.push(dist(y, x) <= r ? 1 : 0);
       for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) cue.push(dist(y, x) <= r ? 1 : -1);
     }
     const noise = tf.randomNormal([2, H, W, C - 1], 0, 1, 'float32', 11);
@@ -45,7 +46,10 @@ function toyCase(): { logits: tf.Tensor4D; target: tf.Tensor4D; feats: tf.Tensor
 function bandBce(logits: tf.Tensor, target: tf.Tensor, band: tf.Tensor): tf.Scalar {
   return tf.tidy(() => {
     // Stable BCE with logits: max(x, 0) − x·t + log(1 + e^(−|x|)).
-    const bce = tf.add(tf.sub(tf.relu(logits), tf.mul(logits, target)), tf.log(tf.add(1, tf.exp(tf.neg(tf.abs(logits))))));
+    const bce = tf.add(
+      tf.sub(tf.relu(logits), tf.mul(logits, target)),
+      tf.log(tf.add(1, tf.exp(tf.neg(tf.abs(logits))))),
+    );
     return tf.div(tf.sum(tf.mul(bce, band)), tf.sum(band)) as tf.Scalar;
   });
 }
