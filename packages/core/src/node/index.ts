@@ -12,3 +12,4 @@ export {
   loadLayerWeightsFile,
 } from '../weights/safetensorsFiles.js';
 export { writeFileAtomic } from '../weights/writeFileAtomic.js';
+export { writeDirectoryAtomic, recoverDirectory, previousDirectory, listDirectory } from '../weights/writeDirectoryAtomic.js';

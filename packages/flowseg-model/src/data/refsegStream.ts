@@ -1,0 +1,32 @@
+import { generateSample, type Family } from '@flowseg/refseg-synth';
+import { ValueError } from '@flowseg/core';
+import type { ReferringExample } from './ReferringExample.js';
+import { fromRefSegSample } from './fromRefSegSample.js';
+
+/** A weighted mix of synthetic-benchmark families. */
+export type FamilyMix = Readonly<Partial<Record<Family, number>>>;
+
+/** The default training mix: every family, single-target ones most often. */
+export const DEFAULT_FAMILY_MIX: FamilyMix = { attribute: 3, relational: 3, reasoning: 3, multi: 1, empty: 1 };
+
+/**
+ * Deterministic stream over the synthetic benchmark: example `k` of the stream is a fixed
+ * sample of the split, its family drawn from `mix` by a fixed cycle (families appear in
+ * proportion to their weights), so step `s` of a run always sees the same batch — which is
+ * what makes training resumable and ablation runs comparable.
+ */
+export function refsegExamples(split: 'train' | 'val' | 'test', mix: FamilyMix, start: number, count: number): ReferringExample[] {
+  const cycle: Family[] = [];
+  for (const [family, weight] of Object.entries(mix) as [Family, number][]) {
+    if (!Number.isInteger(weight) || weight < 0) throw new ValueError(`mix.${family}: expected a non-negative integer weight`, 'mix');
+    for (let i = 0; i < weight; i++) cycle.push(family);
+  }
+  if (cycle.length === 0) throw new ValueError('mix: expected at least one family with a positive weight', 'mix');
+  const limit = split === 'train' ? 20000 : split === 'val' ? 500 : 1000;
+  return Array.from({ length: count }, (_, i) => {
+    const k = start + i;
+    const family = cycle[k % cycle.length]!;
+    const index = Math.floor(k / cycle.length) % limit;
+    return fromRefSegSample(generateSample(split, family, index));
+  });
+}

@@ -1,0 +1,373 @@
+import * as tf from '@tensorflow/tfjs';
+import { FlowSegLayer, ValueError, checkShapes, deriveSeed, tidy } from '@flowseg/core';
+import { LlmConditionAdapter } from '@flowseg/llm-condition-adapter';
+import { FpnPixelDecoder, Mask2FormerDecoder } from '@flowseg/mask2former-decoder';
+import { bsfLayerFactory } from '@flowseg/bsf-layer';
+import { BoundaryAwareRefinement } from '@flowseg/bar-head';
+import { ConvSegmentationEncoder } from '../encoders/ConvSegmentationEncoder.js';
+import { PatchVisionEncoder } from '../encoders/PatchVisionEncoder.js';
+import { TinyCausalLM } from '../language/TinyCausalLM.js';
+import { WordTokenizer } from '../tokenizer/WordTokenizer.js';
+import { validateFlowSegConfig } from '../config/resolveFlowSegConfig.js';
+import type { FlowSegConfig } from '../config/flowSegConfig.js';
+import { ConditionQuerySelector } from './ConditionQuerySelector.js';
+import type { FlowSegInputs, FlowSegOutputs, SegmentorOutputs } from './flowSegTypes.js';
+import { tokenTensors } from './tokenTensors.js';
+
+/** Constructor options of {@link FlowSegModel}. */
+export interface FlowSegModelOptions {
+  /** Complete, validated configuration (see `resolveFlowSegConfig`). */
+  readonly config: FlowSegConfig;
+  /** Word-level tokenizer; its vocabulary sizes the language model. */
+  readonly tokenizer: WordTokenizer;
+  /** Layer name. */
+  readonly name?: string;
+}
+
+/**
+ * The assembled FlowSeg system (DESIGN.md §1):
+ * image → vision encoder → image tokens ┐
+ * tokens (prompt + answer with `<p>…</p>`, `<SEG>`) → language model → hidden states `H`
+ * → adapter → conditions `C = φ(C_LLM)` and segmentation embeddings `S = φ(S_LLM)`;
+ * image → segmentation encoder → FPN pixel decoder → 3 scales `F` + per-pixel features `F_pix`;
+ * per `<SEG>`: Mask2Former decoder with BSF layers from `Q⁽⁰⁾ = Q + S`, carrying `C⁽ˡ⁾`
+ * → candidate masks → BAR → selection `argmax_i cos(W_q Q_out,i, W_c c) / τ` where `c` is the
+ * mean of the target's refined conditions `C⁽ᴸ⁾` (its `<SEG>`'s tied phrases; `S` itself when it
+ * has none).
+ *
+ * Several `<SEG>` tokens give several targets, each with its own decoder pass (its own query
+ * initialisation, its own conditions and its own selected mask). Weights are named after the
+ * children: `segmentation_encoder.*`, `pixel_decoder.*`, `vision_encoder.*`, `language_model.*`,
+ * `adapter.*`, `decoder.*`, `bar.*` (when enabled), `selector.*`.
+ *
+ * @example
+ * ```ts
+ * const model = new FlowSegModel({ config: resolveFlowSegConfig(), tokenizer });
+ * const out = model.forward({ images, tokenIds });
+ * const masks = model.upsampleToImage(out.selectedLogits); // [targets, H, W] logits
+ * ```
+ */
+export class FlowSegModel extends FlowSegLayer {
+  /** @internal */
+  static readonly className = 'FlowSegModel';
+  /** The configuration the model was built from. */
+  readonly config: FlowSegConfig;
+  /** The tokenizer (vocabulary and special-token ids). */
+  readonly tokenizer: WordTokenizer;
+  /** Segmentation encoder (backbone). */
+  readonly segmentationEncoder: ConvSegmentationEncoder;
+  /** FPN pixel decoder: 3 scales for the decoder + per-pixel mask features `F_pix`. */
+  readonly pixelDecoder: FpnPixelDecoder;
+  /** Vision encoder (image tokens for the language model). */
+  readonly visionEncoder: PatchVisionEncoder;
+  /** Language model. */
+  readonly languageModel: TinyCausalLM;
+  /** `<p>`/`<SEG>` parsing, pooling and `φ_llm`. */
+  readonly adapter: LlmConditionAdapter;
+  /** Mask2Former decoder whose layers are BSF layers (switches from `config.bsf`). */
+  readonly decoder: Mask2FormerDecoder;
+  /** Boundary-Aware Refinement, or `null` when `config.bar.enabled` is false. */
+  readonly bar: BoundaryAwareRefinement | null;
+  /** Candidate selection. */
+  readonly selector: ConditionQuerySelector;
+
+  constructor(options: FlowSegModelOptions) {
+    super({ name: options.name });
+    const c = options.config;
+    validateFlowSegConfig(c);
+    if (!(options.tokenizer instanceof WordTokenizer)) {
+      throw new ValueError('tokenizer: expected a WordTokenizer', 'tokenizer');
+    }
+    this.config = c;
+    this.tokenizer = options.tokenizer;
+    const seed = (i: number) => deriveSeed(c.seed, i)!;
+    const stages = c.segmentationEncoder.stageChannels.length;
+    this.segmentationEncoder = new ConvSegmentationEncoder({
+      stageChannels: [...c.segmentationEncoder.stageChannels],
+      blocksPerStage: [...c.segmentationEncoder.blocksPerStage],
+      featureStrides: [2 ** stages, 2 ** (stages - 1), 2 ** (stages - 2)],
+      pixelStride: 2 ** (stages - 3),
+      seed: seed(0),
+    });
+    const enc = this.segmentationEncoder;
+    this.pixelDecoder = new FpnPixelDecoder({
+      inChannels: [enc.pixelChannels, enc.featureChannels[2], enc.featureChannels[1], enc.featureChannels[0]],
+      convDim: c.pixelDecoder.convDim,
+      maskDim: c.pixelDecoder.maskDim,
+      groups: c.pixelDecoder.groups,
+      seed: seed(1),
+    });
+    this.visionEncoder = new PatchVisionEncoder({
+      tokenDim: c.languageModel.hiddenSize,
+      imageHeight: c.image.height,
+      imageWidth: c.image.width,
+      patchSize: c.visionEncoder.patchSize,
+      width: c.visionEncoder.width,
+      depth: c.visionEncoder.depth,
+      numHeads: c.visionEncoder.numHeads,
+      mergeSize: c.visionEncoder.mergeSize,
+      seed: seed(2),
+    });
+    this.languageModel = new TinyCausalLM({
+      vocabSize: this.tokenizer.vocabSize,
+      hiddenSize: c.languageModel.hiddenSize,
+      numLayers: c.languageModel.numLayers,
+      numHeads: c.languageModel.numHeads,
+      ffnSize: c.languageModel.ffnSize,
+      maxPositions: c.languageModel.maxPositions,
+      seed: seed(3),
+    });
+    this.adapter = new LlmConditionAdapter({
+      llmDim: c.languageModel.hiddenSize,
+      decoderDim: c.decoder.hiddenDim,
+      specialTokens: {
+        phraseStart: this.tokenizer.phraseStartId,
+        phraseEnd: this.tokenizer.phraseEndId,
+        seg: this.tokenizer.segId,
+      },
+      projectionHiddenDim: c.adapter.projectionHiddenDim,
+      separateProjections: c.adapter.separateProjections,
+      pooling: c.adapter.pooling,
+      padId: this.tokenizer.padId,
+      vocabSize: this.tokenizer.vocabSize,
+      emptyPhrase: 'drop',
+      seed: seed(4),
+    });
+    this.decoder = new Mask2FormerDecoder({
+      numClasses: 1,
+      numQueries: c.decoder.numQueries,
+      numLayers: c.decoder.numLayers,
+      hiddenDim: c.decoder.hiddenDim,
+      numHeads: c.decoder.numHeads,
+      ffnDim: c.decoder.ffnDim,
+      maskDim: c.pixelDecoder.maskDim,
+      featureChannels: c.pixelDecoder.convDim,
+      seed: seed(5),
+      layerFactory: bsfLayerFactory({
+        semanticRefinement: c.bsf.semanticRefinement,
+        conditionRefinement: c.bsf.conditionRefinement,
+        crSource: c.bsf.crSource,
+        seed: seed(6),
+      }),
+    });
+    this.bar = c.bar.enabled
+      ? new BoundaryAwareRefinement({
+          featureChannels: c.pixelDecoder.maskDim,
+          compChannels: c.bar.compChannels,
+          hiddenChannels: c.bar.hiddenChannels,
+          epsilon: c.bar.epsilon,
+          bandKernel: c.bar.bandKernel,
+          adaptiveThreshold: c.bar.adaptiveThreshold,
+          seed: seed(7),
+        })
+      : null;
+    this.selector = new ConditionQuerySelector({
+      hiddenDim: c.decoder.hiddenDim,
+      projectionDim: c.selection.projectionDim,
+      temperature: c.selection.temperature,
+      seed: seed(8),
+    });
+    // Built eagerly so that `trainableWeights` is complete before the first call.
+    this.build();
+  }
+
+  override build(): void {
+    if (this.built) return;
+    const children: Array<[string, FlowSegLayer | null]> = [
+      ['segmentation_encoder', this.segmentationEncoder],
+      ['pixel_decoder', this.pixelDecoder],
+      ['vision_encoder', this.visionEncoder],
+      ['language_model', this.languageModel],
+      ['adapter', this.adapter],
+      ['decoder', this.decoder],
+      ['bar', this.bar],
+      ['selector', this.selector],
+    ];
+    for (const [key, layer] of children) {
+      if (!layer) continue;
+      this.addChild(key, layer);
+      layer.ensureBuilt();
+    }
+    super.build([]);
+  }
+
+  /** Mask resolution of the candidates `[maskHeight, maskWidth]` (the pixel decoder's finest map). */
+  get maskSize(): [number, number] {
+    const s = 2 ** (this.config.segmentationEncoder.stageChannels.length - 3);
+    return [this.config.image.height / s, this.config.image.width / s];
+  }
+
+  /** Run the whole system; see {@link FlowSegInputs} and {@link FlowSegOutputs}. */
+  forward(inputs: FlowSegInputs): FlowSegOutputs {
+    const { height, width } = this.config.image;
+    checkShapes(
+      { images: { tensor: inputs.images, axes: ['batch', height, width, 3], dtypes: ['float32'] } },
+      {},
+    );
+    const batch = inputs.images.shape[0];
+    const tokens = tokenTensors(inputs.tokenIds, inputs.attentionMask ?? null, batch, this.tokenizer.vocabSize);
+    try {
+      // The parse is plain JS; doing it first gives clear errors before any tensor work.
+      const parsed = this.adapter.parse(tokens.rows, tokens.maskRows);
+      const batchIndex: number[] = [];
+      const segIndex: number[] = [];
+      parsed.items.forEach((item, b) => item.segPositions.forEach((_, s) => (batchIndex.push(b), segIndex.push(s))));
+      const maxSeg = parsed.maxSeg;
+      const training = inputs.training ?? false;
+      const out = tidy(() => {
+        const imageTokens = this.visionEncoder.forward(inputs.images).tokens;
+        const lm = this.languageModel.forward({ imageTokens, tokenIds: tokens.ids, attentionMask: tokens.mask });
+        const cond = this.adapter.forward({
+          tokenIds: tokens.rows,
+          hiddenStates: lm.hiddenStates,
+          attentionMask: tokens.maskRows,
+          training,
+        });
+        const seg = this.segmentationEncoder.forward(inputs.images);
+        const pix = this.pixelDecoder.forward({
+          backboneFeatures: [seg.pixel, seg.features[2], seg.features[1], seg.features[0]],
+        });
+        return { lmLogits: lm.logits, ...this.decodeTargets(cond, pix, batchIndex, segIndex, maxSeg, training) };
+      });
+      return { ...out, batchIndex: Int32Array.from(batchIndex), segIndex: Int32Array.from(segIndex) };
+    } finally {
+      tokens.dispose();
+    }
+  }
+
+  /** Decoder, BAR and selection for every target row (inside the caller's tidy). */
+  private decodeTargets(
+    cond: ReturnType<LlmConditionAdapter['forward']>,
+    pix: ReturnType<FpnPixelDecoder['forward']>,
+    batchIndex: number[],
+    segIndex: number[],
+    maxSeg: number,
+    training: boolean,
+  ): Omit<FlowSegOutputs, 'batchIndex' | 'segIndex' | 'lmLogits'> {
+    const rows = batchIndex.length;
+    const n = this.config.decoder.numQueries;
+    const d = this.config.decoder.hiddenDim;
+    const [mh, mw] = this.maskSize;
+    const numConditions = cond.conditions.shape[1];
+    if (rows === 0) {
+      const z4 = tf.zeros([0, n, mh, mw]) as tf.Tensor4D;
+      return {
+        classLogits: tf.zeros([0, n, 2]) as tf.Tensor3D,
+        rawCandidateLogits: z4,
+        candidateLogits: tf.clone(z4),
+        scores: tf.zeros([0, n]) as tf.Tensor2D,
+        selectedIndex: tf.zeros([0], 'int32') as tf.Tensor1D,
+        selectedLogits: tf.zeros([0, mh, mw]) as tf.Tensor3D,
+        conditions: tf.zeros([0, numConditions, d]) as tf.Tensor3D,
+        conditionMask: tf.zeros([0, numConditions]) as tf.Tensor2D,
+        auxOutputs: [],
+      };
+    }
+    const items = tf.tensor1d(batchIndex, 'int32');
+    const flat = tf.tensor1d(
+      batchIndex.map((b, r) => b * maxSeg + segIndex[r]!),
+      'int32',
+    );
+    const perRow = <T extends tf.Tensor>(t: T): T => tf.gather(t, items) as T;
+    const batch = cond.segEmbeddings.shape[0];
+    const s = tf.gather(tf.reshape(cond.segEmbeddings, [batch * maxSeg, d]), flat) as tf.Tensor2D; // S per target
+    const tied = tf.gather(tf.reshape(cond.segConditionMask, [batch * maxSeg, numConditions]), flat);
+    const conditionMask = tf.mul(perRow(cond.conditionMask), tied) as tf.Tensor2D; // [R, Tc]
+    const conditions = perRow(cond.conditions);
+    const maskFeatures = perRow(pix.maskFeatures);
+    const dec = this.decoder.forward({
+      features: pix.features.map(perRow),
+      maskFeatures,
+      queryOffset: tf.expandDims(s, 1) as tf.Tensor3D, // Q⁽⁰⁾ = Q + S
+      conditions: { conditions, conditionMask },
+      training,
+    });
+    const refined = dec.conditions?.conditions ?? conditions;
+    const candidates = this.bar
+      ? this.bar.forward({ maskLogits: dec.predMasks, pixelFeatures: maskFeatures, training }).refinedLogits
+      : tf.clone(dec.predMasks);
+    // c = mean of the target's refined conditions; S when it has none.
+    const count = tf.sum(conditionMask, -1, true); // [R, 1]
+    const mean = tf.div(tf.sum(tf.mul(refined, tf.expandDims(conditionMask, 2)), 1), tf.maximum(count, 1));
+    const has = tf.minimum(count, 1);
+    const c = tf.add(tf.mul(mean, has), tf.mul(s, tf.sub(1, has))) as tf.Tensor2D;
+    const scores = this.selector.forward({ queries: dec.queries, condition: c });
+    const selectedIndex = tf.cast(tf.argMax(scores, 1), 'int32') as tf.Tensor1D;
+    const pick = tf.reshape(tf.oneHot(selectedIndex, n), [rows, n, 1, 1]);
+    const selectedLogits = tf.sum(tf.mul(candidates, pick), 1) as tf.Tensor3D;
+    return {
+      classLogits: dec.predLogits,
+      rawCandidateLogits: dec.predMasks,
+      candidateLogits: candidates as tf.Tensor4D,
+      scores,
+      selectedIndex,
+      selectedLogits,
+      conditions: refined,
+      conditionMask,
+      auxOutputs: dec.auxOutputs,
+    };
+  }
+
+  /**
+   * The segmentor alone (training stage 1, class-agnostic instance masks): segmentation
+   * encoder → pixel decoder → decoder from the learned queries without conditions (BSF layers
+   * then act as standard Mask2Former layers) → BAR on the final masks.
+   * @param images - `[batch, height, width, 3]` float32 in `[0, 1]`.
+   */
+  segmentorForward(images: tf.Tensor4D, training = false): SegmentorOutputs {
+    const { height, width } = this.config.image;
+    checkShapes({ images: { tensor: images, axes: ['batch', height, width, 3], dtypes: ['float32'] } });
+    return tidy(() => {
+      const seg = this.segmentationEncoder.forward(images);
+      const pix = this.pixelDecoder.forward({
+        backboneFeatures: [seg.pixel, seg.features[2], seg.features[1], seg.features[0]],
+      });
+      const dec = this.decoder.forward({ features: pix.features, maskFeatures: pix.maskFeatures, training });
+      const predMasks = this.bar
+        ? this.bar.forward({ maskLogits: dec.predMasks, pixelFeatures: pix.maskFeatures, training }).refinedLogits
+        : dec.predMasks;
+      return { predLogits: dec.predLogits, predMasks, auxOutputs: dec.auxOutputs };
+    });
+  }
+
+  /**
+   * Resize mask logits `[targets, maskHeight, maskWidth]` to the image size
+   * `[targets, height, width]` (bilinear, half-pixel centers as PyTorch's `align_corners=False`).
+   */
+  upsampleToImage(logits: tf.Tensor3D): tf.Tensor3D {
+    const { height, width } = this.config.image;
+    return tf.tidy(() => {
+      const up = tf.image.resizeBilinear(tf.expandDims(logits, 3) as tf.Tensor4D, [height, width], false, true);
+      return tf.squeeze(up, [3]) as tf.Tensor3D;
+    });
+  }
+
+  override call(): tf.Tensor {
+    throw new ValueError('FlowSegModel is used through forward(); it has several typed inputs and outputs', 'inputs');
+  }
+
+  override computeOutputShape(inputShape: tf.Shape): tf.Shape {
+    return inputShape;
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return {
+      ...super.getConfig(),
+      config: this.config as unknown as tf.serialization.ConfigDict,
+      tokenizer: this.tokenizer.toJSON() as unknown as tf.serialization.ConfigDict,
+    };
+  }
+
+  /** @internal Rebuild from {@link FlowSegModel.getConfig} (used by `tf.serialization`). */
+  static override fromConfig<T extends tf.serialization.Serializable>(
+    cls: tf.serialization.SerializableConstructor<T>,
+    config: tf.serialization.ConfigDict,
+  ): T {
+    return new cls({
+      config: config['config'] as unknown as FlowSegConfig,
+      tokenizer: WordTokenizer.fromJSON(config['tokenizer']),
+      name: config['name'],
+    });
+  }
+}
+tf.serialization.registerClass(FlowSegModel);

@@ -1,0 +1,60 @@
+import type * as tf from '@tensorflow/tfjs';
+import type { DecoderPrediction } from '@flowseg/mask2former-decoder';
+
+/** Inputs of {@link FlowSegModel.forward}. */
+export interface FlowSegInputs {
+  /** RGB images `[batch, height, width, 3]`, float32 in `[0, 1]`, at the config's image size. */
+  readonly images: tf.Tensor4D;
+  /**
+   * Token ids of the whole sequence `[batch, tokens]` (`<bos>` prompt answer `<eos>`; the
+   * answer carries `<p>…</p>` phrases and `<SEG>`s): arrays or an int32 tensor.
+   */
+  readonly tokenIds: readonly (readonly number[])[] | tf.Tensor2D;
+  /** `[batch, tokens]` 1 = real token, 0 = padding (arrays or int32 tensor); omitted = all real. */
+  readonly attentionMask?: readonly (readonly number[])[] | tf.Tensor2D | null;
+  /** Training mode (dropout). */
+  readonly training?: boolean;
+}
+
+/**
+ * Outputs of {@link FlowSegModel.forward}. The model segments one target per `<SEG>` token:
+ * row `r` of every per-target tensor belongs to `<SEG>` number `segIndex[r]` of batch item
+ * `batchIndex[r]` (items without `<SEG>` contribute no row; `targets` may be 0). The caller
+ * owns every tensor.
+ */
+export interface FlowSegOutputs {
+  /** Batch item of each target row. */
+  readonly batchIndex: Int32Array;
+  /** `<SEG>` ordinal (within its sequence) of each target row. */
+  readonly segIndex: Int32Array;
+  /** Next-token logits of the language model `[batch, tokens, vocab]`. */
+  readonly lmLogits: tf.Tensor3D;
+  /** Class logits of the candidates `[targets, queries, 2]` (object, no object). */
+  readonly classLogits: tf.Tensor3D;
+  /** Candidate mask logits before BAR `[targets, queries, maskHeight, maskWidth]`. */
+  readonly rawCandidateLogits: tf.Tensor4D;
+  /** Candidate mask logits after BAR (equal to the raw ones when BAR is off) `[targets, queries, maskHeight, maskWidth]`. */
+  readonly candidateLogits: tf.Tensor4D;
+  /** Selection scores `cos(Q_out, C⁽ᴸ⁾) / τ` `[targets, queries]`. */
+  readonly scores: tf.Tensor2D;
+  /** Index of the selected candidate per target `[targets]`, int32. */
+  readonly selectedIndex: tf.Tensor1D;
+  /** Mask logits of the selected candidate `[targets, maskHeight, maskWidth]`. */
+  readonly selectedLogits: tf.Tensor3D;
+  /** Refined conditions `C⁽ᴸ⁾` of each target `[targets, conditions, channels]`. */
+  readonly conditions: tf.Tensor3D;
+  /** Which conditions each target reads `[targets, conditions]` (1 = tied phrase). */
+  readonly conditionMask: tf.Tensor2D;
+  /** Deep-supervision predictions before the final one (initial queries, layers 0 … L−2). */
+  readonly auxOutputs: readonly DecoderPrediction[];
+}
+
+/** Outputs of {@link FlowSegModel.segmentorForward} (what a Mask2Former criterion reads). */
+export interface SegmentorOutputs {
+  /** Class logits `[batch, queries, 2]`. */
+  readonly predLogits: tf.Tensor3D;
+  /** Final mask logits (after BAR when enabled) `[batch, queries, maskHeight, maskWidth]`. */
+  readonly predMasks: tf.Tensor4D;
+  /** Deep-supervision predictions before the final one. */
+  readonly auxOutputs: readonly DecoderPrediction[];
+}

@@ -1,0 +1,7 @@
+/**
+ * Node-only parts of `@flowseg/flowseg-model` (`@flowseg/flowseg-model/node`): checkpoint
+ * folders on disk, training with checkpoints and resume, PNG input/output.
+ * @packageDocumentation
+ * @module @flowseg/flowseg-model/node
+ */
+export { saveCheckpoint, loadCheckpoint, readCheckpointFile } from './checkpointFiles.js';

@@ -1,0 +1,140 @@
+import * as tf from '@tensorflow/tfjs';
+import { ValueError } from '@flowseg/core';
+import type { SetCriterion } from '@flowseg/mask2former-decoder';
+import type { FlowSegModel } from '../model/FlowSegModel.js';
+import type { ReferringExample } from '../data/ReferringExample.js';
+import { imageBatch } from '../data/imageBatch.js';
+import { sequenceBatch } from '../data/sequenceBatch.js';
+import { disposeTargets, maskTarget } from './maskTargets.js';
+import { jointLoss, DEFAULT_JOINT_LOSS_WEIGHTS, type JointLossWeights } from './flowSegLosses.js';
+import { nextTokenCrossEntropy } from '../language/nextTokenLoss.js';
+
+/** The paper's three training stages. */
+export type TrainingStage = 'segmentor' | 'alignment' | 'joint';
+
+/** Every stage, in training order. */
+export const TRAINING_STAGES: readonly TrainingStage[] = ['segmentor', 'alignment', 'joint'];
+
+/** Prompt of the alignment stage: the answer is the scene description. */
+export const DESCRIBE_PROMPT = 'describe the image';
+
+/** Child layers each stage trains (stage 3 trains everything). */
+const STAGE_CHILDREN: Record<TrainingStage, readonly string[] | null> = {
+  segmentor: ['segmentation_encoder', 'pixel_decoder', 'decoder', 'bar'],
+  alignment: ['vision_encoder', 'language_model'],
+  joint: null,
+};
+
+/** Parameters a stage updates, by stable name. */
+export function stageParameters(model: FlowSegModel, stage: TrainingStage): Map<string, tf.Variable> {
+  const children = STAGE_CHILDREN[stage];
+  const out = new Map<string, tf.Variable>();
+  for (const [name, v] of model.namedWeights()) {
+    if (!v.trainable) continue;
+    if (children && !children.some((c) => name.startsWith(`${c}.`))) continue;
+    out.set(name, v.read() as tf.Variable);
+  }
+  return out;
+}
+
+/** Scalars a stage reports besides the total (plain numbers, read after the step). */
+export type StageMetrics = Record<string, number>;
+
+/** What one stage step computes: the loss to minimize and how to read its parts afterwards. */
+export interface StageObjective {
+  /** Builds the loss (called inside the gradient tape). */
+  readonly loss: () => tf.Scalar;
+  /** Parts of the last loss as numbers (call after the step). */
+  readonly metrics: () => StageMetrics;
+  /** Free the batch tensors. */
+  readonly dispose: () => void;
+}
+
+/**
+ * The objective of one training step of `stage` on `examples`:
+ * - `segmentor`: Mask2Former's set criterion on class-agnostic instance masks (every object
+ *   of the scene), no text;
+ * - `alignment`: next-token loss of the language model on the scene description, with the
+ *   image tokens as prefix;
+ * - `joint`: next-token loss on the answer + `L_seg` per `<SEG>` target + selection loss.
+ * `loss` must run inside a gradient scope (`tf.variableGrads`), which frees its intermediates.
+ */
+export function stageObjective(
+  model: FlowSegModel,
+  stage: TrainingStage,
+  examples: readonly ReferringExample[],
+  criterion: SetCriterion,
+  weights: JointLossWeights = DEFAULT_JOINT_LOSS_WEIGHTS,
+): StageObjective {
+  const { height, width } = model.config.image;
+  const images = imageBatch(examples);
+  const parts: Record<string, tf.Scalar | null> = {};
+  const keep = (name: string, t: tf.Scalar) => {
+    parts[name]?.dispose();
+    parts[name] = tf.keep(tf.clone(t));
+  };
+  const metrics = () => Object.fromEntries(Object.entries(parts).map(([k, v]) => [k, v ? v.dataSync()[0]! : NaN]));
+  const disposeParts = () => tf.dispose(Object.values(parts).filter((v): v is tf.Scalar => v !== null));
+  const maxTokens = model.config.languageModel.maxPositions - model.visionEncoder.numImageTokens;
+  if (stage === 'segmentor') {
+    const targets = examples.map((e) => maskTarget(e.instanceMasks, height, width));
+    return {
+      loss: () => {
+        const out = model.segmentorForward(images, true);
+        const losses = criterion.compute(out, targets);
+        keep('seg', losses.total);
+        return losses.total;
+      },
+      metrics,
+      dispose: () => (disposeTargets(targets), images.dispose(), disposeParts()),
+    };
+  }
+  if (stage === 'alignment') {
+    const seq = sequenceBatch(
+      model.tokenizer,
+      examples.map((e) => {
+        if (!e.description) throw new ValueError('examples: the alignment stage needs a description per example', 'examples');
+        return { prompt: DESCRIBE_PROMPT, answer: e.description };
+      }),
+      maxTokens,
+    );
+    const ids = tf.tensor2d(seq.ids, undefined, 'int32');
+    const mask = tf.tensor2d(seq.attentionMask, undefined, 'int32');
+    const lossMask = tf.tensor2d(seq.lossMask, undefined, 'float32');
+    return {
+      loss: () => {
+        const imageTokens = model.visionEncoder.forward(images).tokens;
+        const logits = model.languageModel.logits({ imageTokens, tokenIds: ids, attentionMask: mask });
+        const lm = nextTokenCrossEntropy({ logits, tokenIds: ids, lossMask });
+        keep('lm', lm);
+        return lm;
+      },
+      metrics,
+      dispose: () => (tf.dispose([ids, mask, lossMask, images]), disposeParts()),
+    };
+  }
+  if (stage !== 'joint') throw new ValueError(`stage: expected one of segmentor, alignment, joint, received ${String(stage)}`, 'stage');
+  const seq = sequenceBatch(model.tokenizer, examples, maxTokens);
+  const ids = tf.tensor2d(seq.ids, undefined, 'int32');
+  const lossMask = tf.tensor2d(seq.lossMask, undefined, 'float32');
+  // One target per <SEG>, in the order the model's rows come out (batch item, then SEG).
+  const rowTargets = examples.flatMap((e) => e.targetMasks.map((m) => maskTarget([m], height, width)));
+  return {
+    loss: () => {
+      const out = model.forward({ images, tokenIds: seq.ids, attentionMask: seq.attentionMask, training: true });
+      if (out.batchIndex.length !== rowTargets.length) {
+        throw new ValueError(
+          `examples: the answers hold ${out.batchIndex.length} <SEG> tokens but ${rowTargets.length} target masks`,
+          'examples',
+        );
+      }
+      const loss = jointLoss(out, { ids, lossMask }, rowTargets, criterion, weights);
+      keep('lm', loss.lm);
+      keep('seg', loss.seg);
+      keep('selection', loss.selection);
+      return loss.total;
+    },
+    metrics,
+    dispose: () => (disposeTargets(rowTargets), tf.dispose([ids, lossMask, images]), disposeParts()),
+  };
+}
