@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { FlowSegLayer, deriveSeed, tidy, type WeightInitializer } from '@flowseg/core';
+import { FlowSegLayer, ValueError, checkShapes, deriveSeed, tidy, type WeightInitializer } from '@flowseg/core';
 import type { BandIndices } from './bandIndices.js';
 import { gatherRows } from './gatherRows.js';
 import { requireInt, requireOddKernel, requirePositiveInt } from './validation.js';
@@ -83,11 +83,12 @@ export class BoundaryRefineNet extends FlowSegLayer {
 
   /**
    * Pre-activation refinement `f_refine([M_raw ‖ F_comp])` for every mask.
-   * Shapes are the caller's responsibility (checked by {@link BoundaryAwareRefinement}).
+   * @throws ShapeError / DTypeError when an input does not match its documented axes or is not float32.
    * @returns `[batch, masks, height, width]`.
    */
   forward(inputs: BoundaryRefineNetInputs): tf.Tensor4D {
     this.ensureBuilt();
+    this.checkInputs(inputs);
     const { maskLogits, compFeatures } = inputs;
     const [b, n, h, w] = maskLogits.shape;
     const k = this.kernelSize;
@@ -97,10 +98,11 @@ export class BoundaryRefineNet extends FlowSegLayer {
       const w1 = this.conv1Kernel.read();
       const maskKernel = tf.slice(w1, [0, 0, 0, 0], [k, k, 1, hid]) as tf.Tensor4D;
       const featKernel = tf.slice(w1, [0, 0, 1, 0], [k, k, cc, hid]) as tf.Tensor4D;
-      // Per image, once: conv(F_comp, W₁[:, :, 1:]) + b₁ → [b, 1, h, w, hid].
+      // Per image, once: conv(F_comp, W₁[:, :, 1:]) + b₁ → [b, h, w, hid].
       const featTerm = tf.add(tf.conv2d(compFeatures, featKernel, 1, 'same'), this.conv1Bias.read());
       // Per mask: conv(M, W₁[:, :, :1]) → [b, n, h, w, hid].
       const maskTerm = tf.conv2d(tf.reshape(maskLogits, [b * n, h, w, 1]) as tf.Tensor4D, maskKernel, 1, 'same');
+      // Broadcast the feature term over the masks: [b, n, h, w, hid] + [b, 1, h, w, hid].
       const hidden = tf.relu(tf.add(tf.reshape(maskTerm, [b, n, h, w, hid]), tf.expandDims(featTerm, 1)));
       const out = tf.add(
         tf.conv2d(
@@ -125,15 +127,24 @@ export class BoundaryRefineNet extends FlowSegLayer {
    * {@link BoundaryRefineNet.forward} at P up to float rounding, and differentiable.
    *
    * @param inputs - as for {@link BoundaryRefineNet.forward}.
-   * @param indices - built from the band of the same `maskLogits`.
+   * @param indices - built from the band of the same `maskLogits` with this net's kernel size.
+   * @throws ValueError when `indices` were built for another shape or kernel size.
    * @returns `[bandCount]`, band pixels in flat `[batch, masks, height, width]` order.
    */
   forwardAtBand(inputs: BoundaryRefineNetInputs, indices: BandIndices): tf.Tensor1D {
     this.ensureBuilt();
+    this.checkInputs(inputs);
     const { maskLogits, compFeatures } = inputs;
     const [b, n, h, w] = maskLogits.shape;
     const k = this.kernelSize;
     const taps = k * k;
+    const lastPixel = indices.bandPixels[indices.bandCount - 1] ?? -1;
+    if (indices.maskTaps.length !== indices.hiddenCount * taps || lastPixel >= b * n * h * w) {
+      throw new ValueError(
+        `indices: not built for maskLogits [${maskLogits.shape.join(', ')}] and kernel ${k} (use buildBandIndices)`,
+        'indices',
+      );
+    }
     const cc = this.compChannels;
     const hid = this.hiddenChannels;
     const { bandCount, hiddenCount, imageCount } = indices;
@@ -155,6 +166,17 @@ export class BoundaryRefineNet extends FlowSegLayer {
       const perTapFlat = tf.reshape(perTap, [hiddenCount * taps, 1]) as tf.Tensor2D;
       const gathered = tf.reshape(gatherRows(perTapFlat, indices.outputTaps), [bandCount, taps]);
       return tf.add(tf.sum(gathered, 1), this.conv2Bias.read()) as tf.Tensor1D;
+    });
+  }
+
+  private checkInputs(inputs: BoundaryRefineNetInputs): void {
+    checkShapes({
+      maskLogits: { tensor: inputs.maskLogits, axes: ['batch', 'masks', 'height', 'width'], dtypes: ['float32'] },
+      compFeatures: {
+        tensor: inputs.compFeatures,
+        axes: ['batch', 'height', 'width', { name: 'compChannels', size: this.compChannels }],
+        dtypes: ['float32'],
+      },
     });
   }
 

@@ -42,8 +42,13 @@ function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 describe('cpu and wasm agree', () => {
-  it('on the forward pass and on every gradient, for each threshold mode', async () => {
-    for (const adaptiveThreshold of ['off', 'relative', 'learned'] as const) {
+  it('on the forward pass and on every gradient, for each threshold mode and evaluation', async () => {
+    for (const [adaptiveThreshold, evaluation] of [
+      ['off', 'band'],
+      ['relative', 'band'],
+      ['off', 'dense'],
+      ['learned', 'dense'],
+    ] as const) {
       await selectBackend('wasm');
       const bar = new BoundaryAwareRefinement({
         featureChannels: 6,
@@ -51,6 +56,7 @@ describe('cpu and wasm agree', () => {
         hiddenChannels: 4,
         alphaInit: 1,
         adaptiveThreshold,
+        evaluation,
         seed: 8,
       });
       bar.ensureBuilt();

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { selectBackend } from '@flowseg/core';
-import { BoundaryAwareRefinement, buildBandIndices } from '@flowseg/bar-head';
+import { ShapeError, ValueError, selectBackend } from '@flowseg/core';
+import { BoundaryAwareRefinement, BoundaryRefineNet, buildBandIndices } from '@flowseg/bar-head';
 import { blobLogits } from './reference.js';
 
 beforeAll(async () => {
@@ -94,5 +94,28 @@ describe("evaluation 'band' equals 'dense'", () => {
     tf.dispose([m, f, wt, ...a, ...d]);
     sparse.dispose();
     dense.dispose();
+  });
+});
+
+describe('BoundaryRefineNet input checks', () => {
+  it('rejects mismatched shapes and indices', () => {
+    const net = new BoundaryRefineNet({ compChannels: 3, hiddenChannels: 4 });
+    const m = tf.zeros([1, 2, 6, 6]) as tf.Tensor4D;
+    const comp = tf.zeros([1, 6, 6, 3]) as tf.Tensor4D;
+    expect(() => net.forward({ maskLogits: m, compFeatures: tf.zeros([1, 6, 5, 3]) as tf.Tensor4D })).toThrow(
+      /compFeatures: .*width: 5 ≠ 6/,
+    );
+    expect(() => net.forward({ maskLogits: m, compFeatures: tf.zeros([1, 6, 6, 4]) as tf.Tensor4D })).toThrow(
+      ShapeError,
+    );
+    const band = new Float32Array(72);
+    band[7] = 1;
+    const wrongKernel = buildBandIndices(band, [1, 2, 6, 6], 5);
+    expect(() => net.forwardAtBand({ maskLogits: m, compFeatures: comp }, wrongKernel)).toThrow(ValueError);
+    const ok = buildBandIndices(band, [1, 2, 6, 6], 3);
+    const out = net.forwardAtBand({ maskLogits: m, compFeatures: comp }, ok);
+    expect(out.shape).toEqual([1]);
+    tf.dispose([m, comp, out]);
+    net.dispose();
   });
 });
