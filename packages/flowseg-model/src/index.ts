@@ -1,5 +1,61 @@
 /**
- * `@flowseg/flowseg-model`: The assembled FlowSeg system: encoders, language model, decoder with BSF, BAR, selection, training, checkpoints and CLI
+ * `@flowseg/flowseg-model`: the assembled FlowSeg system — encoders, language model,
+ * condition adapter, Mask2Former decoder with BSF layers, BAR and condition–query selection —
+ * with its configuration, checkpoints, training stages and evaluation metrics. Node-only
+ * parts (checkpoint folders, CLI, training runs) live in `@flowseg/flowseg-model/node`.
  * @packageDocumentation
+ * @module @flowseg/flowseg-model
  */
-export {};
+export * from './components.js';
+export {
+  ABLATIONS,
+  SMALL_CONFIG,
+  PAPER_CONFIG,
+  CONFIG_PRESETS,
+  ablationSwitches,
+  withAblation,
+  ablationOf,
+  type AblationName,
+  type FlowSegConfig,
+  type FlowSegConfigOverrides,
+} from './config/flowSegConfig.js';
+export { resolveFlowSegConfig, validateFlowSegConfig } from './config/resolveFlowSegConfig.js';
+export { FlowSegModel, type FlowSegModelOptions } from './model/FlowSegModel.js';
+export { ConditionQuerySelector, type ConditionQuerySelectorConfig, type SelectionInputs } from './model/ConditionQuerySelector.js';
+export type { FlowSegInputs, FlowSegOutputs, SegmentorOutputs } from './model/flowSegTypes.js';
+export {
+  CHECKPOINT_FORMAT_VERSION,
+  CHECKPOINT_FILES,
+  serializeCheckpoint,
+  parseCheckpointConfig,
+  modelFromCheckpoint,
+  checkpointMetadata,
+  type CheckpointConfig,
+  type CheckpointBytes,
+} from './checkpoint/checkpointFormat.js';
+export { loadCheckpointFromUrl } from './checkpoint/loadCheckpointFromUrl.js';
+export type { ReferringExample } from './data/ReferringExample.js';
+export { fromRefSegSample } from './data/fromRefSegSample.js';
+export { imageBatch } from './data/imageBatch.js';
+export { sequenceBatch, type SequenceBatch } from './data/sequenceBatch.js';
+export { refsegExamples, DEFAULT_FAMILY_MIX, type FamilyMix } from './data/refsegStream.js';
+export {
+  stageObjective,
+  stageParameters,
+  TRAINING_STAGES,
+  DESCRIBE_PROMPT,
+  type TrainingStage,
+  type StageObjective,
+  type StageMetrics,
+} from './training/trainingStages.js';
+export { trainStep, type StepReport } from './training/trainStep.js';
+export { jointLoss, DEFAULT_JOINT_LOSS_WEIGHTS, type JointLoss, type JointLossWeights } from './training/flowSegLosses.js';
+export { maskTarget, disposeTargets } from './training/maskTargets.js';
+export { maskOverlap, sampleIoU, type MaskOverlap } from './evaluation/maskIoU.js';
+export {
+  segmentationMetrics,
+  oracleCIoU,
+  failureRescue,
+  type SegmentationMetrics,
+  type FailureRescue,
+} from './evaluation/segmentationMetrics.js';
