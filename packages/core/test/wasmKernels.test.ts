@@ -75,7 +75,8 @@ beforeAll(async () => {
 
 describe('FlowSeg wasm kernels are installed', () => {
   it('replaces BatchMatMul and registers the missing training kernels on wasm only', () => {
-    expect([...WASM_KERNEL_PATCHES]).toEqual(['BatchMatMul', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'UnsortedSegmentSum']);
+    expect([...WASM_KERNEL_PATCHES]).toEqual(['BatchMatMul', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'UnsortedSegmentSum', 'GatherV2']);
+    expect(tf.getKernel('GatherV2', 'wasm')!.kernelFunc.name).toBe('fastGatherV2');
     expect(tf.getKernel('BatchMatMul', 'wasm')!.kernelFunc.name).toBe('fastBatchMatMul');
     expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')!.kernelFunc.name).toBe('conv2DBackpropFilter');
     expect(tf.getKernel('Conv2DBackpropInput', 'wasm')!.kernelFunc.name).toBe('conv2DBackpropInput');
@@ -229,5 +230,18 @@ describe('BatchMatMul with full batch broadcasting', () => {
       tf.dispose([out, ...(ta ? [aIn] : []), ...(tb ? [bIn] : [])]);
     }
     tf.dispose([a, b]);
+  });
+});
+
+describe('GatherV2 (block copies on wasm)', () => {
+  it('equals the cpu backend for every axis, repeated indices and int32 data', async () => {
+    await expectSameAsCpu('gather axis 0', () => tf.gather(seeded([5, 3, 4]), tf.tensor1d([4, 0, 4, 2], 'int32'), 0));
+    await expectSameAsCpu('gather axis 1', () => tf.gather(seeded([2, 6, 3]), tf.tensor2d([[1, 5], [0, 1]], [2, 2], 'int32'), 1));
+    await expectSameAsCpu('gather axis 2 (small slices)', () => tf.gather(seeded([2, 3, 7]), tf.tensor1d([6, 6, 0], 'int32'), 2));
+    await expectSameAsCpu('gather int32', () => tf.cast(tf.gather(tf.tensor2d([[1, 2], [3, 4], [5, 6]], [3, 2], 'int32'), tf.tensor1d([2, 0], 'int32')), 'float32'));
+    await tf.setBackend('wasm');
+    const x = tf.ones([3, 2]);
+    expect(() => tf.gather(x, tf.tensor1d([3], 'int32'))).toThrow(/not in \[0, 2\]/);
+    x.dispose();
   });
 });

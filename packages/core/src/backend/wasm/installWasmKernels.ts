@@ -3,6 +3,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { makeFastBatchMatMul } from './fastBatchMatMul.js';
 import { makeConv2DBackpropFilter, makeConv2DBackpropInput } from './conv2dBackprop.js';
 import { unsortedSegmentSum } from './unsortedSegmentSum.js';
+import { makeFastGatherV2 } from './fastGatherV2.js';
 import type { KernelArgs, TensorInfo } from './wasmHeap.js';
 
 type AnyKernel = (args: KernelArgs<never>) => TensorInfo;
@@ -12,7 +13,7 @@ let installed = false;
 const stock = new Map<string, tf.KernelConfig | undefined>();
 
 /** Kernels FlowSeg registers or replaces on the wasm backend, by name. */
-export const WASM_KERNEL_PATCHES = ['BatchMatMul', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'UnsortedSegmentSum'] as const;
+export const WASM_KERNEL_PATCHES = ['BatchMatMul', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'UnsortedSegmentSum', 'GatherV2'] as const;
 
 function replace(kernelName: string, kernelFunc: AnyKernel, setupFunc?: tf.KernelConfig['setupFunc']): void {
   const current = tf.getKernel(kernelName, 'wasm');
@@ -29,7 +30,7 @@ function replace(kernelName: string, kernelFunc: AnyKernel, setupFunc?: tf.Kerne
 /**
  * Install FlowSeg's wasm kernels (idempotent; runs when `@flowseg/core` is imported):
  * a `BatchMatMul` that routes batched and transposed products through XNNPACK's fast
- * 2-D path, and the training kernels wasm lacks (`Conv2DBackpropFilter`,
+ * 2-D path, a block-copy `GatherV2`, and the training kernels wasm lacks (`Conv2DBackpropFilter`,
  * `UnsortedSegmentSum`) plus a fast `Conv2DBackpropInput`. Other backends are untouched.
  *
  * @returns the kernel names patched.
@@ -45,6 +46,11 @@ export function installWasmKernels(): readonly string[] {
   replace('Conv2DBackpropFilter', makeConv2DBackpropFilter(fast) as AnyKernel);
   replace('Conv2DBackpropInput', makeConv2DBackpropInput(fast) as AnyKernel);
   replace('UnsortedSegmentSum', unsortedSegmentSum as AnyKernel);
+  const gatherConfig = tf.getKernel('GatherV2', 'wasm');
+  if (gatherConfig) {
+    const stockGather = gatherConfig.kernelFunc as unknown as Parameters<typeof makeFastGatherV2>[0];
+    replace('GatherV2', makeFastGatherV2(stockGather) as AnyKernel, gatherConfig.setupFunc);
+  }
   installed = true;
   return WASM_KERNEL_PATCHES;
 }
