@@ -35,6 +35,11 @@ export interface FlowSegOutputs {
   readonly rawCandidateLogits: tf.Tensor4D;
   /** Candidate mask logits after BAR (equal to the raw ones when BAR is off) `[targets, queries, maskHeight, maskWidth]`. */
   readonly candidateLogits: tf.Tensor4D;
+  /**
+   * Output queries `Q_out` after the decoder's final norm `[targets, queries, channels]`: what
+   * the selector projects (`scores = cos(W_q Q_out, W_c c) / τ`); for analysis.
+   */
+  readonly queries: tf.Tensor3D;
   /** Selection scores `cos(Q_out, C⁽ᴸ⁾) / τ` `[targets, queries]`. */
   readonly scores: tf.Tensor2D;
   /** Index of the selected candidate per target `[targets]`, int32. */
