@@ -10,14 +10,53 @@
  * @module @flowseg/onnx
  */
 import { registerCoreOnnxExporters } from './exporters/coreExporters.js';
+import { registerFlowSegOnnxExporters } from './exporters/flowSegExporters.js';
 
 registerCoreOnnxExporters();
+registerFlowSegOnnxExporters();
 
 export { registerCoreOnnxExporters } from './exporters/coreExporters.js';
 export { linearExporter, layerNormExporter, feedForwardExporter } from './exporters/linearExporters.js';
 export { multiHeadAttentionExporter } from './exporters/attentionExporter.js';
 export { crossAttentionBlockExporter, selfAttentionBlockExporter, feedForwardBlockExporter } from './exporters/blockExporters.js';
-export { exportOnnx, exportOnnxGraph, type ExportOnnxOptions, type OnnxInputSpec } from './export/exportOnnx.js';
+export { registerFlowSegOnnxExporters } from './exporters/flowSegExporters.js';
+export {
+  semanticGateExporter,
+  semanticCrossAttentionExporter,
+  conditionRefinementExporter,
+  bsfDecoderLayerExporter,
+  decoderLayerPorts,
+} from './exporters/bsfExporters.js';
+export { mask2FormerDecoderExporter, mask2FormerDecoderLayerExporter, maskEmbeddingMlpExporter } from './exporters/decoderExporters.js';
+export { fpnPixelDecoderExporter, groupNormExporter, pixelConv2dExporter } from './exporters/pixelDecoderExporters.js';
+export { boundaryAwareRefinementExporter, boundaryRefineNetExporter } from './exporters/barExporters.js';
+export { llmConditionAdapterExporter, llmProjectionExporter } from './exporters/adapterExporters.js';
+export {
+  conditionQuerySelectorExporter,
+  convSegmentationEncoderExporter,
+  embeddingExporter,
+  flowSegConv2dExporter,
+  patchVisionEncoderExporter,
+  preNormTransformerBlockExporter,
+  residualConvBlockExporter,
+  tinyCausalLMExporter,
+} from './exporters/flowSegModelExporters.js';
+export {
+  exportFlowSegOnnx,
+  FLOWSEG_ONNX_GRAPHS,
+  type ExportFlowSegOnnxOptions,
+  type FlowSegOnnxManifest,
+  type FlowSegOnnxModels,
+} from './flowseg/exportFlowSegOnnx.js';
+export {
+  OnnxFlowSegRunner,
+  type OnnxFlowSegInputs,
+  type OnnxFlowSegTypedOutputs,
+  type OnnxDecoderPrediction,
+  type OnnxFlowSegRunnerOptions,
+} from './flowseg/OnnxFlowSegRunner.js';
+export type { TokenRowsInput } from './flowseg/flowSegGlue.js';
+export { exportOnnx, exportOnnxGraph, type ExportOnnxOptions, type OnnxInputSpec, type OnnxOutputSpec } from './export/exportOnnx.js';
 export {
   registerOnnxExporter,
   unregisterOnnxExporter,

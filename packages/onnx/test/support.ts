@@ -110,3 +110,28 @@ export function text(f: Field | undefined): string {
 export function int64(f: Field | undefined): bigint {
   return BigInt.asIntN(64, f!.value as bigint);
 }
+
+/**
+ * Run `s` on `feeds` and compare each output named in `reference` with it (same shape,
+ * relative error below `tol`); returns ORT's outputs (the caller disposes them).
+ */
+export async function expectOutputsClose(
+  s: OnnxSession,
+  feeds: Record<string, tf.Tensor>,
+  reference: Record<string, tf.Tensor | undefined>,
+  tol = 1e-4,
+): Promise<Record<string, tf.Tensor>> {
+  const out = await s.run(feeds, { outputs: Object.keys(reference) });
+  for (const [name, ref] of Object.entries(reference)) {
+    if (!ref) throw new Error(`no reference for ${name}`);
+    if (out[name]!.shape.join() !== ref.shape.join()) throw new Error(`${name}: shape [${out[name]!.shape}] vs reference [${ref.shape}]`);
+    const err = relativeError(out[name]!, ref);
+    if (!(err < tol)) throw new Error(`${name}: relative error ${err} ≥ ${tol}`);
+  }
+  return out;
+}
+
+/** Float32 0/1 validity mask `[rows.length, rows[0].length]` from nested arrays. */
+export function maskOf(rows: number[][]): tf.Tensor2D {
+  return tf.tensor2d(rows, [rows.length, rows[0]!.length], 'float32');
+}

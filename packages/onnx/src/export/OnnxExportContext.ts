@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { FlowSegLayer, ValueError } from '@flowseg/core';
 import type { OnnxGraphBuilder } from '../graph/OnnxGraphBuilder.js';
 import type { OnnxAttributeValue } from '../graph/attributes.js';
-import type { OnnxElementType } from '../proto/onnxProto.js';
+import type { OnnxDim, OnnxElementType } from '../proto/onnxProto.js';
 import { findOnnxExporter } from './registry.js';
 import type { OnnxPortValues } from './ports.js';
 
@@ -66,6 +66,16 @@ export class OnnxExportContext {
     return layer.namedWeights().has(key);
   }
 
+  /** Run `fn` with node names inside naming scope `scope` (e.g. `'layers.0'`); returns its result. */
+  withScope<T>(scope: string, fn: () => T): T {
+    this.scopes.push(scope);
+    try {
+      return fn();
+    } finally {
+      this.scopes.pop();
+    }
+  }
+
   /** Append a single-output node named within the current scope; returns the output name. */
   op(opType: string, inputs: readonly string[], attributes: Readonly<Record<string, OnnxAttributeValue>> = {}, hint?: string): string {
     return this.builder.op(opType, inputs, attributes, this.scoped(hint ?? opType.toLowerCase()));
@@ -84,6 +94,20 @@ export class OnnxExportContext {
   /** Element type of a value, when known. */
   dtypeOf(value: string): OnnxElementType | undefined {
     return this.builder.dtypeOf(value);
+  }
+
+  /**
+   * Declared shape of a graph input (numbers fixed, strings symbolic); `undefined` for
+   * computed values. Exporters use it to bake shape-dependent constants (positional
+   * encodings) when the export fixes those axes.
+   */
+  dimsOf(value: string): readonly OnnxDim[] | undefined {
+    return this.builder.dimsOf(value);
+  }
+
+  /** A float32 constant of any size (positional encodings, masks), named within the current scope. */
+  floatConstant(hint: string, data: Float32Array, dims: readonly number[]): string {
+    return this.builder.addConstant(this.scoped(hint), data, dims);
   }
 
   /**

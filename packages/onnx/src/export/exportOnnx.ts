@@ -21,6 +21,14 @@ export interface OnnxInputSpec {
   readonly graphName?: string;
 }
 
+/** One graph output of an export: the port it exposes and, optionally, the graph output's name. */
+export interface OnnxOutputSpec {
+  /** The layer's output port (e.g. `'output'`, `'weights'`). */
+  readonly name: string;
+  /** Name of the graph output (default: the port name, or `<name>_out` when a graph input has it). */
+  readonly graphName?: string;
+}
+
 /** Options of {@link exportOnnx}. */
 export interface ExportOnnxOptions extends OnnxModelOptions {
   /**
@@ -28,8 +36,12 @@ export interface ExportOnnxOptions extends OnnxModelOptions {
    * shape. Optional ports (positions, masks) are present only when listed.
    */
   readonly inputs?: readonly (OnnxInputSpec | string)[];
-  /** Output ports to expose (default: every non-optional output), as graph outputs of the same name. */
-  readonly outputs?: readonly string[];
+  /**
+   * Output ports to expose (default: every non-optional output), as graph outputs of the
+   * same name, or of `graphName`. A port whose name is also a graph input's (a decoder
+   * layer's `queries`) is exposed as `<name>_out` unless given a `graphName`.
+   */
+  readonly outputs?: readonly (OnnxOutputSpec | string)[];
   /** Graph name (default: the layer's name). */
   readonly graphName?: string;
   /** Version of the ONNX operator set (default 17, the minimum for LayerNormalization). */
@@ -111,31 +123,36 @@ export function exportOnnxGraph(layer: tf.layers.Layer, options: ExportOnnxOptio
       throw new ValueError(`inputs: ${layer.getClassName()} needs input "${p.name}"`, 'inputs');
     }
   }
-  const wanted = options.outputs ?? signature.outputs.filter((o) => !o.optional).map((o) => o.name);
+  const wanted: OnnxOutputSpec[] = (options.outputs ?? signature.outputs.filter((o) => !o.optional).map((o) => o.name)).map((o) =>
+    typeof o === 'string' ? { name: o } : o,
+  );
   if (wanted.length === 0) throw new ValueError('outputs: expected at least one output', 'outputs');
+  const graphNames: string[] = [];
   for (const w of wanted) {
-    if (!signature.outputs.some((o) => o.name === w)) {
+    if (!signature.outputs.some((o) => o.name === w?.name)) {
       throw new ValueError(
-        `outputs: ${layer.getClassName()} has no output "${w}" (outputs: ${signature.outputs.map((o) => o.name).join(', ')})`,
+        `outputs: ${layer.getClassName()} has no output "${String(w?.name)}" (outputs: ${signature.outputs.map((o) => o.name).join(', ')})`,
         'outputs',
       );
     }
-  }
-  // Reserve the output names first so no internal value takes them.
-  for (const w of wanted) {
-    if (builder.uniqueName(w) !== w) {
-      throw new ValueError(`outputs: "${w}" is already the name of a graph input`, 'outputs');
+    const graphName = w.graphName ?? (declared.has(w.name) ? `${w.name}_out` : w.name);
+    // Reserve the output names first so no internal value takes them.
+    if (builder.uniqueName(graphName) !== graphName) {
+      throw new ValueError(`outputs: "${graphName}" is already the name of a graph input or output`, 'outputs');
     }
+    graphNames.push(graphName);
   }
   const context = new OnnxExportContext(builder, layer);
   const produced = exporter.emit(layer, values, context);
-  for (const w of wanted) {
-    const value = produced[w];
-    if (value === undefined) throw new ValueError(`${layer.getClassName()}: its exporter did not produce output "${w}"`, 'outputs');
-    // An Identity gives the graph output its port's name (runtimes elide it).
-    builder.addNode('Identity', [value], [w]);
-    builder.addOutput(w, signature.outputs.find((o) => o.name === w)!.dtype);
-  }
+  wanted.forEach((w, i) => {
+    const value = produced[w.name];
+    if (value === undefined) throw new ValueError(`${layer.getClassName()}: its exporter did not produce output "${w.name}"`, 'outputs');
+    // An Identity gives the graph output its name (runtimes elide it).
+    builder.addNode('Identity', [value], [graphNames[i]!]);
+    builder.addOutput(graphNames[i]!, signature.outputs.find((o) => o.name === w.name)!.dtype);
+  });
+  // Outputs the export does not expose (and the weights only they read) are dropped.
+  builder.pruneUnused();
   return builder;
 }
 

@@ -1,4 +1,4 @@
-import { MultiHeadAttention, ValueError } from '@flowseg/core';
+import { MultiHeadAttention, ValueError, type FlowSegLayer } from '@flowseg/core';
 import type { OnnxLayerExporter } from '../export/registry.js';
 import type { OnnxExportContext } from '../export/OnnxExportContext.js';
 
@@ -41,27 +41,51 @@ export const multiHeadAttentionExporter: OnnxLayerExporter<MultiHeadAttention> =
       ],
     };
   },
-  emit: (layer, inputs, ctx) => emitAttention(layer, inputs, ctx),
+  emit: (layer, inputs, ctx) =>
+    emitMultiHeadAttention(ctx, { owner: layer, prefix: '', numHeads: layer.numHeads, embedDim: layer.embedDim }, inputs),
 };
 
-function emitAttention(
-  layer: MultiHeadAttention,
-  inputs: Readonly<Record<string, string>>,
+/**
+ * Where an attention's weights live: `owner`'s weights `<prefix>q_proj.kernel`, … (prefix
+ * `''` for a `MultiHeadAttention` itself, `'layers.0.self_attn.'` for one inside a composite
+ * layer whose children are not reachable).
+ * @internal
+ */
+export interface AttentionWeights {
+  /** The layer whose `namedWeights()` hold the projections. */
+  readonly owner: FlowSegLayer;
+  /** Dotted prefix of the projections, ending in `.` unless empty. */
+  readonly prefix: string;
+  /** Heads. */
+  readonly numHeads: number;
+  /** Width of queries and output. */
+  readonly embedDim: number;
+}
+
+/**
+ * core `MultiHeadAttention`'s forward from its weights (see {@link multiHeadAttentionExporter}).
+ * @internal
+ */
+export function emitMultiHeadAttention(
   ctx: OnnxExportContext,
+  source: AttentionWeights,
+  inputs: Readonly<Record<string, string>>,
 ): Record<string, string> {
   const { query, key, value, queryPos, keyPos, attentionMask, keyPaddingMask } = inputs;
-  const h = layer.numHeads;
-  const dh = layer.headDim;
+  const layer = source.owner;
+  const p = source.prefix;
+  const h = source.numHeads;
+  const dh = source.embedDim / h;
   const qIn = queryPos ? ctx.op('Add', [query!, queryPos], {}, 'query_with_pos') : query!;
   const kIn = keyPos ? ctx.op('Add', [key!, keyPos], {}, 'key_with_pos') : key!;
   const splitHeads = ctx.int64([0, 0, h, dh]);
   // [B, N, D] → [B, h, N, dh]; k goes straight to [B, h, dh, Nk] so Q·Kᵀ is a plain MatMul.
   const toHeads = (x: string, perm: number[], hint: string) =>
     ctx.op('Transpose', [ctx.op('Reshape', [x, splitHeads], {}, `${hint}/split`)], { perm }, hint);
-  const qScaled = ctx.op('Mul', [ctx.linear(layer, 'q_proj', qIn), ctx.scalar(1 / Math.sqrt(dh))], {}, 'q_scaled');
+  const qScaled = ctx.op('Mul', [ctx.linear(layer, `${p}q_proj`, qIn, 'q_proj'), ctx.scalar(1 / Math.sqrt(dh))], {}, 'q_scaled');
   const q = toHeads(qScaled, [0, 2, 1, 3], 'q_heads');
-  const kT = toHeads(ctx.linear(layer, 'k_proj', kIn), [0, 2, 3, 1], 'k_heads_t');
-  const v = toHeads(ctx.linear(layer, 'v_proj', value!), [0, 2, 1, 3], 'v_heads');
+  const kT = toHeads(ctx.linear(layer, `${p}k_proj`, kIn, 'k_proj'), [0, 2, 3, 1], 'k_heads_t');
+  const v = toHeads(ctx.linear(layer, `${p}v_proj`, value!, 'v_proj'), [0, 2, 1, 3], 'v_heads');
   let scores = ctx.op('MatMul', [q, kT], {}, 'scores');
 
   let visible: string | null = null; // bool [B|1, h|1, Nq|1, Nk], true = may attend
@@ -89,9 +113,9 @@ function emitAttention(
   const context = ctx.op('MatMul', [weights, v], {}, 'context'); // [B, h, Nq, dh]
   const merged = ctx.op(
     'Reshape',
-    [ctx.op('Transpose', [context], { perm: [0, 2, 1, 3] }, 'context_t'), ctx.int64([0, 0, layer.embedDim])],
+    [ctx.op('Transpose', [context], { perm: [0, 2, 1, 3] }, 'context_t'), ctx.int64([0, 0, source.embedDim])],
     {},
     'merged',
   );
-  return { output: ctx.linear(layer, 'out_proj', merged, 'output'), weights };
+  return { output: ctx.linear(layer, `${p}out_proj`, merged, 'output'), weights };
 }

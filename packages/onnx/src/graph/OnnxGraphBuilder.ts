@@ -145,6 +145,50 @@ export class OnnxGraphBuilder {
   }
 
   /**
+   * Declared shape of a graph input or initializer (numbers = fixed axes, strings =
+   * symbolic); `undefined` for node outputs, whose shapes the builder does not track.
+   */
+  dimsOf(name: string): readonly OnnxDim[] | undefined {
+    return this.inputs.find((i) => i.name === name)?.shape ?? this.initializers.find((t) => t.name === name)?.dims;
+  }
+
+  /** Graph input names, in declaration order. */
+  get inputNames(): readonly string[] {
+    return this.inputs.map((i) => i.name);
+  }
+
+  /** Graph output names, in declaration order. */
+  get outputNames(): readonly string[] {
+    return this.outputs.map((o) => o.name);
+  }
+
+  /**
+   * Drop the nodes no graph output depends on, then the initializers nothing reads (an
+   * exporter may emit values, e.g. optional outputs, that the export does not expose).
+   * Graph inputs stay. Returns how many nodes were removed.
+   */
+  pruneUnused(): number {
+    const needed = new Set(this.outputs.map((o) => o.name));
+    const kept: OnnxNodeProto[] = [];
+    for (let i = this.nodes.length - 1; i >= 0; i--) {
+      const node = this.nodes[i]!;
+      if (node.outputs.some((o) => needed.has(o))) {
+        kept.push(node);
+        for (const input of node.inputs) if (input !== '') needed.add(input);
+      }
+    }
+    const removed = this.nodes.length - kept.length;
+    kept.reverse();
+    this.nodes.splice(0, this.nodes.length, ...kept);
+    const unusedInitializers = this.initializers.filter((t) => !needed.has(t.name));
+    if (unusedInitializers.length > 0) {
+      const keep = this.initializers.filter((t) => needed.has(t.name));
+      this.initializers.splice(0, this.initializers.length, ...keep);
+    }
+    return removed;
+  }
+
+  /**
    * A value name not used yet, reserved for the caller: `hint` itself when free, else
    * `hint_1`, `hint_2`, … Reserved names may be defined later (as node outputs, inputs,
    * initializers) exactly once.

@@ -8,7 +8,8 @@ const SAME_AS_FIRST = new Set([
   'ReduceMax', 'ReduceMin', 'ReduceMean', 'ReduceSum', 'ReduceProd', 'Max', 'Min', 'Clip', 'Conv', 'Resize',
   'LeakyRelu', 'Elu', 'Selu', 'Gelu', 'HardSigmoid', 'Softplus', 'Floor', 'Ceil', 'Round', 'Sign', 'Sin', 'Cos',
   'Pad', 'CumSum', 'Split', 'ConvTranspose', 'MaxPool', 'AveragePool', 'GlobalAveragePool', 'InstanceNormalization',
-  'BatchNormalization',
+  'BatchNormalization', 'Range', 'GatherND', 'GatherElements', 'ReduceSumSquare', 'ReduceL2', 'CumSum', 'Trilu',
+  'ScatterND', 'DepthToSpace', 'SpaceToDepth', 'Mod',
 ]);
 
 /** Ops that produce bool. */

@@ -1,0 +1,177 @@
+import type { FlowSegModel } from '@flowseg/flowseg-model';
+import { OnnxGraphBuilder } from '../graph/OnnxGraphBuilder.js';
+import { OnnxExportContext } from '../export/OnnxExportContext.js';
+import type { OnnxDim, OnnxElementType } from '../proto/onnxProto.js';
+
+/** Options shared by the FlowSeg graph builders. @internal */
+export interface FlowSegGraphOptions {
+  /** Opset of the graphs. */
+  readonly opsetVersion?: number;
+  /** Spatial axes symbolic instead of fixed to the model's image size. */
+  readonly dynamicSpatial: boolean;
+  /** Expose the decoder's deep-supervision predictions. */
+  readonly auxOutputs: boolean;
+}
+
+/** A graph under construction: builder plus an export context rooted at the whole model (initializers get checkpoint names). */
+function start(model: FlowSegModel, name: string, options: FlowSegGraphOptions): { builder: OnnxGraphBuilder; ctx: OnnxExportContext } {
+  const builder = new OnnxGraphBuilder({ name, ...(options.opsetVersion === undefined ? {} : { opsetVersion: options.opsetVersion }) });
+  return { builder, ctx: new OnnxExportContext(builder, model) };
+}
+
+/** Declare `outputs` (name → value) as graph outputs through named Identities, then drop dead nodes. */
+function finish(builder: OnnxGraphBuilder, outputs: Readonly<Record<string, { value: string; dtype: OnnxElementType }>>): OnnxGraphBuilder {
+  for (const [name, { value, dtype }] of Object.entries(outputs)) {
+    builder.addNode('Identity', [value], [name]);
+    builder.addOutput(name, dtype);
+  }
+  builder.pruneUnused();
+  return builder;
+}
+
+/** Reserve output names before any internal value can take them. */
+function reserve(builder: OnnxGraphBuilder, names: readonly string[]): void {
+  for (const n of names) builder.uniqueName(n);
+}
+
+const f32 = (value: string) => ({ value, dtype: 'float32' as const });
+
+/** Spatial size of a stride-`s` map of the model's images (symbolic when dynamic). */
+function spatial(model: FlowSegModel, stride: number, tag: string, options: FlowSegGraphOptions): [OnnxDim, OnnxDim] {
+  if (options.dynamicSpatial) return [`height_s${stride}_${tag}`, `width_s${stride}_${tag}`];
+  return [model.config.image.height / stride, model.config.image.width / stride];
+}
+
+/** `vision`: images `[batch, H, W, 3]` → `imageTokens [batch, imageTokens, llmDim]`. */
+export function visionGraph(model: FlowSegModel, options: FlowSegGraphOptions): OnnxGraphBuilder {
+  const { builder, ctx } = start(model, 'flowseg_vision', options);
+  const enc = model.visionEncoder;
+  reserve(builder, ['imageTokens']);
+  const images = builder.addInput('images', 'float32', ['batch', enc.imageHeight, enc.imageWidth, 3]);
+  const { tokens } = ctx.emit(enc, { image: images }, 'vision_encoder');
+  return finish(builder, { imageTokens: f32(tokens!) });
+}
+
+/** `languageModel`: `imageTokens`, `tokenIds`, `attentionMask` → `hiddenStates`, `logits`. */
+export function languageModelGraph(model: FlowSegModel, options: FlowSegGraphOptions): OnnxGraphBuilder {
+  const { builder, ctx } = start(model, 'flowseg_language_model', options);
+  const lm = model.languageModel;
+  reserve(builder, ['hiddenStates', 'logits']);
+  const imageTokens = builder.addInput('imageTokens', 'float32', ['batch', 'imageTokens', lm.hiddenSize]);
+  const tokenIds = builder.addInput('tokenIds', 'int32', ['batch', 'tokens']);
+  const attentionMask = builder.addInput('attentionMask', 'int32', ['batch', 'tokens']);
+  const out = ctx.emit(lm, { imageTokens, tokenIds, attentionMask }, 'language_model');
+  return finish(builder, { hiddenStates: f32(out['hiddenStates']!), logits: f32(out['logits']!) });
+}
+
+/** `adapter`: hidden states + the JS pooling plan → `conditions`, `segEmbeddings`. */
+export function adapterGraph(model: FlowSegModel, options: FlowSegGraphOptions): OnnxGraphBuilder {
+  const { builder, ctx } = start(model, 'flowseg_adapter', options);
+  const a = model.adapter;
+  reserve(builder, ['conditions', 'segEmbeddings']);
+  const inputs = {
+    hiddenStates: builder.addInput('hiddenStates', 'float32', ['batch', 'tokens', a.llmDim]),
+    spanWeights: builder.addInput('spanWeights', 'float32', ['batch', 'conditions', 'tokens']),
+    segSelection: builder.addInput('segSelection', 'float32', ['batch', 'targets', 'tokens']),
+    conditionMask: builder.addInput('conditionMask', 'float32', ['batch', 'conditions']),
+    segMask: builder.addInput('segMask', 'float32', ['batch', 'targets']),
+  };
+  const out = ctx.emit(a, inputs, 'adapter');
+  return finish(builder, { conditions: f32(out['conditions']!), segEmbeddings: f32(out['segEmbeddings']!) });
+}
+
+/** `segmentor`: images → segmentation encoder → FPN → `features0..2` (coarsest first), `maskFeatures`. */
+export function segmentorGraph(model: FlowSegModel, options: FlowSegGraphOptions): OnnxGraphBuilder {
+  const { builder, ctx } = start(model, 'flowseg_segmentor', options);
+  const names = ['features0', 'features1', 'features2', 'maskFeatures'];
+  reserve(builder, names);
+  const [h, w] = spatial(model, 1, 'image', options);
+  const images = builder.addInput('images', 'float32', ['batch', h, w, 3]);
+  const seg = ctx.emit(model.segmentationEncoder, { image: images }, 'segmentation_encoder');
+  const pix = ctx.emit(
+    model.pixelDecoder,
+    { backbone0: seg['pixel']!, backbone1: seg['features2']!, backbone2: seg['features1']!, backbone3: seg['features0']! },
+    'pixel_decoder',
+  );
+  return finish(builder, Object.fromEntries(names.map((n) => [n, f32(pix[n]!)])));
+}
+
+/**
+ * `decoder`: FlowSeg's decode path for per-target rows (FlowSegModel's `decodeTargets`):
+ * Mask2Former decoder with BSF layers from `Q⁽⁰⁾ = Q + S` carrying the target's conditions,
+ * BAR on the final masks, `c` = mean of the refined tied conditions (S when none), selection
+ * scores, argmax, and the selected candidate's logits.
+ */
+export function decoderGraph(model: FlowSegModel, options: FlowSegGraphOptions): OnnxGraphBuilder {
+  const { builder, ctx } = start(model, 'flowseg_decoder', options);
+  const c = model.config;
+  const d = c.decoder.hiddenDim;
+  const enc = model.segmentationEncoder;
+  const outputs = [
+    'classLogits',
+    'rawCandidateLogits',
+    'candidateLogits',
+    'queries',
+    'scores',
+    'selectedIndex',
+    'selectedLogits',
+    'refinedConditions',
+    ...(options.auxOutputs ? ['auxClassLogits', 'auxMaskLogits'] : []),
+  ];
+  reserve(builder, outputs);
+  const features = enc.featureStrides.map((s, i) => {
+    const [h, w] = spatial(model, s, `f${i}`, options);
+    return builder.addInput(`features${i}`, 'float32', ['targets', h, w, c.pixelDecoder.convDim]);
+  });
+  const [mh, mw] = spatial(model, enc.pixelStride, 'mask', options);
+  const maskFeatures = builder.addInput('maskFeatures', 'float32', ['targets', mh, mw, c.pixelDecoder.maskDim]);
+  const segEmbeddings = builder.addInput('segEmbeddings', 'float32', ['targets', d]);
+  const conditions = builder.addInput('conditions', 'float32', ['targets', 'conditions', d]);
+  const conditionMask = builder.addInput('conditionMask', 'float32', ['targets', 'conditions']);
+
+  const dec = ctx.emit(
+    model.decoder,
+    {
+      features0: features[0]!,
+      features1: features[1]!,
+      features2: features[2]!,
+      maskFeatures,
+      queryOffset: ctx.op('Unsqueeze', [segEmbeddings, ctx.int64([1])], {}, 'query_offset'), // Q⁽⁰⁾ = Q + S
+      conditions,
+      conditionMask,
+    },
+    'decoder',
+  );
+  const refined = dec['conditions'] ?? conditions;
+  const candidates = model.bar
+    ? ctx.emit(model.bar, { maskLogits: dec['predMasks']!, pixelFeatures: maskFeatures }, 'bar')['refinedLogits']!
+    : dec['predMasks']!;
+  // c = mean of the target's refined conditions; S when it has none.
+  const selection = ctx.withScope('selection', () => {
+    const count = ctx.op('ReduceSum', [conditionMask, ctx.int64([-1])], { keepdims: 1 }, 'count');
+    const weighted = ctx.op('Mul', [refined, ctx.op('Unsqueeze', [conditionMask, ctx.int64([2])], {}, 'mask_3d')], {}, 'weighted');
+    const mean = ctx.op('Div', [ctx.op('ReduceSum', [weighted, ctx.int64([1])], { keepdims: 0 }, 'sum'), ctx.op('Max', [count, ctx.scalar(1)], {}, 'count_1')], {}, 'mean');
+    const has = ctx.op('Min', [count, ctx.scalar(1)], {}, 'has');
+    const fallback = ctx.op('Mul', [segEmbeddings, ctx.op('Sub', [ctx.scalar(1), has], {}, 'has_not')], {}, 'fallback');
+    return ctx.op('Add', [ctx.op('Mul', [mean, has], {}, 'mean_kept'), fallback], {}, 'condition');
+  });
+  const scores = ctx.emit(model.selector, { queries: dec['queries']!, condition: selection }, 'selector')['scores']!;
+  const best = ctx.op('ArgMax', [scores], { axis: 1, keepdims: 1 }, 'best'); // first maximum, as tf.argMax
+  const selectedLogits = ctx.op('GatherND', [candidates, best], { batch_dims: 1 }, 'selected');
+  const selectedIndex = ctx.op('Cast', [ctx.op('Squeeze', [best, ctx.int64([1])], {}, 'best_flat')], { to: 6 }, 'selected_index');
+  const out: Record<string, { value: string; dtype: OnnxElementType }> = {
+    classLogits: f32(dec['predLogits']!),
+    rawCandidateLogits: f32(dec['predMasks']!),
+    candidateLogits: f32(candidates),
+    queries: f32(dec['queries']!),
+    scores: f32(scores),
+    selectedIndex: { value: selectedIndex, dtype: 'int32' },
+    selectedLogits: f32(selectedLogits),
+    refinedConditions: f32(refined),
+  };
+  if (options.auxOutputs) {
+    out['auxClassLogits'] = f32(dec['auxPredLogits']!);
+    out['auxMaskLogits'] = f32(dec['auxPredMasks']!);
+  }
+  return finish(builder, out);
+}
