@@ -59,3 +59,29 @@ export {
   type SegmentationMetrics,
   type FailureRescue,
 } from './evaluation/segmentationMetrics.js';
+export { segment, segmentBatch } from './inference/segment.js';
+export type {
+  SegmentOptions,
+  SegmentBatchOptions,
+  SegmentRequest,
+  SegmentResult,
+  SegmentTarget,
+  SegmentCandidate,
+  LayerPrediction,
+  CandidateMasks,
+} from './inference/segmentTypes.js';
+export { prepareImage, type SegmentImage, type PreparedImage } from './inference/imageInput.js';
+export { segmentationPrompt, INSTRUCTION_VERBS } from './inference/segmentationPrompt.js';
+export { repairAnswerIds, type RepairedAnswer } from './inference/repairAnswer.js';
+export { disposeFlowSegOutputs } from './inference/disposeOutputs.js';
+export { unionMask, renderResultOverlay, type ResultOverlayOptions } from './inference/resultMasks.js';
+export {
+  checkRgbImage,
+  checkBinaryMask,
+  type RgbImage,
+  type RgbaImage,
+  type BinaryMask,
+  type MaskLogits,
+  type RgbColor,
+} from './image/imageTypes.js';
+export { renderOverlay, maskOutline, OVERLAY_COLORS, type OverlayMask, type OverlayOptions } from './image/renderOverlay.js';
