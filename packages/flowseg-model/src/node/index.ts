@@ -5,3 +5,6 @@
  * @module @flowseg/flowseg-model/node
  */
 export { saveCheckpoint, loadCheckpoint, readCheckpointFile } from './checkpointFiles.js';
+export { readPngFile, writeRgbPngFile, writeMaskPngFile } from './imageFiles.js';
+export { decodePng, encodeRgbPng, encodeMaskPng, type DecodePngOptions } from '../image/png.js';
+export { runCli, EXIT_CODES, type CliIO } from '../cli/runCli.js';

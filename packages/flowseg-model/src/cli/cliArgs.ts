@@ -1,0 +1,155 @@
+import { parseArgs } from 'node:util';
+import { UsageError } from './usageError.js';
+
+/** Backends the CLI accepts. */
+export const CLI_BACKENDS = ['wasm', 'cpu', 'webgpu', 'auto'] as const;
+
+/** A backend name the CLI accepts. */
+export type CliBackend = (typeof CLI_BACKENDS)[number];
+
+/** Options every command that loads a model shares. */
+export interface ModelArgs {
+  /** `--checkpoint`, or null for the default checkpoint. */
+  readonly checkpoint: string | null;
+  /** `--backend`. */
+  readonly backend: CliBackend;
+  /** `--threads`, or null for the backend's default. */
+  readonly threads: number | null;
+  /** `--json`. */
+  readonly json: boolean;
+}
+
+/** `flowseg segment …`. */
+export interface SegmentArgs extends ModelArgs {
+  /** Command. */
+  readonly command: 'segment';
+  /** `--image`. */
+  readonly image: string;
+  /** `--prompt`. */
+  readonly prompt: string;
+  /** `--mask`, or null for the default next to the image. */
+  readonly mask: string | null;
+  /** `--out`, or null for the default next to the image. */
+  readonly out: string | null;
+  /** `--answer`, or null to generate. */
+  readonly answer: string | null;
+  /** `--max-new-tokens`, or null for the default. */
+  readonly maxNewTokens: number | null;
+  /** `--threshold`. */
+  readonly threshold: number;
+  /** `--outline-candidates`. */
+  readonly outlineCandidates: number;
+}
+
+/** `flowseg info …`. */
+export interface InfoArgs extends ModelArgs {
+  /** Command. */
+  readonly command: 'info';
+}
+
+/** What the command line asks for. */
+export type CliArgs = SegmentArgs | InfoArgs | { readonly command: 'help'; readonly topic: 'main' | 'segment' | 'info' } | { readonly command: 'version' };
+
+const MODEL_OPTIONS = {
+  checkpoint: { type: 'string' },
+  backend: { type: 'string' },
+  threads: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+const SEGMENT_OPTIONS = {
+  ...MODEL_OPTIONS,
+  image: { type: 'string' },
+  prompt: { type: 'string' },
+  mask: { type: 'string' },
+  out: { type: 'string' },
+  answer: { type: 'string' },
+  'max-new-tokens': { type: 'string' },
+  threshold: { type: 'string' },
+  'outline-candidates': { type: 'string' },
+} as const;
+
+function parse<T extends Record<string, { type: 'string' | 'boolean'; short?: string }>>(command: string, args: string[], options: T) {
+  try {
+    return parseArgs({ args, options, strict: true, allowPositionals: false }).values as Record<string, string | boolean | undefined>;
+  } catch (e) {
+    // node:util messages are already one clear sentence ("Unknown option '--foo'").
+    throw new UsageError(`${command}: ${(e as Error).message.split('\n')[0]}`);
+  }
+}
+
+function integer(value: string | boolean | undefined, option: string, min: number): number | null {
+  if (value === undefined) return null;
+  const n = Number(value);
+  if (typeof value !== 'string' || !/^\s*\d+\s*$/.test(value) || !Number.isInteger(n) || n < min) {
+    throw new UsageError(`--${option}: expected an integer ≥ ${min}, received ${JSON.stringify(value)}`);
+  }
+  return n;
+}
+
+function text(value: string | boolean | undefined, option: string, required: boolean): string | null {
+  if (value === undefined) {
+    if (required) throw new UsageError(`--${option} is required`);
+    return null;
+  }
+  if (typeof value !== 'string' || value.trim() === '') throw new UsageError(`--${option}: expected a non-empty value`);
+  return value;
+}
+
+function modelArgs(values: Record<string, string | boolean | undefined>): ModelArgs {
+  const backend = (values['backend'] ?? 'wasm') as string;
+  if (!(CLI_BACKENDS as readonly string[]).includes(backend)) {
+    throw new UsageError(`--backend: expected one of ${CLI_BACKENDS.join(', ')}, received ${JSON.stringify(backend)}`);
+  }
+  return {
+    checkpoint: text(values['checkpoint'], 'checkpoint', false),
+    backend: backend as CliBackend,
+    threads: integer(values['threads'], 'threads', 1),
+    json: values['json'] === true,
+  };
+}
+
+/**
+ * Parse `flowseg`'s arguments (without `node` and the script).
+ * @throws UsageError for anything the command line gets wrong.
+ */
+export function parseCliArgs(argv: readonly string[]): CliArgs {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    return { command: 'help', topic: 'main' };
+  }
+  if (command === '--version' || command === '-v') return { command: 'version' };
+  if (command === 'segment') {
+    const values = parse('segment', rest, SEGMENT_OPTIONS);
+    if (values['help']) return { command: 'help', topic: 'segment' };
+    const thresholdText = values['threshold'];
+    let threshold = 0.5;
+    if (thresholdText !== undefined) {
+      threshold = Number(thresholdText);
+      if (typeof thresholdText !== 'string' || thresholdText.trim() === '' || !(threshold > 0 && threshold < 1)) {
+        throw new UsageError(`--threshold: expected a probability in (0, 1), received ${JSON.stringify(thresholdText)}`);
+      }
+    }
+    return {
+      command: 'segment',
+      ...modelArgs(values),
+      image: text(values['image'], 'image', true)!,
+      prompt: text(values['prompt'], 'prompt', true)!,
+      mask: text(values['mask'], 'mask', false),
+      out: text(values['out'], 'out', false),
+      answer: values['answer'] === undefined ? null : String(values['answer']),
+      maxNewTokens: integer(values['max-new-tokens'], 'max-new-tokens', 1),
+      threshold,
+      outlineCandidates: integer(values['outline-candidates'], 'outline-candidates', 0) ?? 0,
+    };
+  }
+  if (command === 'info') {
+    const values = parse('info', rest, MODEL_OPTIONS);
+    if (values['help']) return { command: 'help', topic: 'info' };
+    return { command: 'info', ...modelArgs(values) };
+  }
+  throw new UsageError(
+    command.startsWith('-') ? `unknown option ${JSON.stringify(command)} (expected a command first)` : `unknown command ${JSON.stringify(command)}`,
+  );
+}

@@ -1,0 +1,54 @@
+/** Top-level help. */
+export const MAIN_USAGE = `flowseg — LLM-conditioned referring segmentation with FlowSeg
+
+Usage:
+  flowseg segment --image <in.png> --prompt "<expression>" [options]
+  flowseg info [--checkpoint <dir>] [--json]
+  flowseg --help | flowseg <command> --help | flowseg --version
+
+Commands:
+  segment   segment what the prompt refers to; write a mask PNG and an overlay PNG
+  info      print a checkpoint's configuration and parameter counts
+
+Exit codes: 0 success, 1 runtime error, 2 usage error.
+`;
+
+/** Help of \`flowseg segment\`. */
+export const SEGMENT_USAGE = `Usage: flowseg segment --image <in.png> --prompt "<expression>" [options]
+
+Segments what <expression> refers to in the image. The prompt is "segment <expression>"
+unless the expression starts with an instruction verb (segment, find, show, describe,
+highlight, locate, select). The language model writes the answer; each <SEG> in it is one
+target. The mask PNG holds the union of the targets' masks (255 inside, 0 outside); the overlay
+PNG tints target k in colour k. Files are written atomically.
+
+Options:
+  --image <file>            input PNG (any colour type; alpha ignored)          (required)
+  --prompt <text>           referring expression or instruction                 (required)
+  --checkpoint <dir>        checkpoint folder (default: the shipped flowseg-small)
+  --mask <file>             mask PNG to write (default: <image>.mask.png next to the input)
+  --out <file>              overlay PNG to write (default: <image>.overlay.png next to the input)
+  --answer <text>           teacher-forced answer instead of a generated one,
+                            e.g. "<p> the red circle </p> <SEG>"
+  --max-new-tokens <n>      longest generated answer in tokens (default 32 or what fits)
+  --threshold <p>           mask probability threshold in (0, 1) (default 0.5)
+  --outline-candidates <k>  outline the k best runner-up candidates of each target (default 0)
+  --backend <name>          wasm | cpu | webgpu | auto (default wasm)
+  --threads <n>             wasm threads (default: all cores)
+  --json                    print the result as one JSON object
+  -h, --help                show this help
+`;
+
+/** Help of \`flowseg info\`. */
+export const INFO_USAGE = `Usage: flowseg info [--checkpoint <dir>] [--json]
+
+Loads a checkpoint (checking every weight against its config) and prints its configuration,
+metadata and parameter counts per top-level part and in total.
+
+Options:
+  --checkpoint <dir>  checkpoint folder (default: the shipped flowseg-small)
+  --backend <name>    wasm | cpu | webgpu | auto (default wasm)
+  --threads <n>       wasm threads (default: all cores)
+  --json              print one JSON object
+  -h, --help          show this help
+`;
