@@ -34,10 +34,10 @@ const PAIRS: [string, string][] = [
 
 function read(out: FlowSegOutputs) {
   return {
-    lm: out.lmLogits.dataSync().slice(),
-    scores: out.scores.dataSync().slice(),
-    selected: out.selectedLogits.dataSync().slice(),
-    candidates: out.candidateLogits.dataSync().slice(),
+    lm: out.lmLogits.dataSync().slice() as Float32Array,
+    scores: out.scores.dataSync().slice() as Float32Array,
+    selected: out.selectedLogits.dataSync().slice() as Float32Array,
+    candidates: out.candidateLogits.dataSync().slice() as Float32Array,
   };
 }
 
