@@ -32,8 +32,11 @@ function fromBytes(bytes: ArrayLike<number>, width: number, height: number, chan
   return tf.tensor3d(data, [height, width, 3], 'float32');
 }
 
-function checkTensorRange(image: tf.Tensor3D, argument: string): void {
-  const [min, max] = tf.tidy(() => tf.stack([tf.min(image), tf.max(image)]).dataSync());
+async function checkTensorRange(image: tf.Tensor3D, argument: string): Promise<void> {
+  // An asynchronous read: webgpu cannot read tensors synchronously.
+  const extremes = tf.tidy(() => tf.stack([tf.min(image), tf.max(image)]));
+  const [min, max] = await extremes.data();
+  extremes.dispose();
   const top = image.dtype === 'float32' ? 1 : 255;
   if (!(min! >= 0 && max! <= top)) {
     const hint =
@@ -50,7 +53,11 @@ function checkTensorRange(image: tf.Tensor3D, argument: string): void {
  * the aspect ratio is not kept) when its size differs.
  * @throws ShapeError / DTypeError / ValueError naming `argument`.
  */
-export function prepareImage(image: SegmentImage, size: { height: number; width: number }, argument = 'image'): PreparedImage {
+export async function prepareImage(
+  image: SegmentImage,
+  size: { height: number; width: number },
+  argument = 'image',
+): Promise<PreparedImage> {
   let width: number;
   let height: number;
   let make: () => tf.Tensor3D;
@@ -61,7 +68,7 @@ export function prepareImage(image: SegmentImage, size: { height: number; width:
     if (height === 0 || width === 0) {
       throw new ShapeError(argument, '[height ≥ 1, width ≥ 1, 3]', image.shape, 'the image is empty');
     }
-    checkTensorRange(image, argument);
+    await checkTensorRange(image, argument);
     make = () => (image.dtype === 'float32' ? tf.clone(image) : tf.div(tf.cast(image, 'float32'), 255));
   } else if (image !== null && typeof image === 'object' && 'rgb' in image) {
     checkRgbImage(image, argument);

@@ -8,6 +8,7 @@ import { prepareImage, type SegmentImage } from './imageInput.js';
 import { segmentationPrompt } from './segmentationPrompt.js';
 import { repairAnswerIds } from './repairAnswer.js';
 import { disposeFlowSegOutputs } from './disposeOutputs.js';
+import { greedyAnswers } from './greedyAnswers.js';
 import type {
   CandidateMasks,
   LayerPrediction,
@@ -112,12 +113,12 @@ function planText(model: FlowSegModel, request: SegmentRequest, index: number, n
 }
 
 /** Greedy answers for the requests without a given one (prompts left-padded into one batch). */
-function generateAnswers(
+async function generateAnswers(
   model: FlowSegModel,
   images: tf.Tensor4D,
   plans: readonly TextPlan[],
   options: ResolvedOptions,
-): Map<number, { ids: number[]; repairs: string[] }> {
+): Promise<Map<number, { ids: number[]; repairs: string[] }>> {
   const tok = model.tokenizer;
   const rows = plans.flatMap((p, i) => (p.answerIds === null ? [i] : []));
   const answers = new Map<number, { ids: number[]; repairs: string[] }>();
@@ -136,13 +137,16 @@ function generateAnswers(
     return [...new Array<number>(longest - p.length).fill(tok.padId), ...p];
   });
   const mask = rows.map((i) => Array.from({ length: longest }, (_, t) => (t >= longest - plans[i]!.promptIds.length ? 1 : 0)));
-  const generated = tf.tidy(() => {
+  const imageTokens = tf.tidy(() => {
     const subset = rows.length === plans.length ? images : tf.gather(images, rows);
-    const imageTokens = model.visionEncoder.forward(subset as tf.Tensor4D).tokens;
-    const idsT = tf.tensor2d(ids, [rows.length, longest], 'int32');
-    const maskT = tf.tensor2d(mask, [rows.length, longest], 'int32');
-    return model.languageModel.generate(imageTokens, idsT, { maxNewTokens, eosId: tok.eosId, attentionMask: maskT });
+    return model.visionEncoder.forward(subset as tf.Tensor4D).tokens;
   });
+  let generated: number[][];
+  try {
+    generated = await greedyAnswers(model.languageModel, imageTokens, ids, mask, maxNewTokens, tok.eosId);
+  } finally {
+    imageTokens.dispose();
+  }
   const budget = textBudget(model);
   rows.forEach((i, r) => {
     const row = generated[r]!;
@@ -338,15 +342,15 @@ async function segmentMany(
   const sizes: { width: number; height: number }[] = [];
   let images: tf.Tensor4D | null = null;
   try {
-    requests.forEach((r, i) => {
-      const p = prepareImage(r.image, size, name(i, 'image'));
+    for (const [i, r] of requests.entries()) {
+      const p = await prepareImage(r.image, size, name(i, 'image'));
       prepared.push(p.tensor);
       sizes.push({ width: p.width, height: p.height });
-    });
+    }
     images = tf.stack(prepared) as tf.Tensor4D;
     tf.dispose(prepared);
     prepared.length = 0;
-    const generated = generateAnswers(model, images, textPlans, opts);
+    const generated = await generateAnswers(model, images, textPlans, opts);
     const plans: SequencePlan[] = textPlans.map((p, i) => {
       const g = generated.get(i);
       return { ...p, answer: g ? g.ids : p.answerIds!, repairs: g ? g.repairs : [] };

@@ -260,9 +260,12 @@ describe('segment', () => {
       { image: scene64, expression: 'show me all the red shapes', answer: multi.answer },
       { image: scene32(), expression: other.prompt },
       { image: otherImage, expression: other.prompt, answer: other.answer },
+      // A second generated answer with a shorter prompt: prompts are left-padded together.
+      { image: scene64, expression: 'the red circle' },
     ];
+    expect(other.prompt.split(' ').length).toBeGreaterThan(4);
     const batch = await segmentBatch(model, requests, { maxNewTokens: 4, candidates: 'mask' });
-    expect(batch).toHaveLength(3);
+    expect(batch).toHaveLength(4);
     for (const [i, r] of requests.entries()) {
       const single = await segment(model, r.image, r.expression, { maxNewTokens: 4, candidates: 'mask', ...(r.answer ? { answer: r.answer } : {}) });
       expect(batch[i]!.answer).toBe(single.answer);
