@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { FlowSegLayer, ValueError, checkShapes, deriveSeed, tidy } from '@flowseg/core';
+import { FlowSegLayer, Linear, ValueError, checkShapes, deriveSeed, sinePositionEncoding2d, tidy } from '@flowseg/core';
 import { LlmConditionAdapter } from '@flowseg/llm-condition-adapter';
 import { FpnPixelDecoder, Mask2FormerDecoder } from '@flowseg/mask2former-decoder';
 import { bsfLayerFactory } from '@flowseg/bsf-layer';
@@ -13,6 +13,9 @@ import type { FlowSegConfig } from '../config/flowSegConfig.js';
 import { ConditionQuerySelector } from './ConditionQuerySelector.js';
 import type { FlowSegInputs, FlowSegOutputs, SegmentorOutputs } from './flowSegTypes.js';
 import { tokenTensors } from './tokenTensors.js';
+
+/** Channels of the sine position encoding projected onto the finest backbone map. */
+const PIXEL_POSITION_CHANNELS = 32;
 
 /** Constructor options of {@link FlowSegModel}. */
 export interface FlowSegModelOptions {
@@ -37,8 +40,8 @@ export interface FlowSegModelOptions {
  *
  * Several `<SEG>` tokens give several targets, each with its own decoder pass (its own query
  * initialisation, its own conditions and its own selected mask). Weights are named after the
- * children: `segmentation_encoder.*`, `pixel_decoder.*`, `vision_encoder.*`, `language_model.*`,
- * `adapter.*`, `decoder.*`, `bar.*` (when enabled), `selector.*`.
+ * children: `segmentation_encoder.*`, `pixel_position.*`, `pixel_decoder.*`, `vision_encoder.*`,
+ * `language_model.*`, `adapter.*`, `decoder.*`, `bar.*` (when enabled), `selector.*`.
  *
  * @example
  * ```ts
@@ -70,6 +73,8 @@ export class FlowSegModel extends FlowSegLayer {
   readonly bar: BoundaryAwareRefinement | null;
   /** Candidate selection. */
   readonly selector: ConditionQuerySelector;
+  /** Projection of the sine position encoding added to the finest backbone map. */
+  readonly pixelPosition: Linear;
 
   constructor(options: FlowSegModelOptions) {
     super({ name: options.name });
@@ -161,6 +166,11 @@ export class FlowSegModel extends FlowSegLayer {
           seed: seed(7),
         })
       : null;
+    this.pixelPosition = new Linear({
+      inFeatures: PIXEL_POSITION_CHANNELS,
+      outFeatures: this.segmentationEncoder.pixelChannels,
+      seed: seed(9),
+    });
     this.selector = new ConditionQuerySelector({
       hiddenDim: c.decoder.hiddenDim,
       projectionDim: c.selection.projectionDim,
@@ -182,6 +192,7 @@ export class FlowSegModel extends FlowSegLayer {
       ['decoder', this.decoder],
       ['bar', this.bar],
       ['selector', this.selector],
+      ['pixel_position', this.pixelPosition],
     ];
     for (const [key, layer] of children) {
       if (!layer) continue;
@@ -223,16 +234,39 @@ export class FlowSegModel extends FlowSegLayer {
           attentionMask: tokens.maskRows,
           training,
         });
-        const seg = this.segmentationEncoder.forward(inputs.images);
-        const pix = this.pixelDecoder.forward({
-          backboneFeatures: [seg.pixel, seg.features[2], seg.features[1], seg.features[0]],
-        });
+        const pix = this.pixelFeatures(inputs.images);
         return { lmLogits: lm.logits, ...this.decodeTargets(cond, pix, batchIndex, segIndex, maxSeg, training) };
       });
       return { ...out, batchIndex: Int32Array.from(batchIndex), segIndex: Int32Array.from(segIndex) };
     } finally {
       tokens.dispose();
     }
+  }
+
+  /**
+   * Segmentation encoder → FPN pixel decoder. A learned projection of the 2-D sine encoding
+   * is added to the finest backbone map first: convolutions are translation-equivariant, so
+   * without it the per-pixel mask features `F_pix` could not tell two look-alike objects apart
+   * (Mask2Former's deformable pixel decoder gets positions from its encoder's embeddings).
+   */
+  private pixelFeatures(images: tf.Tensor4D): ReturnType<FpnPixelDecoder['forward']> {
+    const seg = this.segmentationEncoder.forward(images);
+    const [, h, w, c] = seg.pixel.shape;
+    const position = tf.reshape(this.pixelPosition.forward(this.positionTable(h, w)), [1, h, w, c]);
+    return this.pixelDecoder.forward({
+      backboneFeatures: [tf.add(seg.pixel, position) as tf.Tensor4D, seg.features[2], seg.features[1], seg.features[0]],
+    });
+  }
+
+  private positionCache: tf.Tensor2D | null = null;
+
+  /** The fixed sine encoding `[h·w, 32]` of the finest backbone map (built once). */
+  private positionTable(h: number, w: number): tf.Tensor2D {
+    if (!this.positionCache || this.positionCache.shape[0] !== h * w) {
+      this.positionCache?.dispose();
+      this.positionCache = tf.keep(sinePositionEncoding2d(h, w, PIXEL_POSITION_CHANNELS));
+    }
+    return this.positionCache;
   }
 
   /** Decoder, BAR and selection for every target row (inside the caller's tidy). */
@@ -320,10 +354,7 @@ export class FlowSegModel extends FlowSegLayer {
     const { height, width } = this.config.image;
     checkShapes({ images: { tensor: images, axes: ['batch', height, width, 3], dtypes: ['float32'] } });
     return tidy(() => {
-      const seg = this.segmentationEncoder.forward(images);
-      const pix = this.pixelDecoder.forward({
-        backboneFeatures: [seg.pixel, seg.features[2], seg.features[1], seg.features[0]],
-      });
+      const pix = this.pixelFeatures(images);
       const dec = this.decoder.forward({ features: pix.features, maskFeatures: pix.maskFeatures, training });
       const predMasks = this.bar
         ? this.bar.forward({ maskLogits: dec.predMasks, pixelFeatures: pix.maskFeatures, training }).refinedLogits
@@ -342,6 +373,13 @@ export class FlowSegModel extends FlowSegLayer {
       const up = tf.image.resizeBilinear(tf.expandDims(logits, 3) as tf.Tensor4D, [height, width], false, true);
       return tf.squeeze(up, [3]) as tf.Tensor3D;
     });
+  }
+
+  /** Free the weights and the cached position table. */
+  override dispose(): ReturnType<FlowSegLayer['dispose']> {
+    this.positionCache?.dispose();
+    this.positionCache = null;
+    return super.dispose();
   }
 
   override call(): tf.Tensor {

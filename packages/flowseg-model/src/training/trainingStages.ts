@@ -20,7 +20,7 @@ export const DESCRIBE_PROMPT = 'describe the image';
 
 /** Child layers each stage trains (stage 3 trains everything). */
 const STAGE_CHILDREN: Record<TrainingStage, readonly string[] | null> = {
-  segmentor: ['segmentation_encoder', 'pixel_decoder', 'decoder', 'bar'],
+  segmentor: ['segmentation_encoder', 'pixel_position', 'pixel_decoder', 'decoder', 'bar'],
   alignment: ['vision_encoder', 'language_model'],
   joint: null,
 };

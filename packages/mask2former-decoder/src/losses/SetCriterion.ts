@@ -4,10 +4,9 @@ import { requireBoolean, requireFinite, requireNonNegative, requirePositiveInt }
 import type { DecoderPrediction } from '../decoder/decoderTypes.js';
 import { HungarianMatcher, checkPrediction, type HungarianMatcherConfig } from '../matching/HungarianMatcher.js';
 import { readTargetLabels, type MatchIndices, type SegmentationTarget } from '../matching/targets.js';
-import { samplePoints } from '../sampling/pointSampling.js';
+import { samplePoints, samplePointsCpu } from '../sampling/pointSampling.js';
 import { uncertaintyPointCoords } from '../sampling/uncertaintyPoints.js';
 import { SeededRandom } from '../util/SeededRandom.js';
-import { detached } from '../util/detached.js';
 import { diceLoss, sigmoidCrossEntropyLoss, weightedCrossEntropy } from './maskLosses.js';
 
 /** Configuration of {@link SetCriterion}. Defaults are Mask2Former's. */
@@ -227,7 +226,7 @@ export class SetCriterion {
       tf.tensor1d(source, 'int32'),
     ) as tf.Tensor3D;
     const coords = uncertaintyPointCoords(matched, this.rng, this.config);
-    const pointLabels = detached(() => targetPointLabels(targets, matches, coords));
+    const pointLabels = targetPointLabels(targets, matches, coords);
     const pointLogits = samplePoints(matched, coords);
     return {
       classification,
@@ -237,25 +236,39 @@ export class SetCriterion {
   }
 }
 
-/** Target masks at the matched masks' points, rows in match order: `[matched, points]`. */
+/**
+ * Target masks at the matched masks' points, rows in match order: `[matched, points]`.
+ * Targets and points are constants, so this is sampled in plain JS from one read of each
+ * target's masks.
+ */
 function targetPointLabels(
   targets: readonly SegmentationTarget[],
   matches: readonly MatchIndices[],
   coords: tf.Tensor3D,
 ): tf.Tensor2D {
-  return tf.tidy(() => {
-    const parts: tf.Tensor2D[] = [];
-    let row = 0;
-    matches.forEach((m, b) => {
-      const count = m.targetIndices.length;
-      if (count === 0) return;
-      const masks = tf.gather(targets[b]!.masks, tf.tensor1d(m.targetIndices, 'int32')) as tf.Tensor3D;
-      const rowCoords = tf.slice(coords, [row, 0, 0], [count, -1, -1]);
-      parts.push(samplePoints(masks, rowCoords));
-      row += count;
+  const [rows, points] = coords.shape;
+  const c = coords.dataSync();
+  const out = new Float32Array(rows * points);
+  let row = 0;
+  matches.forEach((m, b) => {
+    if (m.targetIndices.length === 0) return;
+    const masks = targets[b]!.masks;
+    const [, h, w] = masks.shape;
+    const data = masks.dataSync();
+    m.targetIndices.forEach((t) => {
+      const sampled = samplePointsCpu(
+        data.subarray(t * h * w, (t + 1) * h * w),
+        1,
+        h,
+        w,
+        c.subarray(row * points * 2, (row + 1) * points * 2),
+        points,
+      );
+      out.set(sampled, row * points);
+      row += 1;
     });
-    return (parts.length === 1 ? parts[0]! : tf.concat(parts, 0)) as tf.Tensor2D;
   });
+  return tf.tensor2d(out, [rows, points]);
 }
 
 /** @throws ValueError when given matches do not fit the targets and queries. */
