@@ -4,7 +4,11 @@ import { ShapeError, ValueError, selectBackend } from '@flowseg/core';
 import { expectNoLeaksAsync } from '@flowseg/core/testing';
 import { FlowSegModel, WordTokenizer, resolveFlowSegConfig, withAblation, type FlowSegOutputs } from '@flowseg/flowseg-model';
 import { VOCABULARY_WORDS } from '@flowseg/refseg-synth';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { OnnxFlowSegRunner, exportFlowSegOnnx, type FlowSegOnnxModels } from '../src/index.js';
+import { readFlowSegOnnx, writeFlowSegOnnx } from '../src/node/index.js';
 import { decodeFields, fieldsOf, relativeError, text } from './support.js';
 
 /** Mask logits: max |ORT − TF.js| / max |TF.js| below this. */
@@ -118,6 +122,17 @@ describe('exportFlowSegOnnx', () => {
       auxOutputs: true,
     });
     expect(() => exportFlowSegOnnx(model, { auxOutputs: 'yes' as unknown as boolean })).toThrow(ValueError);
+  });
+
+  it('writes a graph folder atomically and reads it back byte for byte', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'flowseg-onnx-'));
+    const dir = join(root, 'tiny');
+    await writeFlowSegOnnx(dir, models);
+    expect((await readdir(dir)).sort()).toEqual(['adapter.onnx', 'decoder.onnx', 'language_model.onnx', 'manifest.json', 'segmentor.onnx', 'vision.onnx']);
+    const back = await readFlowSegOnnx(dir);
+    expect(back.manifest).toEqual(models.manifest);
+    expect(Buffer.from(back.decoder).equals(Buffer.from(models.decoder))).toBe(true);
+    await rm(root, { recursive: true, force: true });
   });
 });
 

@@ -1,4 +1,6 @@
+import { sinePositionEncoding2d } from '@flowseg/core';
 import type { FlowSegModel } from '@flowseg/flowseg-model';
+import { sinePositionsFor } from '../exporters/positionEncoding.js';
 import { OnnxGraphBuilder } from '../graph/OnnxGraphBuilder.js';
 import { OnnxExportContext } from '../export/OnnxExportContext.js';
 import type { OnnxDim, OnnxElementType } from '../proto/onnxProto.js';
@@ -80,7 +82,37 @@ export function adapterGraph(model: FlowSegModel, options: FlowSegGraphOptions):
   return finish(builder, { conditions: f32(out['conditions']!), segEmbeddings: f32(out['segEmbeddings']!) });
 }
 
-/** `segmentor`: images → segmentation encoder → FPN → `features0..2` (coarsest first), `maskFeatures`. */
+/**
+ * The finest backbone map plus FlowSegModel's learned projection of a 2-D sine encoding of
+ * its grid (`pixel_position`): the table is a constant for fixed sizes, computed in the graph
+ * for dynamic ones; the projection reads the checkpoint weights (folded by the runtime).
+ */
+function withPixelPosition(ctx: OnnxExportContext, model: FlowSegModel, pixel: string, options: FlowSegGraphOptions): string {
+  const kernel = model.namedWeights().get('pixel_position.kernel');
+  if (!kernel) return pixel;
+  const [tableChannels, channels] = kernel.shape as [number, number];
+  let table: string;
+  let gridShape: string;
+  if (options.dynamicSpatial) {
+    table = sinePositionsFor(ctx, pixel, tableChannels, 'table');
+    gridShape = ctx.op('Concat', [ctx.int64([1]), ctx.op('Shape', [pixel], { start: 1, end: 3 }, 'grid'), ctx.int64([channels])], { axis: 0 }, 'grid_shape');
+  } else {
+    const stride = model.segmentationEncoder.pixelStride;
+    const h = model.config.image.height / stride;
+    const w = model.config.image.width / stride;
+    const t = sinePositionEncoding2d(h, w, tableChannels);
+    table = ctx.floatConstant('table', t.dataSync() as Float32Array, [h * w, tableChannels]);
+    t.dispose();
+    gridShape = ctx.int64([1, h, w, channels]);
+  }
+  const position = ctx.op('Reshape', [ctx.linear(model, 'pixel_position', table), gridShape], {}, 'grid');
+  return ctx.op('Add', [pixel, position], {}, 'pixel');
+}
+
+/**
+ * `segmentor`: images → segmentation encoder (+ the projected positions on its finest map) →
+ * FPN → `features0..2` (coarsest first), `maskFeatures`.
+ */
 export function segmentorGraph(model: FlowSegModel, options: FlowSegGraphOptions): OnnxGraphBuilder {
   const { builder, ctx } = start(model, 'flowseg_segmentor', options);
   const names = ['features0', 'features1', 'features2', 'maskFeatures'];
@@ -88,9 +120,10 @@ export function segmentorGraph(model: FlowSegModel, options: FlowSegGraphOptions
   const [h, w] = spatial(model, 1, 'image', options);
   const images = builder.addInput('images', 'float32', ['batch', h, w, 3]);
   const seg = ctx.emit(model.segmentationEncoder, { image: images }, 'segmentation_encoder');
+  const pixel = ctx.withScope('pixel_position', () => withPixelPosition(ctx, model, seg['pixel']!, options));
   const pix = ctx.emit(
     model.pixelDecoder,
-    { backbone0: seg['pixel']!, backbone1: seg['features2']!, backbone2: seg['features1']!, backbone3: seg['features0']! },
+    { backbone0: pixel, backbone1: seg['features2']!, backbone2: seg['features1']!, backbone3: seg['features0']! },
     'pixel_decoder',
   );
   return finish(builder, Object.fromEntries(names.map((n) => [n, f32(pix[n]!)])));
