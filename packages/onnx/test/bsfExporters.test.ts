@@ -1,6 +1,6 @@
 import { describe, it, expect, beforeAll } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { selectBackend } from '@flowseg/core';
+import { ValueError, selectBackend } from '@flowseg/core';
 import { BSFDecoderLayer, ConditionRefinement, SemanticCrossAttention, SemanticGate, type BSFLayerOptions } from '@flowseg/bsf-layer';
 import { exportOnnx, exportOnnxGraph } from '../src/index.js';
 import { expectOutputsClose, maskOf, randn, randomBool, randomizeWeights, session } from './support.js';
@@ -109,6 +109,15 @@ describe('BSFDecoderLayer exporter', () => {
       layer.dispose();
     });
   }
+
+  it('conditions without their mask (or the reverse) is refused', () => {
+    const layer = new BSFDecoderLayer({ hiddenDim: D, numHeads: H, ffnDim: 24, seed: 6 });
+    expect(() => exportOnnx(layer, { inputs: ['queries', 'queryPos', 'memory', 'memoryPos', 'conditions'] })).toThrow(
+      /conditions and conditionMask go together/,
+    );
+    expect(() => exportOnnx(layer, { inputs: ['queries', 'queryPos', 'memory', 'memoryPos', 'conditionMask'] })).toThrow(ValueError);
+    layer.dispose();
+  });
 
   it('without conditions it is the standard layer (SR and CR skipped), as forward with conditions null', async () => {
     const layer = new BSFDecoderLayer({ hiddenDim: D, numHeads: H, ffnDim: 24, seed: 5 });

@@ -2,9 +2,9 @@ import { describe, it, expect, beforeAll } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '@flowseg/core';
 import { bsfLayerFactory } from '@flowseg/bsf-layer';
-import { Conv2d, FpnPixelDecoder, GroupNorm, Mask2FormerDecoder, MaskEmbeddingMlp, type PixelDecoderNorm } from '@flowseg/mask2former-decoder';
+import { Conv2d, FpnPixelDecoder, GroupNorm, Mask2FormerDecoder, Mask2FormerDecoderLayer, MaskEmbeddingMlp, type PixelDecoderNorm } from '@flowseg/mask2former-decoder';
 import { exportOnnx, exportOnnxGraph, type OnnxInputSpec } from '../src/index.js';
-import { expectOutputsClose, maskOf, randn, randomizeWeights, session } from './support.js';
+import { expectOutputsClose, maskOf, randn, randomBool, randomizeWeights, session } from './support.js';
 
 beforeAll(async () => {
   await selectBackend('wasm');
@@ -47,6 +47,24 @@ describe('GroupNorm, Conv2d and MaskEmbeddingMlp exporters', () => {
     const ref = layer.forward(x);
     const out = await expectOutputsClose(s, { x }, { output: ref });
     tf.dispose([x, ref, ...Object.values(out)]);
+    await s.release();
+    layer.dispose();
+  });
+});
+
+describe('Mask2FormerDecoderLayer exporter', () => {
+  it('masked cross-attention → self-attention → FFN equals forwardLayer', async () => {
+    const layer = new Mask2FormerDecoderLayer({ hiddenDim: 16, numHeads: 4, ffnDim: 24, dropout: 0, seed: 2 });
+    randomizeWeights(layer, 2);
+    const s = await session(exportOnnx(layer, { inputs: ['queries', 'queryPos', 'memory', 'memoryPos', 'attentionMask'] }));
+    const [queries, queryPos, memory, memoryPos] = [randn([2, 5, 16], 1), randn([2, 5, 16], 2), randn([2, 9, 16], 3), randn([2, 9, 16], 4)] as tf.Tensor3D[];
+    const attentionMask = randomBool([2, 5, 9], 5, 0.4) as tf.Tensor3D;
+    const ref = layer.forwardLayer(
+      { queries: queries!, queryPos: queryPos!, memory: memory!, memoryPos: memoryPos!, attentionMask },
+      { layerIndex: 0, numLayers: 1, level: 0, training: false, conditions: null, extras: new Map() },
+    );
+    const out = await expectOutputsClose(s, { queries: queries!, queryPos: queryPos!, memory: memory!, memoryPos: memoryPos!, attentionMask }, { queries_out: ref });
+    tf.dispose([queries!, queryPos!, memory!, memoryPos!, attentionMask, ref, ...Object.values(out)]);
     await s.release();
     layer.dispose();
   });

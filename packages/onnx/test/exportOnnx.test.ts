@@ -122,6 +122,26 @@ describe('exportOnnx input validation', () => {
   });
 });
 
+describe('exportOnnx outputs', () => {
+  it('renames outputs with graphName; a port named like a graph input becomes <name>_out', async () => {
+    const layer = new Linear({ inFeatures: 3, outFeatures: 2, seed: 5 });
+    const renamed = exportOnnxGraph(layer, { outputs: [{ name: 'output', graphName: 'y' }] });
+    expect(renamed.outputNames).toEqual(['y']);
+    const clash = exportOnnxGraph(layer, { inputs: [{ name: 'x', graphName: 'output' }] });
+    expect(clash.inputNames).toEqual(['output']);
+    expect(clash.outputNames).toEqual(['output_out']);
+    expect(() => exportOnnxGraph(layer, { outputs: [{ name: 'output', graphName: 'x' }] })).toThrow(/already the name of a graph input/);
+    const s = await session(renamed.serialize());
+    const x = randn([2, 4, 3], 1);
+    const { y } = await s.run({ x });
+    const ref = layer.forward(x);
+    expect(relativeError(y!, ref)).toBeLessThan(1e-5);
+    tf.dispose([x, y!, ref]);
+    await s.release();
+    layer.dispose();
+  });
+});
+
 describe('exportOnnx', () => {
   it('is leak-free and deterministic (same layer → same bytes)', () => {
     const block = new CrossAttentionBlock({ dim: 8, numHeads: 2, seed: 3 });

@@ -1,7 +1,7 @@
 import { describe, it, expect, beforeAll } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '@flowseg/core';
-import { LlmConditionAdapter, buildPoolingPlan, type PhrasePooling } from '@flowseg/llm-condition-adapter';
+import { LlmConditionAdapter, LlmProjection, buildPoolingPlan, type PhrasePooling } from '@flowseg/llm-condition-adapter';
 import {
   ConditionQuerySelector,
   ConvSegmentationEncoder,
@@ -161,6 +161,20 @@ describe('LlmConditionAdapter exporter (tensor half; parse and pooling plan in J
       adapter.dispose();
     });
   }
+});
+
+describe('LlmProjection exporter', () => {
+  it('φ_llm = linear2(relu(linear1(x))) equals forward on any leading axes', async () => {
+    const projection = new LlmProjection({ inFeatures: 8, outFeatures: 6, hiddenDim: 10, seed: 3 });
+    randomizeWeights(projection, 3);
+    const s = await session(exportOnnx(projection, { inputs: [{ name: 'x', dims: ['a', 'b', 'c', 8] }] }));
+    const x = randn([2, 3, 4, 8], 1);
+    const ref = projection.forward(x);
+    const out = await expectOutputsClose(s, { x }, { output: ref });
+    tf.dispose([x, ref, ...Object.values(out)]);
+    await s.release();
+    projection.dispose();
+  });
 });
 
 describe('ConditionQuerySelector exporter', () => {

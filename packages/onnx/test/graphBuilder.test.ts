@@ -92,4 +92,24 @@ describe('OnnxGraphBuilder', () => {
     }
     await s.release();
   });
+
+  it('pruneUnused drops nodes and initializers no output needs; dimsOf reports declared shapes', () => {
+    const g = new OnnxGraphBuilder();
+    g.addInput('x', 'float32', ['batch', 3]);
+    const w = g.addInitializer('w', new Float32Array(6), [3, 2]);
+    const unused = g.addInitializer('unused', new Float32Array(3), [3]);
+    const y = g.op('MatMul', ['x', w], {}, 'y');
+    g.op('Add', ['x', unused], {}, 'dead'); // nothing reads it
+    g.op('Relu', [y], {}, 'dead_too');
+    g.addOutput(y);
+    expect(g.dimsOf('x')).toEqual(['batch', 3]);
+    expect(g.dimsOf('w')).toEqual([3, 2]);
+    expect(g.dimsOf(y)).toBeUndefined();
+    expect(g.pruneUnused()).toBe(2);
+    const graph = g.toModelProto().graph;
+    expect(graph.nodes.map((n) => n.opType)).toEqual(['MatMul']);
+    expect(graph.initializers.map((t) => t.name)).toEqual(['w']);
+    expect(g.inputNames).toEqual(['x']);
+    expect(g.outputNames).toEqual(['y']);
+  });
 });

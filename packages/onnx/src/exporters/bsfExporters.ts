@@ -1,3 +1,4 @@
+import { ValueError } from '@flowseg/core';
 import { BSFDecoderLayer, ConditionRefinement, SemanticCrossAttention, SemanticGate } from '@flowseg/bsf-layer';
 import type { OnnxLayerExporter } from '../export/registry.js';
 import type { OnnxExportContext } from '../export/OnnxExportContext.js';
@@ -46,6 +47,15 @@ function conditionPorts(dim: number, optional: boolean): OnnxInputPort[] {
       doc: 'Condition validity `[batch, conditions]`, float32, > 0 = real condition.',
     },
   ];
+}
+
+/** Throws unless `conditions` and `conditionMask` are both given or both absent. @internal */
+export function checkConditionPair(inputs: Readonly<Record<string, string>>, owner: string): boolean {
+  const given = [inputs['conditions'], inputs['conditionMask']].filter((v) => v !== undefined).length;
+  if (given === 1) {
+    throw new ValueError(`${owner}: the inputs conditions and conditionMask go together (give both or neither)`, 'inputs');
+  }
+  return given === 2;
 }
 
 /** Bool `[batch, conditions]`, true where `conditionMask ≤ 0` (padding): bsf-layer's `conditionPaddingMask`. */
@@ -170,7 +180,7 @@ export const bsfDecoderLayerExporter: OnnxLayerExporter<BSFDecoderLayer> = {
   emit: (layer, inputs, ctx) => {
     layer.ensureBuilt();
     const { queries, queryPos, memory, memoryPos, attentionMask, conditions, conditionMask } = inputs;
-    const withConditions = conditions !== undefined && conditionMask !== undefined;
+    const withConditions = checkConditionPair(inputs, 'BSFDecoderLayer');
     const visual = ctx.emit(
       layer.crossAttention,
       given({ queries, queryPos, memory, memoryPos, attentionMask }),

@@ -2,7 +2,7 @@ import { NUM_FEATURE_LEVELS, Mask2FormerDecoder, Mask2FormerDecoderLayer, MaskEm
 import { findOnnxExporter, type OnnxLayerExporter } from '../export/registry.js';
 import type { OnnxExportContext } from '../export/OnnxExportContext.js';
 import type { OnnxInputPort, OnnxOutputPort } from '../export/ports.js';
-import { decoderLayerPorts } from './bsfExporters.js';
+import { checkConditionPair, decoderLayerPorts } from './bsfExporters.js';
 import { concatShape, given, layerNormAt, shapeSlice, staticSpatialSize, toFloat } from './graphOps.js';
 import { sinePositionsFor } from './positionEncoding.js';
 
@@ -152,6 +152,7 @@ export const mask2FormerDecoderExporter: OnnxLayerExporter<Mask2FormerDecoder> =
       const masks = ctx.op('Reshape', [ctx.op('MatMul', [embeddings, pixelT], {}, `mask_logits.${tag}/flat`), maskShape], {}, `mask_logits.${tag}`);
       return { normed, logits, masks };
     };
+    checkConditionPair(inputs, 'Mask2FormerDecoder');
     let conditions = inputs['conditions'];
     const conditionMask = inputs['conditionMask'];
     let head = predict(queries, 'init');
