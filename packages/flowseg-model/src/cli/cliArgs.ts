@@ -47,8 +47,35 @@ export interface InfoArgs extends ModelArgs {
   readonly command: 'info';
 }
 
+/** `flowseg demo …`: a generated scene (or `--image` + `--prompt`) through the model. */
+export interface DemoArgs extends ModelArgs {
+  /** Command. */
+  readonly command: 'demo';
+  /** `--seed` of the generated scene (null: a fresh one, printed). */
+  readonly seed: number | null;
+  /** `--family` of the generated expression. */
+  readonly family: DemoFamily | null;
+  /** `--image` (with `--prompt`) instead of a generated scene. */
+  readonly image: string | null;
+  /** `--prompt` for `--image`. */
+  readonly prompt: string | null;
+  /** `--out` overlay PNG. */
+  readonly out: string;
+}
+
+/** Expression families `flowseg demo` can generate. */
+export const DEMO_FAMILIES = ['attribute', 'relational', 'reasoning', 'multi', 'empty'] as const;
+
+/** One of {@link DEMO_FAMILIES}. */
+export type DemoFamily = (typeof DEMO_FAMILIES)[number];
+
 /** What the command line asks for. */
-export type CliArgs = SegmentArgs | InfoArgs | { readonly command: 'help'; readonly topic: 'main' | 'segment' | 'info' } | { readonly command: 'version' };
+export type CliArgs =
+  | SegmentArgs
+  | InfoArgs
+  | DemoArgs
+  | { readonly command: 'help'; readonly topic: 'main' | 'segment' | 'info' | 'demo' }
+  | { readonly command: 'version' };
 
 const MODEL_OPTIONS = {
   checkpoint: { type: 'string' },
@@ -68,6 +95,15 @@ const SEGMENT_OPTIONS = {
   'max-new-tokens': { type: 'string' },
   threshold: { type: 'string' },
   'outline-candidates': { type: 'string' },
+} as const;
+
+const DEMO_OPTIONS = {
+  ...MODEL_OPTIONS,
+  seed: { type: 'string' },
+  family: { type: 'string' },
+  image: { type: 'string' },
+  prompt: { type: 'string' },
+  out: { type: 'string' },
 } as const;
 
 function parse<T extends Record<string, { type: 'string' | 'boolean'; short?: string }>>(command: string, args: string[], options: T) {
@@ -142,6 +178,29 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
       maxNewTokens: integer(values['max-new-tokens'], 'max-new-tokens', 1),
       threshold,
       outlineCandidates: integer(values['outline-candidates'], 'outline-candidates', 0) ?? 0,
+    };
+  }
+  if (command === 'demo') {
+    const values = parse('demo', rest, DEMO_OPTIONS);
+    if (values['help']) return { command: 'help', topic: 'demo' };
+    const family = values['family'];
+    if (family !== undefined && !(DEMO_FAMILIES as readonly unknown[]).includes(family)) {
+      throw new UsageError(`--family: expected one of ${DEMO_FAMILIES.join(', ')}, received ${JSON.stringify(family)}`);
+    }
+    const image = text(values['image'], 'image', false);
+    const prompt = text(values['prompt'], 'prompt', false);
+    if ((image === null) !== (prompt === null)) throw new UsageError('--image and --prompt go together');
+    if (image !== null && (values['seed'] !== undefined || family !== undefined)) {
+      throw new UsageError('--seed and --family describe a generated scene; they do not apply to --image');
+    }
+    return {
+      command: 'demo',
+      ...modelArgs(values),
+      seed: integer(values['seed'], 'seed', 0),
+      family: (family as DemoFamily | undefined) ?? null,
+      image,
+      prompt,
+      out: text(values['out'], 'out', false) ?? 'flowseg-overlay.png',
     };
   }
   if (command === 'info') {

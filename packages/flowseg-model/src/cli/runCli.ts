@@ -10,9 +10,10 @@ import { readPngFile, writeMaskPngFile, writeRgbPngFile } from '../node/imageFil
 import { segment } from '../inference/segment.js';
 import { renderResultOverlay, unionMask } from '../inference/resultMasks.js';
 import { parseCliArgs, type InfoArgs, type ModelArgs, type SegmentArgs } from './cliArgs.js';
+import { runDemo } from './runDemo.js';
 import { DEFAULT_CHECKPOINT_DIR, MISSING_DEFAULT_CHECKPOINT_HINT } from './defaultCheckpoint.js';
 import { parameterCounts } from './parameterCounts.js';
-import { INFO_USAGE, MAIN_USAGE, SEGMENT_USAGE } from './usage.js';
+import { DEMO_USAGE, INFO_USAGE, MAIN_USAGE, SEGMENT_USAGE } from './usage.js';
 import { UsageError } from './usageError.js';
 
 /** Where the CLI writes: one call per chunk of text (newlines included). */
@@ -35,8 +36,8 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-/** Start the backend and load the checkpoint `args` names (or the default one). */
-async function openModel(args: ModelArgs): Promise<{ model: FlowSegModel; dir: string }> {
+/** @internal Start the backend and load the checkpoint `args` names (or the default one). */
+export async function openModel(args: ModelArgs): Promise<{ model: FlowSegModel; dir: string }> {
   const dir = resolve(args.checkpoint ?? DEFAULT_CHECKPOINT_DIR);
   if (args.checkpoint === null && !(await exists(dir)) && !(await exists(previousDirectory(dir)))) {
     throw new FlowSegError(`no checkpoint at ${dir}: ${MISSING_DEFAULT_CHECKPOINT_HINT}`, 'checkpoint');
@@ -173,7 +174,7 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
     const args = parseCliArgs(argv);
     switch (args.command) {
       case 'help':
-        io.stdout(args.topic === 'segment' ? SEGMENT_USAGE : args.topic === 'info' ? INFO_USAGE : MAIN_USAGE);
+        io.stdout({ segment: SEGMENT_USAGE, info: INFO_USAGE, demo: DEMO_USAGE, main: MAIN_USAGE }[args.topic]);
         return EXIT_CODES.ok;
       case 'version':
         io.stdout(`${await packageVersion()}\n`);
@@ -183,6 +184,9 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
         return EXIT_CODES.ok;
       case 'info':
         await runInfo(args, io);
+        return EXIT_CODES.ok;
+      case 'demo':
+        await runDemo(args, io, openModel);
         return EXIT_CODES.ok;
     }
   } catch (e) {

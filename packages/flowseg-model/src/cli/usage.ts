@@ -4,11 +4,13 @@ export const MAIN_USAGE = `flowseg — LLM-conditioned referring segmentation wi
 Usage:
   flowseg segment --image <in.png> --prompt "<expression>" [options]
   flowseg info [--checkpoint <dir>] [--json]
+  flowseg demo [--seed <n>] [--family <family>] [--image <in.png> --prompt "<expression>"]
   flowseg --help | flowseg <command> --help | flowseg --version
 
 Commands:
   segment   segment what the prompt refers to; write a mask PNG and an overlay PNG
   info      print a checkpoint's configuration and parameter counts
+  demo      generate a synthetic scene and expression, segment it, report the IoU
 
 Exit codes: 0 success, 1 runtime error, 2 usage error.
 `;
@@ -51,4 +53,25 @@ Options:
   --threads <n>       wasm threads (default: all cores)
   --json              print one JSON object
   -h, --help          show this help
+`;
+
+/** Help of \`flowseg demo\` (what \`npm start\` runs). */
+export const DEMO_USAGE = `Usage: flowseg demo [options]
+
+Generates a scene and a referring expression with the synthetic benchmark (test split),
+segments it with the checkpoint, writes an overlay PNG (the reference target outlined in
+white) and prints the answer and the IoU against the generated ground truth. With --image and
+--prompt it runs on your image instead (no ground truth, so no IoU).
+
+Options:
+  --seed <n>                which generated sample (default: a fresh one; printed)
+  --family <family>         attribute | relational | reasoning | multi | empty (default: by seed)
+  --image <file>            your own PNG instead of a generated scene (needs --prompt)
+  --prompt <text>           the expression for --image
+  --out <file>              overlay PNG to write (default: flowseg-overlay.png)
+  --checkpoint <dir>        checkpoint folder (default: the shipped flowseg-small)
+  --backend <name>          wasm | cpu | webgpu | auto (default: wasm)
+  --threads <n>             wasm threads (default: the machine's cores)
+  --json                    print one JSON object instead of text
+  -h, --help                this help
 `;
