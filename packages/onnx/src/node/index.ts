@@ -41,7 +41,7 @@ export const FLOWSEG_ONNX_FILES: Readonly<Record<(typeof FLOWSEG_ONNX_GRAPHS)[nu
 };
 
 /**
- * Write {@link exportFlowSegOnnx}'s graphs and manifest into folder `dir` atomically (all
+ * Write `exportFlowSegOnnx`'s graphs and manifest into folder `dir` atomically (all
  * files or none: core's `writeDirectoryAtomic`): `vision.onnx`, `language_model.onnx`,
  * `adapter.onnx`, `segmentor.onnx`, `decoder.onnx`, `manifest.json`.
  */
