@@ -12,7 +12,7 @@
  *   - TF.js wasm, 1 thread   (measured in a child process: wasm's thread count is fixed when
  *                             wasm first starts in a process, so one process cannot measure both),
  *   - TF.js wasm, threaded   (selectBackend('wasm') default: one thread per logical core),
- *   - ONNX Runtime (onnxruntime-node), intraOpNumThreads 1 and 2, on the model exportOnnx wrote
+ *   - ONNX Runtime (onnxruntime-node), intraOpNumThreads 1 and 2 (and 2 with allowSpinning: false), on the model exportOnnx wrote
  *     from the very same layer, fed typed arrays (runtime only) and, at 2 threads, tf.Tensors
  *     through OnnxSession.run (download, run, upload: what a TF.js caller pays).
  * ORT's 512² matmul (B as an initializer, A fed) is the machine reference. Every figure comes
@@ -185,10 +185,18 @@ interface OrtTiming extends Timing {
   modelRelErr: number;
   decoderRelErr: number;
 }
+// ORT with 1 and 2 intra-op threads (ORT's default spinning thread pool), and 2 threads whose
+// idle workers sleep (allowSpinning: false), which matters on a machine shared with other jobs.
+const ortConfigs = [
+  { key: 1, threads: 1, allowSpinning: undefined },
+  { key: 2, threads: 2, allowSpinning: undefined },
+  { key: 3, threads: 2, allowSpinning: false },
+] as const;
 const ort: Record<number, OrtTiming> = {};
-for (const threads of [1, 2]) {
-  const s = await OnnxSession.create(mhaBytes, { intraOpNumThreads: threads });
-  const m = await OnnxSession.create(matmulBytes, { intraOpNumThreads: threads });
+for (const { key, threads, allowSpinning } of ortConfigs) {
+  const sessionOptions = { intraOpNumThreads: threads, ...(allowSpinning === undefined ? {} : { allowSpinning }) };
+  const s = await OnnxSession.create(mhaBytes, sessionOptions);
+  const m = await OnnxSession.create(matmulBytes, sessionOptions);
   const mhaT = await timeMs(async () => void (await s.runTyped(mhaFeeds)), 21);
   const matmulT = await timeMs(async () => void (await m.runTyped(matmulFeeds)), 41);
   const mhaTf = await timeMs(async () => {
@@ -202,7 +210,7 @@ for (const threads of [1, 2]) {
   await s.release();
   await m.release();
 
-  const runner = await OnnxFlowSegRunner.create(modelGraphs, { intraOpNumThreads: threads });
+  const runner = await OnnxFlowSegRunner.create(modelGraphs, sessionOptions);
   const modelT = await timeMs(async () => {
     const out = await runner.forward(modelInputs);
     tf.dispose(outputTensors(out));
@@ -212,12 +220,12 @@ for (const threads of [1, 2]) {
   tf.dispose(outputTensors(modelOut));
   await runner.release();
 
-  const d = await OnnxSession.create(decoderBytes, { intraOpNumThreads: threads });
+  const d = await OnnxSession.create(decoderBytes, sessionOptions);
   const decoderT = await timeMs(async () => void (await d.runTyped(decoderFeeds)), 2 * DECODER_RUNS + 1, 1);
   const decOut = await d.runTyped(decoderFeeds, { outputs: ['predMasks'] });
   const decoderRelErr = relError(decOut['predMasks']!.data as Float32Array, decoderRef.predMasks.dataSync());
   await d.release();
-  ort[threads] = {
+  ort[key] = {
     mha: mhaT,
     matmul: matmulT,
     model: modelT,
@@ -226,7 +234,7 @@ for (const threads of [1, 2]) {
     relErr,
     modelRelErr,
     decoderRelErr,
-    device: `onnxruntime-node ×${threads}`,
+    device: `onnxruntime-node ×${threads}${allowSpinning === false ? ' no-spin' : ''}`,
   };
 }
 
@@ -235,6 +243,7 @@ const engines: Array<[string, Timing]> = [
   ['TF.js wasm', tfjsMt],
   ['ORT node', ort[1]!],
   ['ORT node', ort[2]!],
+  ['ORT node', ort[3]!],
 ];
 printTable(
   engines.map(([engine, t]) => ({
@@ -269,9 +278,9 @@ console.log(
 );
 /** Figures of one workload: every engine's median and best, and the issue's two targets. */
 function workload(key: 'model' | 'decoder') {
-  const rows = { tfjs_wasm_1t: tfjs1, tfjs_wasm_mt: tfjsMt, ort_1t: ort[1]!, ort_2t: ort[2]! };
+  const rows = { tfjs_wasm_1t: tfjs1, tfjs_wasm_mt: tfjsMt, ort_1t: ort[1]!, ort_2t: ort[2]!, ort_2t_no_spin: ort[3]! };
   const best = Math.min(...Object.values(rows).map((t) => t[key].best));
-  const ortBest = Math.min(ort[1]![key].best, ort[2]![key].best);
+  const ortBest = Math.min(ort[1]![key].best, ort[2]![key].best, ort[3]![key].best);
   const tfjsBest = Math.min(tfjs1[key].best, tfjsMt[key].best);
   return {
     ...Object.fromEntries(Object.entries(rows).map(([name, t]) => [name, { ms_median: t[key].median, ms_best: t[key].best }])),
@@ -282,6 +291,7 @@ function workload(key: 'model' | 'decoder') {
     tfjs_threaded_vs_1t_best: tfjs1[key].best / tfjsMt[key].best,
     tfjs_threaded_vs_1t_median: tfjs1[key].median / tfjsMt[key].median,
     ort_2t_vs_1t_best: ort[1]![key].best / ort[2]![key].best,
+    ort_2t_no_spin_vs_1t_median: ort[1]![key].median / ort[3]![key].median,
     ort_vs_tfjs_max_rel_err: key === 'model' ? ort[2]!.modelRelErr : ort[2]!.decoderRelErr,
   };
 }
@@ -307,6 +317,7 @@ console.log(
     tfjs_wasm_mt: summary(tfjsMt),
     ort_1t: { ...summary(ort[1]!), mha_tf_tensors_ms_median: ort[1]!.mhaTf.median },
     ort_2t: { ...summary(o2), mha_tf_tensors_ms_median: o2.mhaTf.median },
+    ort_2t_no_spin: { ...summary(ort[3]!), mha_tf_tensors_ms_median: ort[3]!.mhaTf.median },
     ratios_best: {
       mha_ort2_vs_tfjs_mt: tfjsMt.mha.best / o2.mha.best,
       mha_ort1_vs_tfjs_1t: tfjs1.mha.best / ort[1]!.mha.best,

@@ -108,6 +108,19 @@ describe('OnnxSession', () => {
     }
   });
 
+  it('allowSpinning: false runs (idle threads sleep); a non-boolean is refused', async () => {
+    const layer = new Linear({ inFeatures: 4, outFeatures: 3, seed: 5 });
+    const s = await OnnxSession.create(exportOnnx(layer), { intraOpNumThreads: 2, allowSpinning: false });
+    const x = randn([2, 5, 4], 3);
+    const { output } = await s.run({ x });
+    const ref = layer.forward(x);
+    expect(relativeError(output!, ref)).toBeLessThan(1e-4);
+    tf.dispose([x, output!, ref]);
+    await s.release();
+    await expect(OnnxSession.create(exportOnnx(layer), { allowSpinning: 'no' as unknown as boolean })).rejects.toThrow(ValueError);
+    layer.dispose();
+  });
+
   it('the same API runs onnxruntime-web (WebAssembly) when asked', async () => {
     const layer = new Linear({ inFeatures: 4, outFeatures: 3, seed: 4 });
     const s = await OnnxSession.create(exportOnnx(layer), { runtime: 'web', intraOpNumThreads: 1 });
