@@ -1,7 +1,7 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { ShapeError, ValueError, selectBackend } from '@flowseg/core';
-import { expectNoLeaksAsync } from '@flowseg/core/testing';
+import { expectNoLeaks, expectNoLeaksAsync } from '@flowseg/core/testing';
 import { FlowSegModel, WordTokenizer, resolveFlowSegConfig, withAblation, type FlowSegOutputs } from '@flowseg/flowseg-model';
 import { VOCABULARY_WORDS } from '@flowseg/refseg-synth';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
@@ -122,6 +122,13 @@ describe('exportFlowSegOnnx', () => {
       auxOutputs: true,
     });
     expect(() => exportFlowSegOnnx(model, { auxOutputs: 'yes' as unknown as boolean })).toThrow(ValueError);
+  });
+
+  it('is leak-free and deterministic (same weights → same bytes)', () => {
+    const again = expectNoLeaks(() => exportFlowSegOnnx(model, { auxOutputs: true }));
+    for (const key of ['vision', 'languageModel', 'adapter', 'segmentor', 'decoder'] as const) {
+      expect(Buffer.from(again[key]).equals(Buffer.from(models[key])), key).toBe(true);
+    }
   });
 
   it('writes a graph folder atomically and reads it back byte for byte', async () => {
