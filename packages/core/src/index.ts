@@ -54,6 +54,7 @@ export {
   type SelectBackendOptions,
 } from './backend/selectBackend.js';
 export { ensureNodeWebGpu, type NodeWebGpuAdapter } from './backend/nodeWebGpu.js';
+export { backendReadsSynchronously } from './backend/webGpuSyncRead.js';
 export {
   parseSafetensors,
   readSafetensors,

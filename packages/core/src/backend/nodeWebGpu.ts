@@ -5,6 +5,8 @@
  * Vulkan ICD (e.g. the SwiftShader ICD shipped with Chromium, chosen with `VK_ICD_FILENAMES`).
  */
 
+import { isSoftwareAdapterName } from './webGpuSoftwareTuning.js';
+
 /** What {@link ensureNodeWebGpu} found. */
 export interface NodeWebGpuAdapter {
   /** Adapter vendor as reported by Dawn (may be empty). */
@@ -33,7 +35,7 @@ async function createNodeGpu(vulkanIcd: string | undefined): Promise<GpuLike> {
   if (vulkanIcd) process.env['VK_ICD_FILENAMES'] = vulkanIcd;
   // Dawn keeps per-user state in XDG_RUNTIME_DIR; headless containers often lack one.
   if (!process.env['XDG_RUNTIME_DIR']) {
-    const { tmpdir } = await import('node:os');
+    const { tmpdir } = (await importOptional('node:os')) as typeof import('node:os');
     process.env['XDG_RUNTIME_DIR'] = tmpdir();
   }
   let mod: { create(options: string[]): GpuLike; globals: object };
@@ -82,8 +84,6 @@ export async function ensureNodeWebGpu(vulkanIcd?: string): Promise<NodeWebGpuAd
   const str = (k: string) => (typeof info[k] === 'string' ? (info[k] as string) : '');
   const architecture = str('architecture');
   const description = str('description');
-  const software =
-    adapter.isFallbackAdapter === true ||
-    /swiftshader|lavapipe|llvmpipe/i.test(`${architecture} ${description} ${str('device')}`);
+  const software = adapter.isFallbackAdapter === true || isSoftwareAdapterName(`${architecture} ${description} ${str('device')}`);
   return { vendor: str('vendor'), architecture, description, software };
 }

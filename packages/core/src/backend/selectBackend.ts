@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { ValueError } from '../errors/FlowSegError.js';
 import { ensureNodeWebGpu } from './nodeWebGpu.js';
+import { guardNodeWebGpuReadSync } from './webGpuSyncRead.js';
+import { isSoftwareAdapterName, tuneWebGpuForSoftwareAdapter } from './webGpuSoftwareTuning.js';
 import { startNodeWasmThreads } from './wasm/nodeWasmThreads.js';
 
 /** Backends FlowSeg knows how to start. */
@@ -59,6 +61,21 @@ async function importOptional(specifier: string): Promise<unknown> {
   return import(/* @vite-ignore */ specifier);
 }
 
+/**
+ * Make sure the package that registers `backend` has been loaded. A backend already registered
+ * (e.g. a bundle imported `@tensorflow/tfjs-backend-webgpu` itself) is not imported again: in a
+ * browser bundle a runtime `import()` of a bare package name cannot resolve.
+ */
+async function ensureBackendModule(backend: BackendName, specifier: string): Promise<void> {
+  if (tf.findBackendFactory(backend)) return;
+  try {
+    await importOptional(specifier);
+  } catch (e) {
+    const hint = isNode() ? `npm install ${specifier}` : `import '${specifier}' in your bundle before calling selectBackend`;
+    throw new Error(`${specifier} could not be loaded (${hint}) — ${(e as Error).message.split('\n')[0]}`);
+  }
+}
+
 /** Starts a backend's prerequisites; returns a device description when it has one. */
 type Loader = (options: SelectBackendOptions & { auto: boolean }) => Promise<string | void>;
 
@@ -94,27 +111,33 @@ const loaders: Record<BackendName, Loader> = {
   },
   async webgpu(options) {
     let device: string;
+    let software: boolean;
     if (isNode()) {
       const adapter = await ensureNodeWebGpu(options.vulkanIcd);
       device = `${adapter.vendor} ${adapter.architecture}`.trim() || 'unknown adapter';
+      software = adapter.software;
       if (adapter.software && options.auto && !options.allowSoftwareGpu) {
         throw new Error(`only a CPU-emulated adapter (${device}) is available; it is slower than wasm`);
       }
     } else {
-      const gpu = (globalThis.navigator as { gpu?: { requestAdapter(): Promise<{ info?: Record<string, unknown> } | null> } } | undefined)?.gpu;
+      type BrowserAdapter = { info?: Record<string, unknown>; isFallbackAdapter?: boolean };
+      const gpu = (globalThis.navigator as { gpu?: { requestAdapter(): Promise<BrowserAdapter | null> } } | undefined)?.gpu;
       if (!gpu) throw new Error('this browser has no navigator.gpu');
       const adapter = await gpu.requestAdapter();
       if (!adapter) throw new Error('navigator.gpu.requestAdapter() found no adapter');
-      device = `${String(adapter.info?.['vendor'] ?? '')} ${String(adapter.info?.['architecture'] ?? '')}`.trim() || 'unknown adapter';
+      const info = (key: string) => String(adapter.info?.[key] ?? '');
+      device = `${info('vendor')} ${info('architecture')}`.trim() || 'unknown adapter';
+      software = adapter.isFallbackAdapter === true || isSoftwareAdapterName(`${device} ${info('description')} ${info('device')}`);
     }
-    await importOptional('@tensorflow/tfjs-backend-webgpu');
+    await ensureBackendModule('webgpu', '@tensorflow/tfjs-backend-webgpu');
+    if (software) tuneWebGpuForSoftwareAdapter();
     return device;
   },
   async webgl() {
     if (isNode()) throw new Error('WebGL is not available in Node');
   },
   async wasm(options) {
-    await importOptional('@tensorflow/tfjs-backend-wasm');
+    await ensureBackendModule('wasm', '@tensorflow/tfjs-backend-wasm');
     if (!isNode()) return;
     const { availableParallelism } = (await importOptional('node:os')) as { availableParallelism(): number };
     const threads = options.wasmThreads ?? availableParallelism();
@@ -124,6 +147,12 @@ const loaders: Record<BackendName, Loader> = {
   },
   async cpu() {},
 };
+
+// Dawn for Node has no OffscreenCanvas, which tfjs-backend-webgpu's synchronous read needs:
+// make `dataSync()` there fail with an explanation instead of a ReferenceError.
+onBackendStarted('webgpu', () => {
+  if (isNode()) guardNodeWebGpuReadSync();
+});
 
 function autoOrder(): BackendName[] {
   return isNode() ? ['tensorflow', 'webgpu', 'wasm', 'cpu'] : ['webgpu', 'webgl', 'wasm', 'cpu'];
