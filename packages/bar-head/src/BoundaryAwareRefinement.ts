@@ -1,11 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
-import { FlowSegLayer, Linear, checkShapes, deriveSeed, tidy } from '@flowseg/core';
+import { FlowSegLayer, Linear, checkShapes, deriveSeed, tanhViaSigmoid, tidy } from '@flowseg/core';
 import { morphologicalGradient, thresholdGradient } from './band/boundaryBand.js';
 import { learnedThresholdBand } from './band/learnedThresholdBand.js';
 import { BoundaryRefineNet } from './BoundaryRefineNet.js';
 import { buildBandIndices } from './bandIndices.js';
 import { scatterRows } from './gatherRows.js';
-import { tanhViaSigmoid } from './tanhViaSigmoid.js';
 import {
   barParameterBreakdown,
   resolveBarConfig,

@@ -3,6 +3,7 @@
  * head: `M_refined = M_raw + α·tanh(f_refine([M_raw ‖ f_comp(F_pix)])) ⊙ B`, where the band
  * `B = 1[dilate(σ(M_raw)) − erode(σ(M_raw)) > ε]` carries no gradient.
  * @packageDocumentation
+ * @module @flowseg/bar-head
  */
 import '@flowseg/core';
 
@@ -31,4 +32,7 @@ export {
   type BoundaryBandOptions,
   type BandThresholdMode,
 } from './band/boundaryBand.js';
-export { tanhViaSigmoid } from './tanhViaSigmoid.js';
+/**
+ * Kept for compatibility: `tanhViaSigmoid` now lives in `@flowseg/core`; import it from there.
+ */
+export { tanhViaSigmoid } from '@flowseg/core';

@@ -17,6 +17,7 @@ export { checkLastAxis } from './shapes/checkLastAxis.js';
 export { checkShapes, type AxisSpec, type NamedAxisSize, type TensorSpec, type AxisBindings } from './shapes/checkShapes.js';
 export { FlowSegLayer, type WeightInitializer } from './layers/FlowSegLayer.js';
 export { tidy } from './tensor/tidy.js';
+export { tanhViaSigmoid } from './tensor/tanhViaSigmoid.js';
 export { deriveSeed } from './random/deriveSeed.js';
 export { Linear, type LinearConfig } from './layers/Linear.js';
 export { LayerNorm, type LayerNormConfig } from './layers/LayerNorm.js';
