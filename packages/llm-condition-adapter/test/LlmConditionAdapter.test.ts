@@ -489,3 +489,32 @@ describe('LlmConditionAdapter: serialization and Layers API', () => {
     a.dispose();
   });
 });
+
+describe('LlmProjection and LlmConditionAdapter: lifecycle and input checks', () => {
+  it('dispose() after eager-only use frees every weight, once', () => {
+    const before = tf.memory().numTensors;
+    const { tensor } = hiddenStates(B, T, 4, 121);
+    const a = adapter({ separateProjections: true });
+    disposeResult(a.forward({ tokenIds: ROWS, hiddenStates: tensor }));
+    tensor.dispose();
+    expect(a.dispose().numDisposedVariables).toBe(8); // 2 projections × 2 linears × (kernel, bias)
+    expect(tf.memory().numTensors).toBe(before);
+    expect(() => a.dispose()).toThrow(/disposed/);
+    const p = new LlmProjection({ inFeatures: 4, outFeatures: 3, seed: 5 });
+    const x = tf.zeros([2, 4]);
+    tf.dispose([x, p.forward(x)]);
+    expect(p.dispose().numDisposedVariables).toBe(4);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('LlmProjection: ShapeError naming x for a wrong last axis, DTypeError for int input', () => {
+    const p = new LlmProjection({ inFeatures: 4, outFeatures: 3 });
+    const wide = tf.zeros([2, 5]);
+    const ints = tf.zeros([2, 4], 'int32');
+    expect(() => p.forward(wide)).toThrow(ShapeError);
+    expect(() => p.forward(wide)).toThrow(/x: expected \[\.\.\., inFeatures=4\]/);
+    expect(() => p.forward(ints)).toThrow(DTypeError);
+    tf.dispose([wide, ints]);
+    p.dispose();
+  });
+});

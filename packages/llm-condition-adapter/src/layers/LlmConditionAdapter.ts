@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { FlowSegLayer, ShapeError, ValueError, checkShapes, tidy, type ConditionState } from '@flowseg/core';
+import { FlowSegLayer, ShapeError, ValueError, checkShapes, deriveSeed, tidy, type ConditionState } from '@flowseg/core';
 import { LlmProjection } from './LlmProjection.js';
-import { disposeWeights } from './disposeWeights.js';
 import { buildPoolingPlan, PHRASE_POOLINGS, type PhrasePooling, type PoolingPlan } from '../pooling/buildPoolingPlan.js';
 import {
   parseSpecialTokens,
@@ -219,13 +218,13 @@ export class LlmConditionAdapter extends FlowSegLayer {
     this.specialTokens = { phraseStart, phraseEnd, seg };
   }
 
-  private makeProjection(name: string, seedOffset: number): LlmProjection {
+  private makeProjection(name: string, seedIndex: number): LlmProjection {
     return new LlmProjection({
       inFeatures: this.llmDim,
       outFeatures: this.decoderDim,
       hiddenDim: this.projectionHiddenDim,
       dropout: this.dropout,
-      seed: this.seed === null ? null : this.seed + seedOffset,
+      seed: deriveSeed(this.seed ?? undefined, seedIndex) ?? null,
       name: `${this.name}_${name}`,
     });
   }
@@ -234,7 +233,7 @@ export class LlmConditionAdapter extends FlowSegLayer {
     if (this.built) return;
     if (this.separateProjections) {
       this.conditionProjection = this.addChild('condition_projection', this.makeProjection('condition_projection', 0));
-      this.segProjection = this.addChild('seg_projection', this.makeProjection('seg_projection', 101));
+      this.segProjection = this.addChild('seg_projection', this.makeProjection('seg_projection', 1));
     } else {
       this.conditionProjection = this.addChild('projection', this.makeProjection('projection', 0));
       this.segProjection = this.conditionProjection;
@@ -419,20 +418,6 @@ export class LlmConditionAdapter extends FlowSegLayer {
     const batch = (Array.isArray(inputShape[0]) ? (inputShape[0] as tf.Shape)[0] : inputShape[0]) ?? null;
     const d = this.decoderDim;
     return [[batch, null, d], [batch, null], [batch, null, d], [batch, null], [batch, null, null]];
-  }
-
-  /**
-   * Dispose this layer's weights and its children's (all of them, shared ones once). Works
-   * for layers used only through `forward()`, which `tf.layers.Layer.dispose()` refuses;
-   * a layer `apply()`d by several models is disposed when the last one lets go of it.
-   */
-  override dispose(): ReturnType<tf.layers.Layer['dispose']> {
-    if (this._refCount !== null && this._refCount > 1) {
-      this._refCount--;
-      return { refCountAfterDispose: this._refCount, numDisposedVariables: 0 };
-    }
-    this._refCount = 0;
-    return { refCountAfterDispose: 0, numDisposedVariables: disposeWeights(this.weights) };
   }
 
   override getConfig(): tf.serialization.ConfigDict {

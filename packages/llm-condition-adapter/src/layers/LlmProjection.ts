@@ -1,7 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { FlowSegLayer, ValueError, type Linear } from '@flowseg/core';
-import { seededLinear } from './seededLinear.js';
-import { disposeWeights } from './disposeWeights.js';
+import { FlowSegLayer, Linear, ValueError, checkLastAxis, deriveSeed } from '@flowseg/core';
 
 /** Configuration of {@link LlmProjection}. */
 export interface LlmProjectionConfig {
@@ -71,15 +69,17 @@ export class LlmProjection extends FlowSegLayer {
 
   override build(): void {
     if (this.built) return;
-    const seed = this.seed;
+    const seed = this.seed ?? undefined;
     this.linear1 = this.addChild(
       'linear1',
-      seededLinear({ inFeatures: this.inFeatures, outFeatures: this.hiddenDim }, seed),
+      new Linear({ inFeatures: this.inFeatures, outFeatures: this.hiddenDim, seed: deriveSeed(seed, 0) }),
     );
     this.linear2 = this.addChild(
       'linear2',
-      seededLinear({ inFeatures: this.hiddenDim, outFeatures: this.outFeatures }, seed === null ? null : seed + 2),
+      new Linear({ inFeatures: this.hiddenDim, outFeatures: this.outFeatures, seed: deriveSeed(seed, 1) }),
     );
+    this.linear1.ensureBuilt();
+    this.linear2.ensureBuilt();
     super.build([]);
   }
 
@@ -88,15 +88,11 @@ export class LlmProjection extends FlowSegLayer {
    * @param x - `[..., inFeatures]`.
    * @param training - dropout active.
    * @returns `[..., outFeatures]`.
+   * @throws ShapeError naming `x` when its last axis is not `inFeatures` (DTypeError unless float32).
    */
   forward<R extends tf.Rank>(x: tf.Tensor<R>, training = false): tf.Tensor<R> {
     this.ensureBuilt();
-    if (x.shape[x.rank - 1] !== this.inFeatures) {
-      throw new ValueError(
-        `x: expected last axis inFeatures=${this.inFeatures}, received [${x.shape.join(', ')}]`,
-        'x',
-      );
-    }
+    checkLastAxis('x', x, this.inFeatures, 'inFeatures');
     return tf.tidy(() => {
       let y: tf.Tensor = this.linear2.forward(tf.relu(this.linear1.forward(x)));
       if (training && this.dropout > 0) {
@@ -113,20 +109,6 @@ export class LlmProjection extends FlowSegLayer {
 
   override computeOutputShape(inputShape: tf.Shape): tf.Shape {
     return [...inputShape.slice(0, -1), this.outFeatures];
-  }
-
-  /**
-   * Dispose this layer's weights and its children's (all of them, shared ones once). Works
-   * for layers used only through `forward()`, which `tf.layers.Layer.dispose()` refuses;
-   * a layer `apply()`d by several models is disposed when the last one lets go of it.
-   */
-  override dispose(): ReturnType<tf.layers.Layer['dispose']> {
-    if (this._refCount !== null && this._refCount > 1) {
-      this._refCount--;
-      return { refCountAfterDispose: this._refCount, numDisposedVariables: 0 };
-    }
-    this._refCount = 0;
-    return { refCountAfterDispose: 0, numDisposedVariables: disposeWeights(this.weights) };
   }
 
   override getConfig(): tf.serialization.ConfigDict {
