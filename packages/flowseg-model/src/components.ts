@@ -10,7 +10,8 @@ export {
   type ConvSegmentationEncoderConfig,
 } from './encoders/ConvSegmentationEncoder.js';
 export { PatchVisionEncoder, type PatchVisionEncoderConfig } from './encoders/PatchVisionEncoder.js';
-export { Conv2d, type Conv2dConfig } from './encoders/Conv2d.js';
+// The stride-1 'same' convolution is mask2former-decoder's; re-exported here for compatibility.
+export { Conv2d, type Conv2dConfig } from '@flowseg/mask2former-decoder';
 export { ResidualConvBlock, type ResidualConvBlockConfig } from './encoders/ResidualConvBlock.js';
 export { spaceToDepth } from './encoders/spaceToDepth.js';
 
@@ -29,7 +30,6 @@ export { Embedding, type EmbeddingConfig } from './language/Embedding.js';
 export { causalMask } from './language/causalMask.js';
 export { nextTokenCrossEntropy, type NextTokenLossInputs } from './language/nextTokenLoss.js';
 export { greedyGenerate, type GenerateOptions } from './language/greedyGenerate.js';
-export { seedWeights } from './language/seedWeights.js';
 
 export {
   WordTokenizer,

@@ -1,4 +1,4 @@
-import { generateSample, type Family } from '@flowseg/refseg-synth';
+import { generateSample, type Family, type SynthOptions } from '@flowseg/refseg-synth';
 import { ValueError } from '@flowseg/core';
 import type { ReferringExample } from './ReferringExample.js';
 import { fromRefSegSample } from './fromRefSegSample.js';
@@ -13,9 +13,16 @@ export const DEFAULT_FAMILY_MIX: FamilyMix = { attribute: 3, relational: 3, reas
  * Deterministic stream over the synthetic benchmark: example `k` of the stream is a fixed
  * sample of the split, its family drawn from `mix` by a fixed cycle (families appear in
  * proportion to their weights), so step `s` of a run always sees the same batch — which is
- * what makes training resumable and ablation runs comparable.
+ * what makes training resumable and ablation runs comparable. `options` (e.g. the image size)
+ * go to the generator.
  */
-export function refsegExamples(split: 'train' | 'val' | 'test', mix: FamilyMix, start: number, count: number): ReferringExample[] {
+export function refsegExamples(
+  split: 'train' | 'val' | 'test',
+  mix: FamilyMix,
+  start: number,
+  count: number,
+  options: SynthOptions = {},
+): ReferringExample[] {
   const cycle: Family[] = [];
   for (const [family, weight] of Object.entries(mix) as [Family, number][]) {
     if (!Number.isInteger(weight) || weight < 0) throw new ValueError(`mix.${family}: expected a non-negative integer weight`, 'mix');
@@ -27,6 +34,6 @@ export function refsegExamples(split: 'train' | 'val' | 'test', mix: FamilyMix, 
     const k = start + i;
     const family = cycle[k % cycle.length]!;
     const index = Math.floor(k / cycle.length) % limit;
-    return fromRefSegSample(generateSample(split, family, index));
+    return fromRefSegSample(generateSample(split, family, index, options));
   });
 }

@@ -1,10 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
-import { FlowSegLayer, Linear, ShapeError, ValueError, checkShapes } from '@flowseg/core';
+import { FlowSegLayer, Linear, ShapeError, ValueError, checkShapes, deriveSeed } from '@flowseg/core';
 import type { SegmentationEncoder, SegmentationFeatures } from './SegmentationEncoder.js';
 import { ResidualConvBlock } from './ResidualConvBlock.js';
 import { spaceToDepth } from './spaceToDepth.js';
-import { seedWeights } from '../language/seedWeights.js';
-import { disposeEagerLayer } from '../language/disposeEagerLayer.js';
 
 /** Configuration of {@link ConvSegmentationEncoder}. */
 export interface ConvSegmentationEncoderConfig {
@@ -28,7 +26,10 @@ export interface ConvSegmentationEncoderConfig {
   featureStrides?: [number, number, number];
   /** Stride of the `pixel` map, a stage's stride (default 2: 32×32 for 64×64 images; paper: 4). */
   pixelStride?: number;
-  /** Seed of every weight's init (default 0). */
+  /**
+   * Seed of every weight's init (default 0). Stage `k` draws from `s = deriveSeed(seed, k)`:
+   * its downsample from `deriveSeed(s, 0)`, its block `j` from `deriveSeed(s, 1 + j)`.
+   */
   seed?: number;
   /** Layer name. */
   name?: string;
@@ -148,19 +149,24 @@ export class ConvSegmentationEncoder extends FlowSegLayer implements Segmentatio
     if (this.built) return;
     let inChannels = 3;
     this.stageChannels.forEach((c, k) => {
+      const stageSeed = deriveSeed(this.seed, k);
       this.downsamples.push(
-        this.addChild(`stages.${k}.downsample`, new Linear({ inFeatures: 4 * inChannels, outFeatures: c })),
+        this.addChild(
+          `stages.${k}.downsample`,
+          new Linear({ inFeatures: 4 * inChannels, outFeatures: c, seed: deriveSeed(stageSeed, 0) }),
+        ),
       );
       const stageBlocks: ResidualConvBlock[] = [];
       for (let j = 0; j < this.blocksPerStage[k]!; j++) {
-        stageBlocks.push(this.addChild(`stages.${k}.blocks.${j}`, new ResidualConvBlock({ channels: c })));
+        stageBlocks.push(
+          this.addChild(`stages.${k}.blocks.${j}`, new ResidualConvBlock({ channels: c, seed: deriveSeed(stageSeed, 1 + j) })),
+        );
       }
       this.blocks.push(stageBlocks);
       inChannels = c;
     });
     for (const child of this.children()) (child as FlowSegLayer).ensureBuilt();
     super.build([]);
-    seedWeights(this, this.seed);
   }
 
   /**
@@ -209,11 +215,6 @@ export class ConvSegmentationEncoder extends FlowSegLayer implements Segmentatio
       ...this.featureStrides.map((s, i) => at(s, this.featureChannels[i]!)),
       at(this.pixelStride, this.pixelChannels),
     ];
-  }
-
-  /** Release the weights of this layer and its descendants (also after eager-only use). */
-  override dispose(): ReturnType<tf.layers.Layer['dispose']> {
-    return disposeEagerLayer(this);
   }
 
   override getConfig(): tf.serialization.ConfigDict {

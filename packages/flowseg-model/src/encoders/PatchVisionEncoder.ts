@@ -1,11 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
-import { FlowSegLayer, LayerNorm, Linear, ValueError, checkShapes } from '@flowseg/core';
+import { FlowSegLayer, LayerNorm, Linear, ValueError, checkShapes, deriveSeed } from '@flowseg/core';
 import type { VisionEncoder, VisionTokens } from './VisionEncoder.js';
 import { spaceToDepth } from './spaceToDepth.js';
 import { PreNormTransformerBlock } from '../language/PreNormTransformerBlock.js';
 import { Embedding } from '../language/Embedding.js';
-import { paramSeed, seedWeights } from '../language/seedWeights.js';
-import { disposeEagerLayer } from '../language/disposeEagerLayer.js';
 
 /** Configuration of {@link PatchVisionEncoder}. */
 export interface PatchVisionEncoderConfig {
@@ -30,7 +28,10 @@ export interface PatchVisionEncoderConfig {
    * projection (Qwen2-VL's patch merger; default 2), dividing the token count by `mergeSize²`.
    */
   mergeSize?: number;
-  /** Seed of every weight's init (default 0). */
+  /**
+   * Seed of every weight's init (default 0). Children get `deriveSeed(seed, i)`: i = 0
+   * `patch_embed`, 1 `pos_embed`, 2 `projector.linear1`, 3 `projector.linear2`, 4 + k `layers.<k>`.
+   */
   seed?: number;
   /** Layer name. */
   name?: string;
@@ -127,26 +128,30 @@ export class PatchVisionEncoder extends FlowSegLayer implements VisionEncoder {
     if (this.built) return;
     const p = this.patchSize;
     const numPatches = (this.imageHeight / p) * (this.imageWidth / p);
-    this.patchEmbed = this.addChild('patch_embed', new Linear({ inFeatures: p * p * 3, outFeatures: this.width }));
+    this.patchEmbed = this.addChild('patch_embed', new Linear({ inFeatures: p * p * 3, outFeatures: this.width, seed: deriveSeed(this.seed, 0) }));
     this.posEmbed = this.addChild(
       'pos_embed',
-      new Embedding({ numEmbeddings: numPatches, dim: this.width, seed: paramSeed(this.seed, 'pos_embed') }),
+      new Embedding({ numEmbeddings: numPatches, dim: this.width, seed: deriveSeed(this.seed, 1) }),
     );
     for (let i = 0; i < this.depth; i++) {
       this.blocks.push(
         this.addChild(
           `layers.${i}`,
-          new PreNormTransformerBlock({ dim: this.width, numHeads: this.numHeads, ffnDim: this.ffnDim }),
+          new PreNormTransformerBlock({
+            dim: this.width,
+            numHeads: this.numHeads,
+            ffnDim: this.ffnDim,
+            seed: deriveSeed(this.seed, 4 + i),
+          }),
         ),
       );
     }
     this.norm = this.addChild('norm', new LayerNorm({ features: this.width }));
     const merged = this.width * this.mergeSize * this.mergeSize;
-    this.proj1 = this.addChild('projector.linear1', new Linear({ inFeatures: merged, outFeatures: merged }));
-    this.proj2 = this.addChild('projector.linear2', new Linear({ inFeatures: merged, outFeatures: this.tokenDim }));
+    this.proj1 = this.addChild('projector.linear1', new Linear({ inFeatures: merged, outFeatures: merged, seed: deriveSeed(this.seed, 2) }));
+    this.proj2 = this.addChild('projector.linear2', new Linear({ inFeatures: merged, outFeatures: this.tokenDim, seed: deriveSeed(this.seed, 3) }));
     for (const child of this.children()) (child as FlowSegLayer).ensureBuilt();
     super.build([]);
-    seedWeights(this, this.seed);
   }
 
   /**
@@ -185,11 +190,6 @@ export class PatchVisionEncoder extends FlowSegLayer implements VisionEncoder {
 
   override computeOutputShape(inputShape: tf.Shape): tf.Shape {
     return [inputShape[0]!, this.numImageTokens, this.tokenDim];
-  }
-
-  /** Release the weights of this layer and its descendants (also after eager-only use). */
-  override dispose(): ReturnType<tf.layers.Layer['dispose']> {
-    return disposeEagerLayer(this);
   }
 
   override getConfig(): tf.serialization.ConfigDict {

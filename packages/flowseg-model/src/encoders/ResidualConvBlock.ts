@@ -1,12 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
-import { FlowSegLayer, LayerNorm, Linear, ValueError } from '@flowseg/core';
-import { Conv2d } from './Conv2d.js';
-import { disposeEagerLayer } from '../language/disposeEagerLayer.js';
+import { FlowSegLayer, LayerNorm, Linear, ValueError, deriveSeed } from '@flowseg/core';
+import { Conv2d } from '@flowseg/mask2former-decoder';
 
 /** Configuration of {@link ResidualConvBlock}. */
 export interface ResidualConvBlockConfig {
   /** Channels in and out. */
   channels: number;
+  /** Seed of the initializers (default: unseeded); `conv` gets `deriveSeed(seed, 0)`, `proj` `deriveSeed(seed, 1)`. */
+  seed?: number;
   /** Layer name. */
   name?: string;
 }
@@ -21,6 +22,8 @@ export class ResidualConvBlock extends FlowSegLayer {
   static readonly className = 'FlowSegResidualConvBlock';
   /** Channels in and out. */
   readonly channels: number;
+  /** Initializer seed, if any. */
+  readonly seed: number | undefined;
   private norm!: LayerNorm;
   private conv!: Conv2d;
   private proj!: Linear;
@@ -31,14 +34,15 @@ export class ResidualConvBlock extends FlowSegLayer {
       throw new ValueError(`channels: expected a positive integer, received ${config.channels}`, 'channels');
     }
     this.channels = config.channels;
+    this.seed = config.seed;
   }
 
   override build(): void {
     if (this.built) return;
     const c = this.channels;
     this.norm = this.addChild('norm', new LayerNorm({ features: c }));
-    this.conv = this.addChild('conv', new Conv2d({ inChannels: c, outChannels: c }));
-    this.proj = this.addChild('proj', new Linear({ inFeatures: c, outFeatures: c }));
+    this.conv = this.addChild('conv', new Conv2d({ inChannels: c, outChannels: c, kernelSize: 3, seed: deriveSeed(this.seed, 0) }));
+    this.proj = this.addChild('proj', new Linear({ inFeatures: c, outFeatures: c, seed: deriveSeed(this.seed, 1) }));
     for (const child of this.children()) (child as FlowSegLayer).ensureBuilt();
     super.build([]);
   }
@@ -60,13 +64,8 @@ export class ResidualConvBlock extends FlowSegLayer {
     return inputShape;
   }
 
-  /** Release the weights of this layer and its descendants (also after eager-only use). */
-  override dispose(): ReturnType<tf.layers.Layer['dispose']> {
-    return disposeEagerLayer(this);
-  }
-
   override getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), channels: this.channels };
+    return { ...super.getConfig(), channels: this.channels, ...(this.seed === undefined ? {} : { seed: this.seed }) };
   }
 }
 tf.serialization.registerClass(ResidualConvBlock);

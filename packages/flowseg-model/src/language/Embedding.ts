@@ -1,7 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { DTypeError, FlowSegLayer, ValueError } from '@flowseg/core';
-import { paramSeed } from './seedWeights.js';
-import { disposeEagerLayer } from './disposeEagerLayer.js';
+import { DTypeError, FlowSegLayer, ValueError, deriveSeed } from '@flowseg/core';
 
 /** Configuration of {@link Embedding}. */
 export interface EmbeddingConfig {
@@ -57,7 +55,8 @@ export class Embedding extends FlowSegLayer {
     this.table = this.addParam(
       'weight',
       [this.numEmbeddings, this.dim],
-      tf.initializers.randomNormal({ mean: 0, stddev: this.initStd, seed: paramSeed(this.seed, 'weight') }),
+      // Derived, not `this.seed` itself: TF.js's normal sampler treats seed 0 as "unseeded".
+      tf.initializers.randomNormal({ mean: 0, stddev: this.initStd, seed: deriveSeed(this.seed, 0) }),
     );
     super.build([]);
   }
@@ -87,11 +86,6 @@ export class Embedding extends FlowSegLayer {
 
   override computeOutputShape(inputShape: tf.Shape): tf.Shape {
     return [...inputShape, this.dim];
-  }
-
-  /** Release the weights of this layer and its descendants (also after eager-only use). */
-  override dispose(): ReturnType<tf.layers.Layer['dispose']> {
-    return disposeEagerLayer(this);
   }
 
   override getConfig(): tf.serialization.ConfigDict {

@@ -1,6 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { FeedForward, FlowSegLayer, LayerNorm, MultiHeadAttention, ValueError } from '@flowseg/core';
-import { disposeEagerLayer } from './disposeEagerLayer.js';
+import { FeedForward, FlowSegLayer, LayerNorm, MultiHeadAttention, ValueError, deriveSeed } from '@flowseg/core';
 
 /** Configuration of {@link PreNormTransformerBlock}. */
 export interface PreNormTransformerBlockConfig {
@@ -10,6 +9,8 @@ export interface PreNormTransformerBlockConfig {
   numHeads: number;
   /** Hidden width of the feed-forward network. */
   ffnDim: number;
+  /** Seed of the initializers (default: unseeded); `self_attn` gets `deriveSeed(seed, 0)`, `mlp` `deriveSeed(seed, 1)`. */
+  seed?: number;
   /** Layer name. */
   name?: string;
 }
@@ -40,6 +41,8 @@ export class PreNormTransformerBlock extends FlowSegLayer {
   readonly numHeads: number;
   /** Hidden width of the feed-forward network. */
   readonly ffnDim: number;
+  /** Initializer seed, if any. */
+  readonly seed: number | undefined;
   private norm1!: LayerNorm;
   private attn!: MultiHeadAttention;
   private norm2!: LayerNorm;
@@ -58,14 +61,15 @@ export class PreNormTransformerBlock extends FlowSegLayer {
     this.dim = config.dim;
     this.numHeads = config.numHeads;
     this.ffnDim = config.ffnDim;
+    this.seed = config.seed;
   }
 
   override build(): void {
     if (this.built) return;
     this.norm1 = this.addChild('input_layernorm', new LayerNorm({ features: this.dim }));
-    this.attn = this.addChild('self_attn', new MultiHeadAttention({ embedDim: this.dim, numHeads: this.numHeads }));
+    this.attn = this.addChild('self_attn', new MultiHeadAttention({ embedDim: this.dim, numHeads: this.numHeads, seed: deriveSeed(this.seed, 0) }));
     this.norm2 = this.addChild('post_attention_layernorm', new LayerNorm({ features: this.dim }));
-    this.mlp = this.addChild('mlp', new FeedForward({ dim: this.dim, hiddenDim: this.ffnDim }));
+    this.mlp = this.addChild('mlp', new FeedForward({ dim: this.dim, hiddenDim: this.ffnDim, seed: deriveSeed(this.seed, 1) }));
     for (const c of this.children()) (c as FlowSegLayer).ensureBuilt();
     super.build([]);
   }
@@ -98,13 +102,14 @@ export class PreNormTransformerBlock extends FlowSegLayer {
     return inputShape;
   }
 
-  /** Release the weights of this layer and its descendants (also after eager-only use). */
-  override dispose(): ReturnType<tf.layers.Layer['dispose']> {
-    return disposeEagerLayer(this);
-  }
-
   override getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), dim: this.dim, numHeads: this.numHeads, ffnDim: this.ffnDim };
+    return {
+      ...super.getConfig(),
+      dim: this.dim,
+      numHeads: this.numHeads,
+      ffnDim: this.ffnDim,
+      ...(this.seed === undefined ? {} : { seed: this.seed }),
+    };
   }
 }
 tf.serialization.registerClass(PreNormTransformerBlock);

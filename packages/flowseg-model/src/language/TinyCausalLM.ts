@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { FlowSegLayer, LayerNorm, Linear, ValueError, checkShapes } from '@flowseg/core';
+import { FlowSegLayer, LayerNorm, Linear, ValueError, checkShapes, deriveSeed } from '@flowseg/core';
 import type {
   ConditionLanguageModel,
   LanguageModelInputs,
@@ -10,8 +10,6 @@ import { PreNormTransformerBlock } from './PreNormTransformerBlock.js';
 import { causalMask } from './causalMask.js';
 import { nextTokenCrossEntropy } from './nextTokenLoss.js';
 import { greedyGenerate, type GenerateOptions } from './greedyGenerate.js';
-import { paramSeed, seedWeights } from './seedWeights.js';
-import { disposeEagerLayer } from './disposeEagerLayer.js';
 
 /** Configuration of {@link TinyCausalLM}. */
 export interface TinyCausalLMConfig {
@@ -29,7 +27,10 @@ export interface TinyCausalLMConfig {
   maxPositions?: number;
   /** Share the token embedding with the output head (default true, as in Qwen3-0.6B). */
   tieEmbeddings?: boolean;
-  /** Seed of every weight's init (default 0). */
+  /**
+   * Seed of every weight's init (default 0). Children get `deriveSeed(seed, i)`: i = 0
+   * `embed_tokens`, 1 `embed_positions`, 2 `lm_head`, 3 + k `layers.<k>`.
+   */
   seed?: number;
   /** Layer name. */
   name?: string;
@@ -126,22 +127,26 @@ export class TinyCausalLM extends FlowSegLayer implements ConditionLanguageModel
     const d = this.hiddenSize;
     this.tokenEmbedding = this.addChild(
       'embed_tokens',
-      new Embedding({ numEmbeddings: this.vocabSize, dim: d, seed: paramSeed(this.seed, 'embed_tokens') }),
+      new Embedding({ numEmbeddings: this.vocabSize, dim: d, seed: deriveSeed(this.seed, 0) }),
     );
     this.positionEmbedding = this.addChild(
       'embed_positions',
-      new Embedding({ numEmbeddings: this.maxPositions, dim: d, seed: paramSeed(this.seed, 'embed_positions') }),
+      new Embedding({ numEmbeddings: this.maxPositions, dim: d, seed: deriveSeed(this.seed, 1) }),
     );
     for (let i = 0; i < this.numLayers; i++) {
       this.blocks.push(
-        this.addChild(`layers.${i}`, new PreNormTransformerBlock({ dim: d, numHeads: this.numHeads, ffnDim: this.ffnSize })),
+        this.addChild(
+          `layers.${i}`,
+          new PreNormTransformerBlock({ dim: d, numHeads: this.numHeads, ffnDim: this.ffnSize, seed: deriveSeed(this.seed, 3 + i) }),
+        ),
       );
     }
     this.finalNorm = this.addChild('norm', new LayerNorm({ features: d }));
-    if (!this.tieEmbeddings) this.lmHead = this.addChild('lm_head', new Linear({ inFeatures: d, outFeatures: this.vocabSize }));
+    if (!this.tieEmbeddings) {
+      this.lmHead = this.addChild('lm_head', new Linear({ inFeatures: d, outFeatures: this.vocabSize, seed: deriveSeed(this.seed, 2) }));
+    }
     for (const c of this.children()) (c as FlowSegLayer).ensureBuilt();
     super.build([]);
-    seedWeights(this, this.seed);
   }
 
   /** Hidden states and next-token logits at the text positions (see {@link LanguageModelOutputs}). */
@@ -275,11 +280,6 @@ export class TinyCausalLM extends FlowSegLayer implements ConditionLanguageModel
 
   override computeOutputShape(inputShape: tf.Shape): tf.Shape {
     return [inputShape[0]!, inputShape[1]!, this.vocabSize];
-  }
-
-  /** Release the weights of this layer and its descendants (also after eager-only use). */
-  override dispose(): ReturnType<tf.layers.Layer['dispose']> {
-    return disposeEagerLayer(this);
   }
 
   override getConfig(): tf.serialization.ConfigDict {

@@ -75,6 +75,7 @@ export class FlowSegModel extends FlowSegLayer {
   readonly selector: ConditionQuerySelector;
   /** Projection of the sine position encoding added to the finest backbone map. */
   readonly pixelPosition: Linear;
+  private positionCache: tf.Tensor2D | null = null;
 
   constructor(options: FlowSegModelOptions) {
     super({ name: options.name });
@@ -179,6 +180,8 @@ export class FlowSegModel extends FlowSegLayer {
     });
     // Built eagerly so that `trainableWeights` is complete before the first call.
     this.build();
+    const [ph, pw] = this.maskSize;
+    this.positionCache = tf.keep(sinePositionEncoding2d(ph, pw, PIXEL_POSITION_CHANNELS));
   }
 
   override build(): void {
@@ -258,13 +261,10 @@ export class FlowSegModel extends FlowSegLayer {
     });
   }
 
-  private positionCache: tf.Tensor2D | null = null;
-
-  /** The fixed sine encoding `[h·w, 32]` of the finest backbone map (built once). */
+  /** The fixed sine encoding `[h·w, 32]` of the finest backbone map (built with the model). */
   private positionTable(h: number, w: number): tf.Tensor2D {
     if (!this.positionCache || this.positionCache.shape[0] !== h * w) {
-      this.positionCache?.dispose();
-      this.positionCache = tf.keep(sinePositionEncoding2d(h, w, PIXEL_POSITION_CHANNELS));
+      throw new ValueError(`images: the finest backbone map is ${h}×${w}, expected the configured size`, 'images');
     }
     return this.positionCache;
   }

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { AdamW, WeightsError, readSafetensors, serializeSafetensors, setLayerWeights, warmupCosineSchedule } from '@flowseg/core';
+import { AdamW, WeightsError, deriveSeed, readSafetensors, serializeSafetensors, setLayerWeights, warmupCosineSchedule } from '@flowseg/core';
 import { recoverDirectory } from '@flowseg/core/node';
 import { SetCriterion, type SetCriterionConfig } from '@flowseg/mask2former-decoder';
 import type { FlowSegModel } from '../model/FlowSegModel.js';
@@ -110,7 +110,10 @@ export async function trainStage(model: FlowSegModel, options: TrainStageOptions
   const { stage, steps, batchSize } = options;
   const params = stageParameters(model, stage);
   const optimizer = new AdamW({ learningRate: options.learningRate ?? 1e-3, weightDecay: options.weightDecay ?? 0.05 });
-  const criterion = new SetCriterion({ numClasses: 1, numPoints: 1024, ...options.criterion });
+  // One criterion per step, seeded by the step: point sampling then depends only on the step,
+  // so a resumed run samples exactly what an uninterrupted one would.
+  const criterionAt = (s: number) =>
+    new SetCriterion({ numClasses: 1, numPoints: 1024, ...options.criterion, seed: deriveSeed(options.criterion?.seed ?? 0, s) });
   const warmupSteps = options.warmupSteps ?? Math.max(1, Math.round(steps * 0.05));
   const every = options.checkpointEvery ?? 50;
   const progress = options.progress === undefined ? new ProgressLine(`${stage}`) : options.progress;
@@ -162,7 +165,7 @@ export async function trainStage(model: FlowSegModel, options: TrainStageOptions
       totalSteps: steps,
       floor: optimizer.learningRate * 0.05,
     });
-    const objective = stageObjective(model, stage, options.data(step * batchSize, batchSize), criterion, options.lossWeights);
+    const objective = stageObjective(model, stage, options.data(step * batchSize, batchSize), criterionAt(step), options.lossWeights);
     let report;
     try {
       report = trainStep(objective, params, optimizer, learningRate, options.clipNorm ?? 1);
