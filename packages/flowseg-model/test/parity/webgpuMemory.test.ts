@@ -45,7 +45,7 @@ describe('Node WebGPU memory over repeated segmentations', () => {
     const { bytes } = await parityCheckpoint(TINY_CONFIG);
     await selectBackend('webgpu', { vulkanIcd: SWIFTSHADER_ICD });
     const model = loadParityModel(bytes);
-    const sample = generateSample('test', 'multi', 1, { width: 32, height: 32 });
+    const sample = generateSample('test', 'attribute', 3, { width: 32, height: 32 });
     const image = { rgb: sample.scene.image, width: 32, height: 32 };
     const run = () => segment(model, image, sample.text, { answer: sample.answer, candidates: 'mask' });
     try {
