@@ -163,6 +163,10 @@ describe('FpnPixelDecoder', () => {
     expect(() => new FpnPixelDecoder({ inChannels: channels, convDim: 10, groups: 4 })).toThrow(expect.objectContaining({ argument: 'groups' }));
     expect(() => new FpnPixelDecoder({ inChannels: channels, norm: 'batch' as never })).toThrow(expect.objectContaining({ argument: 'norm' }));
     expect(() => new Conv2d({ inChannels: 2, outChannels: 2, kernelSize: 2 })).toThrow(ValueError);
+    const conv3 = new Conv2d({ inChannels: 2, outChannels: 5 });
+    expect(conv3.kernelSize).toBe(3);
+    expect(conv3.namedWeights().get('kernel')!.shape).toEqual([3, 3, 2, 5]);
+    conv3.dispose();
     expect(() => new GroupNorm({ channels: 6, groups: 4 })).toThrow(ValueError);
     expect(decoder.dispose().numDisposedVariables).toBe(decoder.trainableWeights.length);
     tf.dispose([out, out2, maps] as unknown as tf.TensorContainer);

@@ -95,6 +95,20 @@ describe('ConvSegmentationEncoder', () => {
     tf.dispose([img, ...a.features, a.pixel, ...b.features, b.pixel]);
   });
 
+  it('derives every random weight from the seed alone', () => {
+    const make = (seed: number) => new ConvSegmentationEncoder({ ...SMALL, blocksPerStage: [1, 0, 1], seed });
+    const encoders = [make(6)];
+    tf.randomNormal([100]).dispose(); // disturb the global RNG
+    encoders.push(make(6), make(7));
+    const [a, b, c] = encoders.map(weightValues) as [Map<string, Float32Array>, Map<string, Float32Array>, Map<string, Float32Array>];
+    for (const [name, v] of a) expect(Array.from(b.get(name)!), name).toEqual(Array.from(v));
+    // Every weight but LayerNorm's ones/zeros differs with the seed (convs included).
+    const differs = [...a].filter(([name, v]) => v.some((x, i) => x !== c.get(name)![i])).map(([n]) => n);
+    expect(differs).toEqual([...a.keys()].filter((n) => !n.includes('norm')));
+    expect(differs).toContain('stages.0.blocks.0.conv.kernel');
+    encoders.forEach((e) => e.dispose());
+  });
+
   it('frees all its weights on dispose after eager use', () => {
     const before = tf.memory().numTensors;
     const enc = new ConvSegmentationEncoder(SMALL);

@@ -87,6 +87,18 @@ describe('PatchVisionEncoder', () => {
     tf.dispose([img, a, b]);
   });
 
+  it('derives every random weight from the seed alone', () => {
+    const encoders = [new PatchVisionEncoder({ ...SMALL, seed: 11 })];
+    tf.randomNormal([100]).dispose(); // disturb the global RNG
+    encoders.push(new PatchVisionEncoder({ ...SMALL, seed: 11 }), new PatchVisionEncoder({ ...SMALL, seed: 12 }));
+    const [a, b, c] = encoders.map(weightValues) as [Map<string, Float32Array>, Map<string, Float32Array>, Map<string, Float32Array>];
+    for (const [name, v] of a) expect(Array.from(b.get(name)!), name).toEqual(Array.from(v));
+    // Every weight but the LayerNorms' ones/zeros differs with the seed.
+    const differs = [...a].filter(([name, v]) => v.some((x, i) => x !== c.get(name)![i])).map(([n]) => n);
+    expect(differs).toEqual([...a.keys()].filter((n) => !n.includes('norm')));
+    encoders.forEach((e) => e.dispose());
+  });
+
   it('frees all its weights on dispose after eager use', () => {
     const before = tf.memory().numTensors;
     const enc = new PatchVisionEncoder(SMALL);

@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { DTypeError, ShapeError, ValueError, selectBackend } from '@flowseg/core';
 import { expectNoLeaks } from '@flowseg/core/testing';
 import { Conv2d, ResidualConvBlock, spaceToDepth } from '../../src/components.js';
-import { maxAbsDiff, roundTrip } from '../support/layers.js';
+import { maxAbsDiff, roundTrip, weightValues } from '../support/layers.js';
 
 describe('spaceToDepth', () => {
   beforeAll(async () => {
@@ -85,5 +85,16 @@ describe('ResidualConvBlock', () => {
     const again = clone.forward(x);
     expect(maxAbsDiff(y, again)).toBe(0);
     tf.dispose([x, y, ref, again]);
+  });
+
+  it('is seeded: same seed, same weights; the seed survives getConfig', () => {
+    const [a, b, c] = [3, 3, 4].map((seed) => new ResidualConvBlock({ channels: 4, seed }));
+    const [wa, wb, wc] = [a, b, c].map((l) => weightValues(l));
+    for (const [name, v] of wa!) expect(Array.from(wb!.get(name)!), name).toEqual(Array.from(v));
+    expect(Array.from(wc!.get('conv.kernel')!)).not.toEqual(Array.from(wa!.get('conv.kernel')!));
+    expect(Array.from(wc!.get('proj.kernel')!)).not.toEqual(Array.from(wa!.get('proj.kernel')!));
+    expect(a!.getConfig()['seed']).toBe(3);
+    expect(new ResidualConvBlock({ channels: 4 }).getConfig()).not.toHaveProperty('seed');
+    [a, b, c].forEach((l) => l!.dispose());
   });
 });

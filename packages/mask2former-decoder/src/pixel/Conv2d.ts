@@ -8,8 +8,8 @@ export interface Conv2dConfig {
   inChannels: number;
   /** Output channels. */
   outChannels: number;
-  /** Square kernel size (odd; padding keeps the spatial size). */
-  kernelSize: number;
+  /** Square kernel size (odd; padding keeps the spatial size; default 3). */
+  kernelSize?: number;
   /** Add a bias (default true). */
   useBias?: boolean;
   /** Seed of the initializers (default: unseeded). */
@@ -45,7 +45,7 @@ export class Conv2d extends FlowSegLayer {
     super({ name: config.name });
     this.inChannels = requirePositiveInt(config.inChannels, 'inChannels');
     this.outChannels = requirePositiveInt(config.outChannels, 'outChannels');
-    this.kernelSize = requirePositiveInt(config.kernelSize, 'kernelSize');
+    this.kernelSize = requirePositiveInt(config.kernelSize ?? 3, 'kernelSize');
     if (this.kernelSize % 2 !== 1) {
       throw new ValueError(`kernelSize: expected an odd size, received ${this.kernelSize}`, 'kernelSize');
     }
