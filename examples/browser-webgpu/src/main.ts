@@ -26,11 +26,14 @@ function showError(message: string): void {
   box.hidden = false;
   $('status').dataset['state'] = 'error';
   setBusy(null);
+  // A failed request leaves the model usable: the person can fix the input and try again.
+  $<HTMLButtonElement>('segment').disabled = state.ready === null;
   console.error(message);
 }
 
 function clearError(): void {
   state.error = null;
+  if (state.status === 'error') state.status = state.ready ? 'ready' : 'loading';
   $('error').hidden = true;
   $('status').dataset['state'] = state.status;
 }

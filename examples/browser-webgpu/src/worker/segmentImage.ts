@@ -55,7 +55,7 @@ async function chooseAnswer(model: FlowSegModel, request: SegmentRequest): Promi
   const end = generated.indexOf(tok.eosId);
   const repaired = repairAnswerIds(end >= 0 ? generated.slice(0, end) : generated, tok);
   if (!repaired.ids.includes(tok.segId)) {
-    const said = tok.decode(generated, { skipSpecialTokens: true }) || '(nothing)';
+    const said = tok.decode(generated);
     return {
       text: template,
       origin: 'template',
