@@ -75,7 +75,22 @@ beforeAll(async () => {
 
 describe('FlowSeg wasm kernels are installed', () => {
   it('replaces BatchMatMul and registers the missing training kernels on wasm only', () => {
-    expect([...WASM_KERNEL_PATCHES]).toEqual(['BatchMatMul', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'UnsortedSegmentSum', 'GatherV2']);
+    expect([...WASM_KERNEL_PATCHES]).toEqual([
+      'BatchMatMul',
+      'Conv2DBackpropFilter',
+      'Conv2DBackpropInput',
+      'UnsortedSegmentSum',
+      'GatherV2',
+      'Transpose',
+      'Less',
+      'LessEqual',
+      'Greater',
+      'GreaterEqual',
+      'Equal',
+      'NotEqual',
+      'LogicalAnd',
+      'LogicalOr',
+    ]);
     expect(tf.getKernel('GatherV2', 'wasm')!.kernelFunc.name).toBe('fastGatherV2');
     expect(tf.getKernel('BatchMatMul', 'wasm')!.kernelFunc.name).toBe('fastBatchMatMul');
     expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')!.kernelFunc.name).toBe('conv2DBackpropFilter');

@@ -4,6 +4,8 @@ import { makeFastBatchMatMul } from './fastBatchMatMul.js';
 import { makeConv2DBackpropFilter, makeConv2DBackpropInput } from './conv2dBackprop.js';
 import { unsortedSegmentSum } from './unsortedSegmentSum.js';
 import { makeFastGatherV2 } from './fastGatherV2.js';
+import { BROADCAST_COMPARE_OPS, makeBroadcastCompare } from './broadcastCompare.js';
+import { makeBlockedTranspose } from './blockedTranspose.js';
 import type { KernelArgs, TensorInfo } from './wasmHeap.js';
 
 type AnyKernel = (args: KernelArgs<never>) => TensorInfo;
@@ -13,7 +15,15 @@ let installed = false;
 const stock = new Map<string, tf.KernelConfig | undefined>();
 
 /** Kernels FlowSeg registers or replaces on the wasm backend, by name. */
-export const WASM_KERNEL_PATCHES = ['BatchMatMul', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'UnsortedSegmentSum', 'GatherV2'] as const;
+export const WASM_KERNEL_PATCHES = [
+  'BatchMatMul',
+  'Conv2DBackpropFilter',
+  'Conv2DBackpropInput',
+  'UnsortedSegmentSum',
+  'GatherV2',
+  'Transpose',
+  ...BROADCAST_COMPARE_OPS,
+] as const;
 
 function replace(kernelName: string, kernelFunc: AnyKernel, setupFunc?: tf.KernelConfig['setupFunc']): void {
   const current = tf.getKernel(kernelName, 'wasm');
@@ -30,8 +40,11 @@ function replace(kernelName: string, kernelFunc: AnyKernel, setupFunc?: tf.Kerne
 /**
  * Install FlowSeg's wasm kernels (idempotent; runs when `@flowseg/core` is imported):
  * a `BatchMatMul` that routes batched and transposed products through XNNPACK's fast
- * 2-D path, a block-copy `GatherV2`, and the training kernels wasm lacks (`Conv2DBackpropFilter`,
- * `UnsortedSegmentSum`) plus a fast `Conv2DBackpropInput`. Other backends are untouched.
+ * 2-D path, a block-copy `GatherV2`, a tiled `Transpose` for large matrices, comparison and
+ * logical kernels with fast broadcasting,
+ * and the training kernels wasm lacks (`Conv2DBackpropFilter`, `UnsortedSegmentSum`) plus a
+ * fast `Conv2DBackpropInput`. Each replacement hands the cases it does not speed up to the
+ * stock kernel. Other backends are untouched.
  *
  * @returns the kernel names patched.
  */
@@ -51,6 +64,14 @@ export function installWasmKernels(): readonly string[] {
     const stockGather = gatherConfig.kernelFunc as unknown as Parameters<typeof makeFastGatherV2>[0];
     replace('GatherV2', makeFastGatherV2(stockGather) as AnyKernel, gatherConfig.setupFunc);
   }
+  // Kernels whose fast paths fall back to the stock kernel keep its setup (which binds its
+  // wasm entry point at backend start).
+  const wrap = (kernelName: string, make: (stock: never) => unknown) => {
+    const config = tf.getKernel(kernelName, 'wasm');
+    if (config) replace(kernelName, make(config.kernelFunc as never) as AnyKernel, config.setupFunc);
+  };
+  wrap('Transpose', makeBlockedTranspose);
+  for (const op of BROADCAST_COMPARE_OPS) wrap(op, (stock) => makeBroadcastCompare(op, stock));
   installed = true;
   return WASM_KERNEL_PATCHES;
 }

@@ -8,7 +8,7 @@ export type TensorInfo = tf.TensorInfo;
  * core does not import the backend's private types.
  */
 export interface WasmBackendLike {
-  readonly wasm: { readonly HEAPF32: Float32Array; readonly HEAP32: Int32Array };
+  readonly wasm: { readonly HEAPF32: Float32Array; readonly HEAP32: Int32Array; readonly HEAPU8: Uint8Array };
   readonly dataIdMap: { get(dataId: object): { memoryOffset: number } };
   makeOutput(shape: number[], dtype: tf.DataType): TensorInfo;
   disposeData(dataId: object, force?: boolean): boolean;
