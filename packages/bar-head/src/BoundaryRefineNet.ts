@@ -1,8 +1,17 @@
 import * as tf from '@tensorflow/tfjs';
-import { FlowSegLayer, ValueError, checkShapes, deriveSeed, tidy, type WeightInitializer } from '@flowseg/core';
+import {
+  FlowSegLayer,
+  ValueError,
+  checkShapes,
+  deriveSeed,
+  requireInt,
+  requirePositiveInt,
+  tidy,
+  type WeightInitializer,
+} from '@flowseg/core';
 import type { BandIndices } from './bandIndices.js';
 import { gatherRows } from './gatherRows.js';
-import { requireInt, requireOddKernel, requirePositiveInt } from './validation.js';
+import { requireOddKernel } from './validation.js';
 
 /** Configuration of {@link BoundaryRefineNet}. */
 export interface BoundaryRefineNetConfig {

@@ -1,13 +1,6 @@
-import { ValueError } from '@flowseg/core';
+import { ValueError, requireFinite, requireInt, requirePositiveInt } from '@flowseg/core';
 import { DEFAULT_BAND_EPSILON, DEFAULT_BAND_KERNEL } from './band/boundaryBand.js';
-import {
-  requireChoice,
-  requireFinite,
-  requireInRange,
-  requireInt,
-  requireOddKernel,
-  requirePositiveInt,
-} from './validation.js';
+import { requireChoice, requireInRange, requireOddKernel } from './validation.js';
 
 /**
  * Band threshold of {@link BoundaryAwareRefinement} (beyond the paper, which uses a fixed ε):

@@ -1,13 +1,5 @@
 import { ValueError } from '@flowseg/core';
 
-/** Throw a {@link ValueError} unless `value` is a positive integer. */
-export function requirePositiveInt(value: unknown, argument: string): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
-    throw new ValueError(`${argument}: expected a positive integer, received ${String(value)}`, argument);
-  }
-  return value;
-}
-
 /**
  * Throw unless `value` is an odd integer ≥ 3. Even windows are refused because TF.js's
  * 'same' padding puts the extra pixel on the bottom/right, which would shift the band.
@@ -31,14 +23,6 @@ export function requireInRange(value: unknown, argument: string, lo: number, hi:
   return value as number;
 }
 
-/** Throw unless `value` is a finite number. */
-export function requireFinite(value: unknown, argument: string): number {
-  if (typeof value !== 'number' || !Number.isFinite(value)) {
-    throw new ValueError(`${argument}: expected a finite number, received ${String(value)}`, argument);
-  }
-  return value;
-}
-
 /** Throw unless `value` is one of `choices`. */
 export function requireChoice<T extends string>(value: unknown, argument: string, choices: readonly T[]): T {
   if (typeof value !== 'string' || !(choices as readonly string[]).includes(value)) {
@@ -50,12 +34,4 @@ export function requireChoice<T extends string>(value: unknown, argument: string
     );
   }
   return value as T;
-}
-
-/** Throw unless `value` is an integer (seeds). */
-export function requireInt(value: unknown, argument: string): number {
-  if (typeof value !== 'number' || !Number.isInteger(value)) {
-    throw new ValueError(`${argument}: expected an integer, received ${String(value)}`, argument);
-  }
-  return value;
 }

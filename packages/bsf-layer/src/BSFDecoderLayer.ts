@@ -7,6 +7,8 @@ import {
   ValueError,
   checkShapes,
   deriveSeed,
+  requireFinite,
+  requirePositiveInt,
   tidy,
   type ConditionState,
   type DecoderLayer,
@@ -121,16 +123,11 @@ export class BSFDecoderLayer extends FlowSegLayer implements DecoderLayer {
   constructor(config: BSFDecoderLayerConfig) {
     super({ name: config.name });
     const opts = resolveBSFLayerOptions(config);
-    if (!Number.isInteger(config.ffnDim) || config.ffnDim <= 0) {
-      throw new ValueError(`ffnDim: expected a positive integer, received ${config.ffnDim}`, 'ffnDim');
-    }
+    requirePositiveInt(config.ffnDim, 'ffnDim');
     const dim = config.hiddenDim;
     const numHeads = config.numHeads;
     const dropout = config.dropout ?? 0;
-    const seed = config.seed;
-    if (seed !== undefined && (typeof seed !== 'number' || !Number.isFinite(seed))) {
-      throw new ValueError(`seed: expected a finite number, received ${String(seed)}`, 'seed');
-    }
+    const seed = config.seed === undefined ? undefined : requireFinite(config.seed, 'seed');
     // Children validate hiddenDim, numHeads, dropout and gateBiasInit eagerly.
     this.crossAttention = new CrossAttentionBlock({ dim, numHeads, dropout, seed: deriveSeed(seed, 0) });
     this.semanticAttention = opts.semanticRefinement

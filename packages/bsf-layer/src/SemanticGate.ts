@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { FlowSegLayer, ValueError, checkShapes, tidy } from '@flowseg/core';
+import { FlowSegLayer, checkShapes, requireFinite, requirePositiveInt, tidy } from '@flowseg/core';
 
 /** Configuration of {@link SemanticGate}. */
 export interface SemanticGateConfig {
@@ -57,15 +57,8 @@ export class SemanticGate extends FlowSegLayer {
 
   constructor(config: SemanticGateConfig) {
     super({ name: config.name });
-    if (!Number.isInteger(config.dim) || config.dim <= 0) {
-      throw new ValueError(`dim: expected a positive integer, received ${config.dim}`, 'dim');
-    }
-    const biasInit = config.biasInit ?? DEFAULT_GATE_BIAS_INIT;
-    if (typeof biasInit !== 'number' || !Number.isFinite(biasInit)) {
-      throw new ValueError(`biasInit: expected a finite number, received ${String(biasInit)}`, 'biasInit');
-    }
-    this.dim = config.dim;
-    this.biasInit = biasInit;
+    this.dim = requirePositiveInt(config.dim, 'dim');
+    this.biasInit = requireFinite(config.biasInit ?? DEFAULT_GATE_BIAS_INIT, 'biasInit');
   }
 
   override build(): void {

@@ -1,4 +1,4 @@
-import { ValueError, deriveSeed, type DecoderLayerFactory, type DecoderLayerSpec } from '@flowseg/core';
+import { deriveSeed, requireFinite, type DecoderLayerFactory, type DecoderLayerSpec } from '@flowseg/core';
 import { BSFDecoderLayer } from './BSFDecoderLayer.js';
 import { resolveBSFLayerOptions, type BSFLayerFactoryOptions } from './options.js';
 
@@ -19,10 +19,7 @@ import { resolveBSFLayerOptions, type BSFLayerFactoryOptions } from './options.j
  */
 export function bsfLayerFactory(options: BSFLayerFactoryOptions = {}): DecoderLayerFactory {
   const opts = resolveBSFLayerOptions(options);
-  const seed = options.seed;
-  if (seed !== undefined && (typeof seed !== 'number' || !Number.isFinite(seed))) {
-    throw new ValueError(`seed: expected a finite number, received ${String(seed)}`, 'seed');
-  }
+  const seed = options.seed === undefined ? undefined : requireFinite(options.seed, 'seed');
   return (spec: DecoderLayerSpec) =>
     new BSFDecoderLayer({
       hiddenDim: spec.hiddenDim,

@@ -1,4 +1,4 @@
-import { ValueError } from '@flowseg/core';
+import { ValueError, requireFinite } from '@flowseg/core';
 
 /**
  * Which query state CR reads as `Q_s` ("the fused query after self-attention"):
@@ -62,10 +62,7 @@ export function resolveBSFLayerOptions(options: BSFLayerOptions): ResolvedBSFLay
       'crSource',
     );
   }
-  const gateBiasInit = options.gateBiasInit;
-  if (gateBiasInit !== undefined && (typeof gateBiasInit !== 'number' || !Number.isFinite(gateBiasInit))) {
-    throw new ValueError(`gateBiasInit: expected a finite number, received ${String(gateBiasInit)}`, 'gateBiasInit');
-  }
+  const gateBiasInit = options.gateBiasInit === undefined ? undefined : requireFinite(options.gateBiasInit, 'gateBiasInit');
   return {
     semanticRefinement: flag(options.semanticRefinement, 'semanticRefinement'),
     conditionRefinement: flag(options.conditionRefinement, 'conditionRefinement'),

@@ -12,6 +12,7 @@ installWasmKernels();
 
 export { installWasmKernels, uninstallWasmKernels, WASM_KERNEL_PATCHES } from './backend/wasm/installWasmKernels.js';
 export { FlowSegError, ValueError, DTypeError, WeightsError } from './errors/FlowSegError.js';
+export { requirePositiveInt, requireInt, requireFinite, requireRate } from './errors/requireValue.js';
 export { ShapeError } from './shapes/ShapeError.js';
 export { checkLastAxis } from './shapes/checkLastAxis.js';
 export { checkShapes, type AxisSpec, type NamedAxisSize, type TensorSpec, type AxisBindings } from './shapes/checkShapes.js';

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { FlowSegLayer } from '../layers/FlowSegLayer.js';
 import { Linear } from '../layers/Linear.js';
 import { ValueError } from '../errors/FlowSegError.js';
+import { requirePositiveInt, requireRate } from '../errors/requireValue.js';
 import { checkShapes } from '../shapes/checkShapes.js';
 import { tidy } from '../tensor/tidy.js';
 import { deriveSeed } from '../random/deriveSeed.js';
@@ -99,19 +100,14 @@ export class MultiHeadAttention extends FlowSegLayer {
   constructor(config: MultiHeadAttentionConfig) {
     super({ name: config.name });
     const { embedDim, numHeads } = config;
-    if (!Number.isInteger(embedDim) || embedDim <= 0) {
-      throw new ValueError(`embedDim: expected a positive integer, received ${embedDim}`, 'embedDim');
-    }
+    requirePositiveInt(embedDim, 'embedDim');
     if (!Number.isInteger(numHeads) || numHeads <= 0 || embedDim % numHeads !== 0) {
       throw new ValueError(
         `numHeads: expected a positive integer dividing embedDim=${embedDim}, received ${numHeads}`,
         'numHeads',
       );
     }
-    const dropout = config.dropout ?? 0;
-    if (!(dropout >= 0 && dropout < 1)) {
-      throw new ValueError(`dropout: expected a rate in [0, 1), received ${dropout}`, 'dropout');
-    }
+    const dropout = requireRate(config.dropout ?? 0, 'dropout');
     this.embedDim = embedDim;
     this.numHeads = numHeads;
     this.keyDim = config.keyDim ?? embedDim;

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { FlowSegLayer } from './FlowSegLayer.js';
 import { Linear } from './Linear.js';
 import { ValueError } from '../errors/FlowSegError.js';
+import { requirePositiveInt, requireRate } from '../errors/requireValue.js';
 import { checkLastAxis } from '../shapes/checkLastAxis.js';
 import { deriveSeed } from '../random/deriveSeed.js';
 
@@ -43,15 +44,9 @@ export class FeedForward extends FlowSegLayer {
 
   constructor(config: FeedForwardConfig) {
     super({ name: config.name });
-    for (const k of ['dim', 'hiddenDim'] as const) {
-      if (!Number.isInteger(config[k]) || config[k] <= 0) {
-        throw new ValueError(`${k}: expected a positive integer, received ${config[k]}`, k);
-      }
-    }
-    const dropout = config.dropout ?? 0;
-    if (!(dropout >= 0 && dropout < 1)) {
-      throw new ValueError(`dropout: expected a rate in [0, 1), received ${dropout}`, 'dropout');
-    }
+    requirePositiveInt(config.dim, 'dim');
+    requirePositiveInt(config.hiddenDim, 'hiddenDim');
+    const dropout = requireRate(config.dropout ?? 0, 'dropout');
     const activation = config.activation ?? 'relu';
     if (activation !== 'relu' && activation !== 'gelu') {
       throw new ValueError(`activation: expected 'relu' or 'gelu', received ${String(activation)}`, 'activation');

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { FlowSegLayer } from './FlowSegLayer.js';
 import { LayerNorm } from './LayerNorm.js';
 import { FeedForward } from './FeedForward.js';
-import { ValueError } from '../errors/FlowSegError.js';
+import { requireRate } from '../errors/requireValue.js';
 
 /** Configuration of {@link FeedForwardBlock}. */
 export interface FeedForwardBlockConfig {
@@ -39,10 +39,7 @@ export class FeedForwardBlock extends FlowSegLayer {
 
   constructor(config: FeedForwardBlockConfig) {
     super({ name: config.name });
-    const dropout = config.dropout ?? 0;
-    if (!(dropout >= 0 && dropout < 1)) {
-      throw new ValueError(`dropout: expected a rate in [0, 1), received ${dropout}`, 'dropout');
-    }
+    const dropout = requireRate(config.dropout ?? 0, 'dropout');
     this.dim = config.dim;
     this.hiddenDim = config.hiddenDim;
     this.dropout = dropout;

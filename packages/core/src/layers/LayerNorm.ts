@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { FlowSegLayer } from './FlowSegLayer.js';
-import { ValueError } from '../errors/FlowSegError.js';
+import { requirePositiveInt } from '../errors/requireValue.js';
 import { checkLastAxis } from '../shapes/checkLastAxis.js';
 
 /** Configuration of {@link LayerNorm}. */
@@ -29,10 +29,7 @@ export class LayerNorm extends FlowSegLayer {
 
   constructor(config: LayerNormConfig) {
     super({ name: config.name });
-    if (!Number.isInteger(config.features) || config.features <= 0) {
-      throw new ValueError(`features: expected a positive integer, received ${config.features}`, 'features');
-    }
-    this.features = config.features;
+    this.features = requirePositiveInt(config.features, 'features');
     this.epsilon = config.epsilon ?? 1e-5;
   }
 

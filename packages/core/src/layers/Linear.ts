@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { FlowSegLayer } from './FlowSegLayer.js';
-import { ValueError } from '../errors/FlowSegError.js';
+import { requirePositiveInt } from '../errors/requireValue.js';
 import { checkLastAxis } from '../shapes/checkLastAxis.js';
 import { deriveSeed } from '../random/deriveSeed.js';
 
@@ -16,12 +16,6 @@ export interface LinearConfig {
   seed?: number;
   /** Layer name. */
   name?: string;
-}
-
-function positiveInt(value: number, argument: string): void {
-  if (!Number.isInteger(value) || value <= 0) {
-    throw new ValueError(`${argument}: expected a positive integer, received ${value}`, argument);
-  }
 }
 
 /**
@@ -47,10 +41,8 @@ export class Linear extends FlowSegLayer {
 
   constructor(config: LinearConfig) {
     super({ name: config.name });
-    positiveInt(config.inFeatures, 'inFeatures');
-    positiveInt(config.outFeatures, 'outFeatures');
-    this.inFeatures = config.inFeatures;
-    this.outFeatures = config.outFeatures;
+    this.inFeatures = requirePositiveInt(config.inFeatures, 'inFeatures');
+    this.outFeatures = requirePositiveInt(config.outFeatures, 'outFeatures');
     this.useBias = config.useBias ?? true;
     this.seed = config.seed;
   }

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { FlowSegLayer, Linear, ShapeError, ValueError, checkShapes, deriveSeed } from '@flowseg/core';
+import { FlowSegLayer, Linear, ShapeError, ValueError, checkShapes, deriveSeed, requireInt } from '@flowseg/core';
 import type { SegmentationEncoder, SegmentationFeatures } from './SegmentationEncoder.js';
 import { ResidualConvBlock } from './ResidualConvBlock.js';
 import { spaceToDepth } from './spaceToDepth.js';
@@ -128,8 +128,7 @@ export class ConvSegmentationEncoder extends FlowSegLayer implements Segmentatio
         'pixelStride',
       );
     }
-    const seed = config.seed ?? 0;
-    if (!Number.isInteger(seed)) throw new ValueError(`seed: expected an integer, received ${seed}`, 'seed');
+    const seed = requireInt(config.seed ?? 0, 'seed');
     this.stageChannels = [...stageChannels];
     this.blocksPerStage = [...blocksPerStage];
     this.featureStrides = [featureStrides[0], featureStrides[1], featureStrides[2]];

@@ -1,5 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
-import { FlowSegLayer, LayerNorm, Linear, ValueError, checkShapes, deriveSeed } from '@flowseg/core';
+import {
+  FlowSegLayer,
+  LayerNorm,
+  Linear,
+  ValueError,
+  checkShapes,
+  deriveSeed,
+  requireInt,
+  requirePositiveInt,
+} from '@flowseg/core';
 import type { VisionEncoder, VisionTokens } from './VisionEncoder.js';
 import { spaceToDepth } from './spaceToDepth.js';
 import { PreNormTransformerBlock } from '../language/PreNormTransformerBlock.js';
@@ -95,9 +104,7 @@ export class PatchVisionEncoder extends FlowSegLayer implements VisionEncoder {
       ffnDim: config.ffnDim ?? 2 * width,
       mergeSize: config.mergeSize ?? 2,
     };
-    for (const [k, v] of Object.entries(r)) {
-      if (!Number.isInteger(v) || v <= 0) throw new ValueError(`${k}: expected a positive integer, received ${v}`, k);
-    }
+    for (const [k, v] of Object.entries(r)) requirePositiveInt(v, k);
     const cell = r.patchSize * r.mergeSize;
     for (const k of ['imageHeight', 'imageWidth'] as const) {
       if (r[k] % cell !== 0) {
@@ -107,8 +114,7 @@ export class PatchVisionEncoder extends FlowSegLayer implements VisionEncoder {
     if (width % r.numHeads !== 0) {
       throw new ValueError(`numHeads: ${r.numHeads} does not divide width=${width}`, 'numHeads');
     }
-    const seed = config.seed ?? 0;
-    if (!Number.isInteger(seed)) throw new ValueError(`seed: expected an integer, received ${seed}`, 'seed');
+    const seed = requireInt(config.seed ?? 0, 'seed');
     this.tokenDim = r.tokenDim;
     this.imageHeight = r.imageHeight;
     this.imageWidth = r.imageWidth;

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { FlowSegLayer, LayerNorm, Linear, ValueError, deriveSeed } from '@flowseg/core';
+import { FlowSegLayer, LayerNorm, Linear, deriveSeed, requirePositiveInt } from '@flowseg/core';
 import { Conv2d } from '@flowseg/mask2former-decoder';
 
 /** Configuration of {@link ResidualConvBlock}. */
@@ -30,10 +30,7 @@ export class ResidualConvBlock extends FlowSegLayer {
 
   constructor(config: ResidualConvBlockConfig) {
     super({ name: config.name });
-    if (!Number.isInteger(config.channels) || config.channels <= 0) {
-      throw new ValueError(`channels: expected a positive integer, received ${config.channels}`, 'channels');
-    }
-    this.channels = config.channels;
+    this.channels = requirePositiveInt(config.channels, 'channels');
     this.seed = config.seed;
   }
 

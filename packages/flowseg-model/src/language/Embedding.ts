@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { DTypeError, FlowSegLayer, ValueError, deriveSeed } from '@flowseg/core';
+import { DTypeError, FlowSegLayer, ValueError, deriveSeed, requireInt, requirePositiveInt } from '@flowseg/core';
 
 /** Configuration of {@link Embedding}. */
 export interface EmbeddingConfig {
@@ -35,19 +35,12 @@ export class Embedding extends FlowSegLayer {
 
   constructor(config: EmbeddingConfig) {
     super({ name: config.name });
-    for (const k of ['numEmbeddings', 'dim'] as const) {
-      if (!Number.isInteger(config[k]) || config[k] <= 0) {
-        throw new ValueError(`${k}: expected a positive integer, received ${config[k]}`, k);
-      }
-    }
+    this.numEmbeddings = requirePositiveInt(config.numEmbeddings, 'numEmbeddings');
+    this.dim = requirePositiveInt(config.dim, 'dim');
     const initStd = config.initStd ?? 0.02;
     if (!(initStd > 0)) throw new ValueError(`initStd: expected > 0, received ${initStd}`, 'initStd');
-    const seed = config.seed ?? 0;
-    if (!Number.isInteger(seed)) throw new ValueError(`seed: expected an integer, received ${seed}`, 'seed');
-    this.numEmbeddings = config.numEmbeddings;
-    this.dim = config.dim;
     this.initStd = initStd;
-    this.seed = seed;
+    this.seed = requireInt(config.seed ?? 0, 'seed');
   }
 
   override build(): void {

@@ -1,5 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
-import { FeedForward, FlowSegLayer, LayerNorm, MultiHeadAttention, ValueError, deriveSeed } from '@flowseg/core';
+import {
+  FeedForward,
+  FlowSegLayer,
+  LayerNorm,
+  MultiHeadAttention,
+  ValueError,
+  deriveSeed,
+  requirePositiveInt,
+} from '@flowseg/core';
 
 /** Configuration of {@link PreNormTransformerBlock}. */
 export interface PreNormTransformerBlockConfig {
@@ -50,11 +58,7 @@ export class PreNormTransformerBlock extends FlowSegLayer {
 
   constructor(config: PreNormTransformerBlockConfig) {
     super({ name: config.name });
-    for (const k of ['dim', 'numHeads', 'ffnDim'] as const) {
-      if (!Number.isInteger(config[k]) || config[k] <= 0) {
-        throw new ValueError(`${k}: expected a positive integer, received ${config[k]}`, k);
-      }
-    }
+    for (const k of ['dim', 'numHeads', 'ffnDim'] as const) requirePositiveInt(config[k], k);
     if (config.dim % config.numHeads !== 0) {
       throw new ValueError(`numHeads: ${config.numHeads} does not divide dim=${config.dim}`, 'numHeads');
     }

@@ -1,5 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
-import { FlowSegLayer, LayerNorm, Linear, ValueError, checkShapes, deriveSeed } from '@flowseg/core';
+import {
+  FlowSegLayer,
+  LayerNorm,
+  Linear,
+  ValueError,
+  checkShapes,
+  deriveSeed,
+  requireInt,
+  requirePositiveInt,
+} from '@flowseg/core';
 import type {
   ConditionLanguageModel,
   LanguageModelInputs,
@@ -102,14 +111,11 @@ export class TinyCausalLM extends FlowSegLayer implements ConditionLanguageModel
       ffnSize: config.ffnSize ?? 2 * hiddenSize,
       maxPositions: config.maxPositions ?? 128,
     };
-    for (const [k, v] of Object.entries(resolved)) {
-      if (!Number.isInteger(v) || v <= 0) throw new ValueError(`${k}: expected a positive integer, received ${v}`, k);
-    }
+    for (const [k, v] of Object.entries(resolved)) requirePositiveInt(v, k);
     if (hiddenSize % resolved.numHeads !== 0) {
       throw new ValueError(`numHeads: ${resolved.numHeads} does not divide hiddenSize=${hiddenSize}`, 'numHeads');
     }
-    const seed = config.seed ?? 0;
-    if (!Number.isInteger(seed)) throw new ValueError(`seed: expected an integer, received ${seed}`, 'seed');
+    const seed = requireInt(config.seed ?? 0, 'seed');
     this.vocabSize = resolved.vocabSize;
     this.hiddenSize = hiddenSize;
     this.numLayers = resolved.numLayers;

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { ValueError, checkShapes } from '@flowseg/core';
+import { ValueError, checkShapes, requirePositiveInt } from '@flowseg/core';
 import type { ConditionLanguageModel } from './ConditionLanguageModel.js';
 
 /** Options of {@link greedyGenerate}. */
@@ -37,9 +37,7 @@ export function greedyGenerate(
   options: GenerateOptions,
 ): number[][] {
   const { maxNewTokens, eosId } = options;
-  if (!Number.isInteger(maxNewTokens) || maxNewTokens <= 0) {
-    throw new ValueError(`maxNewTokens: expected a positive integer, received ${maxNewTokens}`, 'maxNewTokens');
-  }
+  requirePositiveInt(maxNewTokens, 'maxNewTokens');
   if (!Number.isInteger(eosId) || eosId < 0 || eosId >= model.vocabSize) {
     throw new ValueError(`eosId: expected an id in [0, ${model.vocabSize}), received ${eosId}`, 'eosId');
   }

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { ValueError } from '@flowseg/core';
+import { ValueError, requirePositiveInt } from '@flowseg/core';
 import { SPECIAL_TOKEN_LIST } from './specialTokens.js';
 import { pretokenize } from './pretokenize.js';
 
@@ -164,10 +164,7 @@ export class WordTokenizer {
    * so the result is deterministic.
    */
   static fromCorpus(texts: Iterable<string>, options: FromCorpusOptions = {}): WordTokenizer {
-    const minCount = options.minCount ?? 1;
-    if (!Number.isInteger(minCount) || minCount < 1) {
-      throw new ValueError(`minCount: expected a positive integer, received ${minCount}`, 'minCount');
-    }
+    const minCount = requirePositiveInt(options.minCount ?? 1, 'minCount');
     const maxWords = options.maxWords ?? Infinity;
     if (maxWords !== Infinity && (!Number.isInteger(maxWords) || maxWords < 0)) {
       throw new ValueError(`maxWords: expected a non-negative integer, received ${maxWords}`, 'maxWords');
@@ -270,12 +267,8 @@ export class WordTokenizer {
   /** Encode several texts and pad them to one length (see {@link EncodeBatchOptions}). */
   encodeBatch(texts: readonly string[], options: EncodeBatchOptions = {}): BatchEncoding {
     const { maxLength, padTo } = options;
-    if (maxLength !== undefined && (!Number.isInteger(maxLength) || maxLength <= 0)) {
-      throw new ValueError(`maxLength: expected a positive integer, received ${maxLength}`, 'maxLength');
-    }
-    if (padTo !== undefined && (!Number.isInteger(padTo) || padTo <= 0)) {
-      throw new ValueError(`padTo: expected a positive integer, received ${padTo}`, 'padTo');
-    }
+    if (maxLength !== undefined) requirePositiveInt(maxLength, 'maxLength');
+    if (padTo !== undefined) requirePositiveInt(padTo, 'padTo');
     const side = options.paddingSide ?? 'right';
     if (side !== 'left' && side !== 'right') {
       throw new ValueError(`paddingSide: expected 'left' or 'right', received ${String(side)}`, 'paddingSide');

@@ -1,5 +1,16 @@
 import * as tf from '@tensorflow/tfjs';
-import { FlowSegLayer, ShapeError, ValueError, checkShapes, deriveSeed, tidy, type ConditionState } from '@flowseg/core';
+import {
+  FlowSegLayer,
+  ShapeError,
+  ValueError,
+  checkShapes,
+  deriveSeed,
+  requireInt,
+  requirePositiveInt,
+  requireRate,
+  tidy,
+  type ConditionState,
+} from '@flowseg/core';
 import { LlmProjection } from './LlmProjection.js';
 import { buildPoolingPlan, PHRASE_POOLINGS, type PhrasePooling, type PoolingPlan } from '../pooling/buildPoolingPlan.js';
 import {
@@ -167,11 +178,8 @@ export class LlmConditionAdapter extends FlowSegLayer {
 
   constructor(config: LlmConditionAdapterConfig) {
     super({ name: config.name });
-    for (const key of ['llmDim', 'decoderDim'] as const) {
-      if (!Number.isInteger(config[key]) || config[key] <= 0) {
-        throw new ValueError(`${key}: expected a positive integer, received ${config[key]}`, key);
-      }
-    }
+    requirePositiveInt(config.llmDim, 'llmDim');
+    requirePositiveInt(config.decoderDim, 'decoderDim');
     const pooling = config.pooling ?? 'mean';
     if (!PHRASE_POOLINGS.includes(pooling)) {
       throw new ValueError(`pooling: expected one of ${PHRASE_POOLINGS.join(', ')}, received ${String(pooling)}`, 'pooling');
@@ -180,21 +188,9 @@ export class LlmConditionAdapter extends FlowSegLayer {
     if (emptyPhrase !== 'error' && emptyPhrase !== 'drop') {
       throw new ValueError(`emptyPhrase: expected 'error' or 'drop', received ${String(emptyPhrase)}`, 'emptyPhrase');
     }
-    const projectionHiddenDim = config.projectionHiddenDim ?? config.llmDim;
-    if (!Number.isInteger(projectionHiddenDim) || projectionHiddenDim <= 0) {
-      throw new ValueError(
-        `projectionHiddenDim: expected a positive integer, received ${projectionHiddenDim}`,
-        'projectionHiddenDim',
-      );
-    }
-    const dropout = config.dropout ?? 0;
-    if (!(dropout >= 0 && dropout < 1)) {
-      throw new ValueError(`dropout: expected a rate in [0, 1), received ${dropout}`, 'dropout');
-    }
-    const seed = config.seed ?? null;
-    if (seed !== null && !Number.isInteger(seed)) {
-      throw new ValueError(`seed: expected an integer, received ${seed}`, 'seed');
-    }
+    const projectionHiddenDim = requirePositiveInt(config.projectionHiddenDim ?? config.llmDim, 'projectionHiddenDim');
+    const dropout = requireRate(config.dropout ?? 0, 'dropout');
+    const seed = config.seed == null ? null : requireInt(config.seed, 'seed');
     for (const key of ['separateProjections', 'includeTags', 'requireSeg'] as const) {
       if (config[key] != null && typeof config[key] !== 'boolean') {
         throw new ValueError(`${key}: expected a boolean, received ${String(config[key])}`, key);

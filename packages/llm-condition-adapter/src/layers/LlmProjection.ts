@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { FlowSegLayer, Linear, ValueError, checkLastAxis, deriveSeed } from '@flowseg/core';
+import { FlowSegLayer, Linear, checkLastAxis, deriveSeed, requireInt, requirePositiveInt, requireRate } from '@flowseg/core';
 
 /** Configuration of {@link LlmProjection}. */
 export interface LlmProjectionConfig {
@@ -15,12 +15,6 @@ export interface LlmProjectionConfig {
   seed?: number | null;
   /** Layer name. */
   name?: string;
-}
-
-function positiveInt(value: number, argument: string): void {
-  if (!Number.isInteger(value) || value <= 0) {
-    throw new ValueError(`${argument}: expected a positive integer, received ${value}`, argument);
-  }
 }
 
 /**
@@ -48,23 +42,11 @@ export class LlmProjection extends FlowSegLayer {
 
   constructor(config: LlmProjectionConfig) {
     super({ name: config.name });
-    positiveInt(config.inFeatures, 'inFeatures');
-    positiveInt(config.outFeatures, 'outFeatures');
-    const hiddenDim = config.hiddenDim ?? config.inFeatures;
-    positiveInt(hiddenDim, 'hiddenDim');
-    const dropout = config.dropout ?? 0;
-    if (!(dropout >= 0 && dropout < 1)) {
-      throw new ValueError(`dropout: expected a rate in [0, 1), received ${dropout}`, 'dropout');
-    }
-    const seed = config.seed ?? null;
-    if (seed !== null && !Number.isInteger(seed)) {
-      throw new ValueError(`seed: expected an integer, received ${seed}`, 'seed');
-    }
-    this.inFeatures = config.inFeatures;
-    this.outFeatures = config.outFeatures;
-    this.hiddenDim = hiddenDim;
-    this.dropout = dropout;
-    this.seed = seed;
+    this.inFeatures = requirePositiveInt(config.inFeatures, 'inFeatures');
+    this.outFeatures = requirePositiveInt(config.outFeatures, 'outFeatures');
+    this.hiddenDim = requirePositiveInt(config.hiddenDim ?? config.inFeatures, 'hiddenDim');
+    this.dropout = requireRate(config.dropout ?? 0, 'dropout');
+    this.seed = config.seed == null ? null : requireInt(config.seed, 'seed');
   }
 
   override build(): void {

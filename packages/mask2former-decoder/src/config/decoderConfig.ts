@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { ValueError, type DecoderLayerFactory } from '@flowseg/core';
-import { requireBoolean, requireFinite, requirePositiveInt, requireRate } from './validate.js';
+import { ValueError, requireFinite, requirePositiveInt, requireRate, type DecoderLayerFactory } from '@flowseg/core';
+import { requireBoolean } from './validate.js';
 
 /** Number of feature scales the decoder attends, round robin (fixed by Mask2Former). */
 export const NUM_FEATURE_LEVELS = 3;

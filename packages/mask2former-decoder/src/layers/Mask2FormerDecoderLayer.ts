@@ -10,8 +10,10 @@ import {
   type DecoderLayerContext,
   type DecoderLayerFactory,
   type DecoderLayerInputs,
+  requireFinite,
+  requirePositiveInt,
+  requireRate,
 } from '@flowseg/core';
-import { requireFinite, requirePositiveInt, requireRate } from '../config/validate.js';
 
 /** Configuration of {@link Mask2FormerDecoderLayer}. */
 export interface Mask2FormerDecoderLayerConfig {

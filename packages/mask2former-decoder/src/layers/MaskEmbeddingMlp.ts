@@ -1,6 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { FlowSegLayer, Linear, deriveSeed } from '@flowseg/core';
-import { requirePositiveInt } from '../config/validate.js';
+import { FlowSegLayer, Linear, deriveSeed, requirePositiveInt } from '@flowseg/core';
 
 /** Configuration of {@link MaskEmbeddingMlp}. */
 export interface MaskEmbeddingMlpConfig {

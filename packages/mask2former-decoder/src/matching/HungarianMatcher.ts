@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { ShapeError, checkShapes } from '@flowseg/core';
-import { requireNonNegative, requirePositiveInt, requireFinite } from '../config/validate.js';
+import { ShapeError, checkShapes, requireFinite, requirePositiveInt } from '@flowseg/core';
+import { requireNonNegative } from '../config/validate.js';
 import type { DecoderPrediction } from '../decoder/decoderTypes.js';
 import { pairwiseDice, pairwiseSigmoidCrossEntropy } from '../losses/maskLosses.js';
 import { sampleSharedPoints } from '../sampling/pointSampling.js';

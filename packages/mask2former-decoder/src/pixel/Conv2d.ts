@@ -1,6 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { FlowSegLayer, ValueError, checkShapes, deriveSeed } from '@flowseg/core';
-import { requirePositiveInt } from '../config/validate.js';
+import { FlowSegLayer, ValueError, checkShapes, deriveSeed, requirePositiveInt } from '@flowseg/core';
 
 /** Configuration of {@link Conv2d}. */
 export interface Conv2dConfig {

@@ -1,6 +1,16 @@
 import * as tf from '@tensorflow/tfjs';
-import { FlowSegLayer, LayerNorm, Linear, ShapeError, ValueError, checkShapes, deriveSeed, tidy, type TensorSpec } from '@flowseg/core';
-import { requirePositiveInt } from '../config/validate.js';
+import {
+  FlowSegLayer,
+  LayerNorm,
+  Linear,
+  ShapeError,
+  ValueError,
+  checkShapes,
+  deriveSeed,
+  requirePositiveInt,
+  tidy,
+  type TensorSpec,
+} from '@flowseg/core';
 import { Conv2d } from './Conv2d.js';
 import { GroupNorm } from './GroupNorm.js';
 

@@ -1,6 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { FlowSegLayer, ValueError, checkShapes } from '@flowseg/core';
-import { requirePositiveInt } from '../config/validate.js';
+import { FlowSegLayer, ValueError, checkShapes, requirePositiveInt } from '@flowseg/core';
 
 /** Configuration of {@link GroupNorm}. */
 export interface GroupNormConfig {
