@@ -35,6 +35,7 @@ export {
   type CrossAttentionBlockInputs,
 } from './attention/CrossAttentionBlock.js';
 export { SelfAttentionBlock, type SelfAttentionBlockInputs } from './attention/SelfAttentionBlock.js';
+export { PostNormAttentionBlock } from './attention/PostNormAttentionBlock.js';
 export { FeedForwardBlock, type FeedForwardBlockConfig } from './layers/FeedForwardBlock.js';
 export { sinePositionEncoding2d, type SinePositionEncodingOptions } from './encoding/sinePositionEncoding2d.js';
 export type {

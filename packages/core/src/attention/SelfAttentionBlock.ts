@@ -1,8 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { FlowSegLayer } from '../layers/FlowSegLayer.js';
-import { LayerNorm } from '../layers/LayerNorm.js';
-import { MultiHeadAttention } from './MultiHeadAttention.js';
-import { validateBlockConfig, type AttentionBlockConfig } from './CrossAttentionBlock.js';
+import { PostNormAttentionBlock, type AttentionBlockConfig } from './PostNormAttentionBlock.js';
 
 /** Inputs of {@link SelfAttentionBlock.forward}. */
 export interface SelfAttentionBlockInputs {
@@ -20,35 +17,12 @@ export interface SelfAttentionBlockInputs {
  * Mask2Former's post-norm self-attention layer (`SelfAttentionLayer.forward_post`):
  * `norm(q + dropout(MHA(q + pos, q + pos, q)))`. Children `self_attn` and `norm`.
  */
-export class SelfAttentionBlock extends FlowSegLayer {
+export class SelfAttentionBlock extends PostNormAttentionBlock {
   /** @internal */
   static readonly className = 'FlowSegSelfAttentionBlock';
-  /** Width of the queries (`channels`). */
-  readonly dim: number;
-  /** Number of attention heads. */
-  readonly numHeads: number;
-  /** Dropout rate before the residual, in training. */
-  readonly dropout: number;
-  /** The attention (`self_attn`). */
-  attention!: MultiHeadAttention;
-  /** The post-norm (`norm`). */
-  norm!: LayerNorm;
 
   constructor(config: AttentionBlockConfig) {
-    super({ name: config.name });
-    this.dropout = validateBlockConfig(config);
-    this.dim = config.dim;
-    this.numHeads = config.numHeads;
-    this.attention = new MultiHeadAttention({ embedDim: this.dim, numHeads: this.numHeads, seed: config.seed });
-  }
-
-  override build(): void {
-    if (this.built) return;
-    this.addChild('self_attn', this.attention);
-    this.norm = this.addChild('norm', new LayerNorm({ features: this.dim }));
-    this.attention.ensureBuilt();
-    this.norm.ensureBuilt();
-    super.build([]);
+    super(config, 'self_attn');
   }
 
   /** @returns updated queries `[batch, queries, channels]`. */
@@ -64,27 +38,12 @@ export class SelfAttentionBlock extends FlowSegLayer {
         keyPos: inputs.queryPos ?? null,
         keyPaddingMask: inputs.keyPaddingMask ?? null,
       });
-      const dropped = inputs.training && this.dropout > 0 ? tf.dropout(output, this.dropout) : output;
-      return this.norm.forward(tf.add(q, dropped) as tf.Tensor3D);
+      return this.addAndNorm(q, output, inputs.training);
     });
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     return this.forward({ queries: (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor3D });
-  }
-
-  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
-    return (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
-  }
-
-  override getConfig(): tf.serialization.ConfigDict {
-    return {
-      ...super.getConfig(),
-      dim: this.dim,
-      numHeads: this.numHeads,
-      dropout: this.dropout,
-      ...(this.attention.seed === undefined ? {} : { seed: this.attention.seed }),
-    };
   }
 }
 tf.serialization.registerClass(SelfAttentionBlock);
