@@ -6,6 +6,7 @@ import {
   SelfAttentionBlock,
   ValueError,
   checkShapes,
+  decoderLayerInputSpecs,
   deriveSeed,
   requireFinite,
   requirePositiveInt,
@@ -173,16 +174,7 @@ export class BSFDecoderLayer extends FlowSegLayer implements DecoderLayer {
     const state = inputs.conditions ?? null;
     checkShapes(
       {
-        queries: { tensor: inputs.queries, axes: ['batch', 'queries', 'channels'], dtypes: ['float32'] },
-        queryPos: { tensor: inputs.queryPos, axes: ['batch', 'queries', 'channels'], dtypes: ['float32'] },
-        memory: { tensor: inputs.memory, axes: ['batch', 'pixels', 'channels'], dtypes: ['float32'] },
-        memoryPos: { tensor: inputs.memoryPos, axes: ['batch', 'pixels', 'channels'], dtypes: ['float32'] },
-        attentionMask: {
-          tensor: inputs.attentionMask,
-          axes: ['batch', 'queries', 'pixels'],
-          dtypes: ['bool'],
-          optional: true,
-        },
+        ...decoderLayerInputSpecs(inputs),
         'conditions.conditions': {
           tensor: state?.conditions,
           axes: ['batch', 'conditions', 'channels'],

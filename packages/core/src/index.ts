@@ -15,6 +15,7 @@ export { FlowSegError, ValueError, DTypeError, WeightsError } from './errors/Flo
 export { requirePositiveInt, requireInt, requireFinite, requireRate } from './errors/requireValue.js';
 export { ShapeError } from './shapes/ShapeError.js';
 export { checkLastAxis } from './shapes/checkLastAxis.js';
+export { decoderLayerInputSpecs } from './shapes/decoderLayerInputSpecs.js';
 export { checkShapes, type AxisSpec, type NamedAxisSize, type TensorSpec, type AxisBindings } from './shapes/checkShapes.js';
 export { FlowSegLayer, type WeightInitializer } from './layers/FlowSegLayer.js';
 export { tidy } from './tensor/tidy.js';

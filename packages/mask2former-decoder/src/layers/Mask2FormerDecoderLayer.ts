@@ -5,6 +5,7 @@ import {
   FlowSegLayer,
   SelfAttentionBlock,
   checkShapes,
+  decoderLayerInputSpecs,
   deriveSeed,
   type DecoderLayer,
   type DecoderLayerContext,
@@ -102,21 +103,7 @@ export class Mask2FormerDecoderLayer extends FlowSegLayer implements DecoderLaye
    */
   forwardLayer(inputs: DecoderLayerInputs, context: DecoderLayerContext): tf.Tensor3D {
     this.ensureBuilt();
-    checkShapes(
-      {
-        queries: { tensor: inputs.queries, axes: ['batch', 'queries', 'channels'], dtypes: ['float32'] },
-        queryPos: { tensor: inputs.queryPos, axes: ['batch', 'queries', 'channels'], dtypes: ['float32'] },
-        memory: { tensor: inputs.memory, axes: ['batch', 'pixels', 'channels'], dtypes: ['float32'] },
-        memoryPos: { tensor: inputs.memoryPos, axes: ['batch', 'pixels', 'channels'], dtypes: ['float32'] },
-        attentionMask: {
-          tensor: inputs.attentionMask,
-          axes: ['batch', 'queries', 'pixels'],
-          dtypes: ['bool'],
-          optional: true,
-        },
-      },
-      { channels: this.hiddenDim },
-    );
+    checkShapes(decoderLayerInputSpecs(inputs), { channels: this.hiddenDim });
     const training = context.training;
     return tf.tidy(() => {
       const afterCross = this.crossAttention.forward({
