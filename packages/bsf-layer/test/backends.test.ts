@@ -2,9 +2,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '@flowseg/core';
 import { expectNoLeaks } from '@flowseg/core/testing';
-import { bsfLayer, type Mat } from './reference.js';
-import { expectClose, items, validFromCounts } from './helpers.js';
-import { SIZES, disposeInputs, makeInputs, makeLayer } from './layerFixtures.js';
+import { expectClose, items } from './helpers.js';
+import { disposeInputs, makeInputs, makeLayer, referenceOutputs } from './layerFixtures.js';
 
 afterAll(async () => {
   await selectBackend('wasm');
@@ -21,20 +20,11 @@ describe.each(['wasm', 'cpu'] as const)('on %s', (backend) => {
       const r = layer.forward(x);
       return { q: r.queries, c: r.conditions!.conditions };
     }, { warmup: true });
-    const w = layer.namedWeights();
-    const valid = validFromCounts(counts, 2);
-    const blocked = x.attentionMask!.arraySync() as unknown as boolean[][][];
-    const [q, p, m, mp, c] = [x.queries, x.queryPos, x.memory, x.memoryPos, x.conditions.conditions].map(items) as Mat[][];
-    for (let b = 0; b < counts.length; b++) {
-      const ref = bsfLayer(
-        w,
-        SIZES.H,
-        { queries: q[b]!, queryPos: p[b]!, memory: m[b]!, memoryPos: mp[b]!, blocked: blocked[b]!, conditions: c[b]!, valid: valid[b]! },
-        { sr: true, cr: true },
-      );
+    referenceOutputs(layer, x, counts, { sr: true, cr: true }).forEach((ref, b) => {
       expectClose(items(out.q)[b], ref.queries);
       expectClose(items(out.c)[b], ref.conditions);
-    }
+    });
+    const w = layer.namedWeights();
     const { value, grads } = expectNoLeaks(() =>
       tf.variableGrads(() => tf.tidy(() => {
         const r = layer.forward(x);

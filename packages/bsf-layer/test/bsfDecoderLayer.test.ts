@@ -3,9 +3,8 @@ import * as tf from '@tensorflow/tfjs';
 import { selectBackend, type DecoderLayerContext } from '@flowseg/core';
 import { expectNoLeaks } from '@flowseg/core/testing';
 import { BSFDecoderLayer } from '@flowseg/bsf-layer';
-import { bsfLayer, type Mat } from './reference.js';
-import { copyWeights, expectClose, items, validFromCounts } from './helpers.js';
-import { SIZES, disposeInputs, makeInputs, makeLayer } from './layerFixtures.js';
+import { copyWeights, expectClose, items } from './helpers.js';
+import { SIZES, disposeInputs, makeInputs, makeLayer, referenceOutputs } from './layerFixtures.js';
 
 beforeAll(async () => {
   await selectBackend('wasm');
@@ -32,20 +31,11 @@ describe('BSFDecoderLayer', () => {
       const r = layer.forward(x);
       return { q: r.queries, c: r.conditions!.conditions === x.conditions.conditions ? null : r.conditions!.conditions };
     }, { warmup: true });
-    const w = layer.namedWeights();
-    const valid = validFromCounts(counts, 3);
-    const blocked = x.attentionMask!.arraySync() as unknown as boolean[][][];
-    const [q, p, m, mp, c] = [x.queries, x.queryPos, x.memory, x.memoryPos, x.conditions.conditions].map(items) as Mat[][];
-    for (let b = 0; b < counts.length; b++) {
-      const ref = bsfLayer(
-        w,
-        SIZES.H,
-        { queries: q[b]!, queryPos: p[b]!, memory: m[b]!, memoryPos: mp[b]!, blocked: blocked[b]!, conditions: c[b]!, valid: valid[b]! },
-        { sr: variant.semanticRefinement, cr: variant.conditionRefinement, crSource: variant.crSource },
-      );
+    const opts = { sr: variant.semanticRefinement, cr: variant.conditionRefinement, crSource: variant.crSource };
+    referenceOutputs(layer, x, counts, opts).forEach((ref, b) => {
       expectClose(items(out.q)[b], ref.queries);
       if (variant.conditionRefinement) expectClose(items(out.c!)[b], ref.conditions);
-    }
+    });
     // Without CR the condition state passes through as the same object.
     expect(out.c === null).toBe(!variant.conditionRefinement);
     tf.dispose([out.q, out.c ?? []]);

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { BSFDecoderLayer, type BSFDecoderLayerConfig, type BSFDecoderLayerInputs } from '@flowseg/bsf-layer';
 import type { ConditionState } from '@flowseg/core';
-import { maskFromCounts, rand, seedWeights } from './helpers.js';
+import { items, maskFromCounts, rand, seedWeights, validFromCounts } from './helpers.js';
+import { bsfLayer, type Mat } from './reference.js';
 
 /** Small sizes used by the layer tests. */
 export const SIZES = { D: 8, H: 2, F: 16, N: 5, P: 6 } as const;
@@ -36,4 +37,28 @@ export function disposeInputs(x: BSFDecoderLayerInputs): void {
   tf.dispose([x.queries, x.queryPos, x.memory, x.memoryPos]);
   if (x.attentionMask) x.attentionMask.dispose();
   if (x.conditions) tf.dispose([x.conditions.conditions, x.conditions.conditionMask]);
+}
+
+/**
+ * The re-derived layer (`bsfLayer` in reference.ts) run item by item on `x` with `layer`'s
+ * weights; `counts[b]` of the `t` condition slots of item `b` are real.
+ */
+export function referenceOutputs(
+  layer: BSFDecoderLayer,
+  x: BSFDecoderLayerInputs & { conditions: ConditionState },
+  counts: number[],
+  opts: Parameters<typeof bsfLayer>[3],
+): ReturnType<typeof bsfLayer>[] {
+  const w = layer.namedWeights();
+  const valid = validFromCounts(counts, x.conditions.conditions.shape[1]);
+  const blocked = x.attentionMask!.arraySync() as unknown as boolean[][][];
+  const [q, p, m, mp, c] = [x.queries, x.queryPos, x.memory, x.memoryPos, x.conditions.conditions].map(items) as Mat[][];
+  return counts.map((_, b) =>
+    bsfLayer(
+      w,
+      SIZES.H,
+      { queries: q[b]!, queryPos: p[b]!, memory: m[b]!, memoryPos: mp[b]!, blocked: blocked[b]!, conditions: c[b]!, valid: valid[b]! },
+      opts,
+    ),
+  );
 }
