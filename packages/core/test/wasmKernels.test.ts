@@ -108,6 +108,7 @@ describe('BatchMatMul on wasm equals cpu', () => {
       await expectSameAsCpu(`3-D ${flags}`, matMulCase([3], [3], 5, 7, 4, ta, tb));
       await expectSameAsCpu(`4-D ${flags}`, matMulCase([2, 3], [2, 3], 4, 6, 5, ta, tb));
       await expectSameAsCpu(`wide ${flags}`, matMulCase([2], [2], 33, 65, 40, ta, tb)); // crosses the 32-wide transpose tiles
+      await expectSameAsCpu(`tiles ${flags}`, matMulCase([2], [2], 70, 130, 66, ta, tb)); // crosses the 64-wide transpose tiles on both axes
     });
 
     it(`broadcasting a batch of 1 against G on either side, ${flags}`, async () => {
