@@ -21,9 +21,13 @@ export function maskedAttentionMask(maskLogits: tf.Tensor4D, size: readonly [num
         height === maskHeight && width === maskWidth
           ? images
           : tf.image.resizeBilinear(images, [height, width], false, true);
-      const blocked = tf.less(tf.sigmoid(tf.reshape(resized, [batch, queries, height * width])), 0.5);
-      const rowFullyBlocked = tf.all(blocked, -1, true);
-      return tf.logicalAnd(blocked, tf.logicalNot(rowFullyBlocked)) as tf.Tensor3D;
+      const probs = tf.sigmoid(tf.reshape(resized, [batch, queries, height * width]));
+      // Per row: block below 0.5, or nothing (threshold −1) when no pixel reaches 0.5. Float
+      // ops on the full map instead of bool ones: wasm runs broadcast bool ops slowly, and
+      // `p − t < 0 ⟺ p < t` holds exactly in floating point (no rounding to 0 for p ≠ t).
+      const rowReaches = tf.greaterEqual(tf.max(probs, -1, true), 0.5);
+      const threshold = tf.sub(tf.mul(tf.cast(rowReaches, 'float32'), 1.5), 1);
+      return tf.less(tf.sub(probs, threshold), 0) as tf.Tensor3D;
     }),
   );
 }
