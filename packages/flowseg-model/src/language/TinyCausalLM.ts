@@ -1,14 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import {
-  FlowSegLayer,
-  LayerNorm,
-  Linear,
-  ValueError,
-  checkShapes,
-  deriveSeed,
-  requireInt,
-  requirePositiveInt,
-} from '@flowseg/core';
+import { FlowSegLayer, LayerNorm, Linear, ValueError, checkShapes, deriveSeed, requireInt, requirePositiveInt } from '@flowseg/core';
 import type {
   ConditionLanguageModel,
   LanguageModelInputs,
