@@ -13,7 +13,7 @@ import { trainStage, saveCheckpoint, formatSeconds } from '@flowseg/flowseg-mode
 import { syntheticTokenizer } from '../src/data/syntheticTokenizer.js';
 import { evaluateModel } from '../src/evaluation/evaluateModel.js';
 
-const FULL = { segmentorSteps: 1500, alignmentSteps: 300, jointSteps: 2500, batchSize: 8, evalPerFamily: 200 };
+const FULL = { segmentorSteps: 1500, alignmentSteps: 300, jointSteps: 1500, batchSize: 8, evalPerFamily: 200 };
 const QUICK = { segmentorSteps: 6, alignmentSteps: 3, jointSteps: 6, batchSize: 4, evalPerFamily: 6 };
 
 function argValue(name: string): string | undefined {
