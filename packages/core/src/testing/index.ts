@@ -4,3 +4,9 @@
  * @module @flowseg/core/testing
  */
 export { expectNoLeaks, expectNoLeaksAsync, TensorLeakError } from './expectNoLeaks.js';
+export {
+  expectFiniteOrTypedError,
+  RobustnessViolation,
+  type RobustnessOutcome,
+  type FiniteOrTypedErrorOptions,
+} from './expectFiniteOrTypedError.js';

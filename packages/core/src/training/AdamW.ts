@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { ValueError, WeightsError } from '../errors/FlowSegError.js';
+import { DTypeError, ValueError, WeightsError } from '../errors/FlowSegError.js';
 
 /** Configuration of {@link AdamW}. */
 export interface AdamWConfig {
@@ -84,6 +84,16 @@ export class AdamW {
       throw new ValueError(`learningRate: expected a finite rate ≥ 0, received ${learningRate}`, 'learningRate');
     }
     const gradOf = (name: string) => (grads instanceof Map ? grads.get(name) : (grads as Record<string, tf.Tensor>)[name]);
+    // Check every gradient before touching anything: a refusal halfway through would leave
+    // some weights and moments updated, others not, and the step count advanced.
+    for (const [name, w] of params) {
+      const g = gradOf(name);
+      if (!g) continue;
+      if (g.dtype !== 'float32') throw new DTypeError(`grads.${name}`, ['float32'], g.dtype);
+      if (!tf.util.arraysEqual(g.shape, w.shape)) {
+        throw new ValueError(`grads.${name}: expected shape [${w.shape}], received [${g.shape}]`, 'grads');
+      }
+    }
     this.t += 1;
     const c1 = 1 - Math.pow(this.beta1, this.t);
     const c2 = 1 - Math.pow(this.beta2, this.t);
@@ -91,9 +101,6 @@ export class AdamW {
       for (const [name, w] of params) {
         const g = gradOf(name);
         if (!g) continue;
-        if (!tf.util.arraysEqual(g.shape, w.shape)) {
-          throw new ValueError(`grads.${name}: expected shape [${w.shape}], received [${g.shape}]`, 'grads');
-        }
         const m = this.moment(this.m, name, w);
         const v = this.moment(this.v, name, w);
         const mNew = tf.add(tf.mul(m, this.beta1), tf.mul(g, 1 - this.beta1));

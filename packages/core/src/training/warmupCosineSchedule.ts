@@ -19,7 +19,11 @@ export interface WarmupCosineOptions {
 export function warmupCosineSchedule(step: number, options: WarmupCosineOptions): number {
   const { peak, warmupSteps, totalSteps } = options;
   const floor = options.floor ?? 0;
-  if (!(peak > 0) || !(floor >= 0) || floor > peak) {
+  // A NaN or infinite rate would reach the optimizer and poison every weight.
+  if (!Number.isFinite(step) || step < 0) {
+    throw new ValueError(`step: expected a finite number ≥ 0, received ${step}`, 'step');
+  }
+  if (!(peak > 0) || !Number.isFinite(peak) || !(floor >= 0) || floor > peak) {
     throw new ValueError(`peak/floor: expected 0 ≤ floor ≤ peak, peak > 0; received ${peak}/${floor}`, 'peak');
   }
   if (!Number.isInteger(warmupSteps) || warmupSteps < 0 || !Number.isInteger(totalSteps) || totalSteps < warmupSteps) {
@@ -28,7 +32,8 @@ export function warmupCosineSchedule(step: number, options: WarmupCosineOptions)
       'totalSteps',
     );
   }
-  if (step < warmupSteps) return (peak * (step + 1)) / warmupSteps;
+  // min: a fractional step just below warmupSteps would otherwise overshoot the peak.
+  if (step < warmupSteps) return Math.min(peak, (peak * (step + 1)) / warmupSteps);
   if (step >= totalSteps) return floor;
   const progress = (step - warmupSteps) / Math.max(1, totalSteps - warmupSteps);
   return floor + 0.5 * (peak - floor) * (1 + Math.cos(Math.PI * progress));

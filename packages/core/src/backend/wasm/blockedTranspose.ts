@@ -40,6 +40,12 @@ export function makeBlockedTranspose(original: TransposeKernel): TransposeKernel
   return function blockedTranspose(args) {
     const { backend } = args;
     const x = args.inputs['x']!;
+    // Stock wasm Transpose traps ("RuntimeError: divide by zero") on an empty tensor whose
+    // leading axis is 0 ([0, h, n, d] → [0, n, h, d], e.g. attention over an empty batch):
+    // an empty result needs no copying at all.
+    if (x.shape.some((d) => d === 0)) {
+      return backend.makeOutput(args.attrs.perm.map((axis) => x.shape[axis]!), x.dtype);
+    }
     if (x.dtype !== 'float32' && x.dtype !== 'int32') return original(args);
     const c = collapsePermutation(x.shape, args.attrs.perm);
     let batch: number;
