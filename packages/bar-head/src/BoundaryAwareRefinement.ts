@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { FlowSegLayer, Linear, checkShapes, deriveSeed, tanhViaSigmoid, tidy } from '@flowseg/core';
+import { FlowSegLayer, Linear, backendReadsSynchronously, checkShapes, deriveSeed, tanhViaSigmoid, tidy } from '@flowseg/core';
 import { morphologicalGradient, thresholdGradient } from './band/boundaryBand.js';
 import { learnedThresholdBand } from './band/learnedThresholdBand.js';
 import { BoundaryRefineNet } from './BoundaryRefineNet.js';
@@ -57,8 +57,9 @@ export interface BoundaryAwareRefinementOutputs {
  * - `M_refined = M_raw + ΔM ⊙ B`.
  *
  * By default (`evaluation: 'band'`) `f_refine` runs only at the band pixels and the conv taps
- * they read (see {@link RefineEvaluation}); `'dense'` runs it everywhere. Both give the same
- * output up to float rounding and leave every pixel outside the band bit-exact.
+ * they read (see {@link RefineEvaluation}); `'dense'` runs it everywhere, and so does `'band'` on
+ * a backend without synchronous reads (WebGPU). Both give the same output up to float rounding
+ * and leave every pixel outside the band bit-exact.
  *
  * Masks are folded into the batch for the convs; the features' share of the first conv is
  * computed once per image and broadcast over the masks (never N copies of `F_comp`).
@@ -160,8 +161,9 @@ export class BoundaryAwareRefinement extends FlowSegLayer {
       if (compFeatures.shape[1] !== height || compFeatures.shape[2] !== width) {
         compFeatures = tf.image.resizeBilinear(compFeatures, [height, width], false, true);
       }
+      // Band evaluation reads the band back (dataSync); where that is impossible, go dense (same ΔM).
       const delta =
-        s.evaluation === 'dense'
+        s.evaluation === 'dense' || !backendReadsSynchronously()
           ? this.denseDelta(maskLogits, compFeatures, band)
           : this.bandDelta(maskLogits, compFeatures, band);
       const refinedLogits = tf.add(maskLogits, delta) as tf.Tensor4D;

@@ -25,6 +25,11 @@ export const ADAPTIVE_THRESHOLDS: readonly AdaptiveThreshold[] = ['off', 'relati
  * - `'dense'`: everywhere, with convs, then masked by B. No read-back (better on WebGPU
  *   when the band is large); required by `adaptiveThreshold: 'learned'`, whose surrogate
  *   gradient needs ΔM just outside the band too.
+ *
+ * On a backend that cannot read tensors synchronously (WebGPU; see
+ * `backendReadsSynchronously` in `@flowseg/core`) a `'band'` layer evaluates densely instead:
+ * the same ΔM, without the read-back that would fail there. `settings.evaluation` keeps the
+ * configured value, so a checkpoint saved on WebGPU still evaluates by band on CPU/wasm.
  */
 export type RefineEvaluation = 'band' | 'dense';
 
@@ -52,7 +57,10 @@ export interface BoundaryAwareRefinementConfig {
    * step. 0 makes BAR an exact identity at initialization (α then grows first).
    */
   alphaInit?: number;
-  /** Where `f_refine` is evaluated (default `'band'`, or `'dense'` with a learned threshold). See {@link RefineEvaluation}. */
+  /**
+   * Where `f_refine` is evaluated (default `'band'`, or `'dense'` with a learned threshold;
+   * `'band'` falls back to dense on backends without synchronous reads). See {@link RefineEvaluation}.
+   */
   evaluation?: RefineEvaluation;
   /** Seed of every weight initialization (default 0). */
   seed?: number;

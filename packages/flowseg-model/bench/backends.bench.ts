@@ -17,7 +17,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
-import { backendReadsSynchronously, selectBackend, type BackendSelection } from '@flowseg/core';
+import { selectBackend, type BackendSelection } from '@flowseg/core';
 import { VOCABULARY_WORDS, generateSample } from '@flowseg/refseg-synth';
 import { CONFIG_PRESETS, FlowSegModel, WordTokenizer, disposeFlowSegOutputs } from '../src/index.js';
 
@@ -62,10 +62,6 @@ async function child(backend: BenchBackend, preset: keyof typeof CONFIG_PRESETS,
   const config = CONFIG_PRESETS[preset];
   const words = [...VOCABULARY_WORDS, ...['describe', 'image'].filter((w) => !VOCABULARY_WORDS.includes(w))];
   const model = new FlowSegModel({ config, tokenizer: new WordTokenizer(words) });
-  // WebGPU cannot read synchronously; BAR's default band evaluation does (see the parity suite).
-  if (model.bar && !backendReadsSynchronously()) {
-    Object.defineProperty(model.bar, 'settings', { value: Object.freeze({ ...model.bar.settings, evaluation: 'dense' }) });
-  }
   const { height, width } = config.image;
   const sample = generateSample('test', 'attribute', 3, { width, height });
   const images = tf.tensor4d(Float32Array.from(sample.scene.image, (v) => v / 255), [1, height, width, 3]);

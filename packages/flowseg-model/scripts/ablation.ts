@@ -6,6 +6,10 @@
  * generated answers (cIoU, gIoU), teacher-forced answers (oracle cIoU), and failure rescue
  * against the baseline. Writes docs/results.md (or --out) and a JSON next to it.
  * Resumable: rerunning the same command continues from the last checkpoints in --run-dir.
+ *
+ * `--pretrained <dir>` skips stages 1–2 and starts every row from a checkpoint instead (the
+ * `full` model after alignment, e.g. `tmp/train/alignment` left by `npm run train`), so the
+ * rows share a longer pretraining than this script's own budget affords; the report says so.
  */
 import * as tf from '@tensorflow/tfjs';
 import { mkdir } from 'node:fs/promises';
@@ -22,7 +26,7 @@ import {
   failureRescue,
   type AblationName,
 } from '@flowseg/flowseg-model';
-import { trainStage, formatSeconds } from '@flowseg/flowseg-model/node';
+import { trainStage, formatSeconds, loadCheckpoint, readTrainingState } from '@flowseg/flowseg-model/node';
 import { syntheticTokenizer } from '../src/data/syntheticTokenizer.js';
 import { evaluateModel } from '../src/evaluation/evaluateModel.js';
 import { measureForwardLatency } from '../src/evaluation/measureLatency.js';
@@ -38,7 +42,7 @@ interface Plan extends Record<string, number> {
   readonly evalPerFamily: number;
 }
 
-const FULL: Plan = { segmentorSteps: 600, alignmentSteps: 200, jointSteps: 800, batchSize: 8, evalPerFamily: 150 };
+const FULL: Plan = { segmentorSteps: 600, alignmentSteps: 200, jointSteps: 600, batchSize: 8, evalPerFamily: 100 };
 const QUICK: Plan = { segmentorSteps: 8, alignmentSteps: 4, jointSteps: 8, batchSize: 4, evalPerFamily: 8 };
 
 function argValue(name: string): string | undefined {
@@ -63,11 +67,22 @@ async function main(): Promise<void> {
     joint: (a: number, n: number) => refsegExamples('train', DEFAULT_FAMILY_MIX, a, n),
   };
 
-  // Stages 1–2, shared by every row.
-  const pre = new FlowSegModel({ config: withAblation(base, 'full'), tokenizer });
+  // Stages 1–2, shared by every row: trained here, or loaded with --pretrained.
+  const pretrainedDir = argValue('--pretrained');
   const t1 = performance.now();
-  await trainStage(pre, { stage: 'segmentor', steps: plan.segmentorSteps, batchSize: plan.batchSize, data: streams.segmentor, checkpointDir: `${runDir}/pretrain-segmentor` });
-  await trainStage(pre, { stage: 'alignment', steps: plan.alignmentSteps, batchSize: plan.batchSize * 2, data: streams.alignment, learningRate: 2e-3, checkpointDir: `${runDir}/pretrain-alignment` });
+  let pre: FlowSegModel;
+  let pretraining: AblationReport['pretraining'];
+  if (pretrainedDir !== undefined) {
+    pre = await loadCheckpoint(resolve(pretrainedDir));
+    const state = await readTrainingState(resolve(pretrainedDir));
+    const stage = state ? `its ${state.stage} stage ended at step ${state.step}/${state.steps}` : 'no training state next to it';
+    pretraining = { source: pretrainedDir, description: `loaded from ${pretrainedDir} (${stage})` };
+  } else {
+    pre = new FlowSegModel({ config: withAblation(base, 'full'), tokenizer });
+    await trainStage(pre, { stage: 'segmentor', steps: plan.segmentorSteps, batchSize: plan.batchSize, data: streams.segmentor, checkpointDir: `${runDir}/pretrain-segmentor` });
+    await trainStage(pre, { stage: 'alignment', steps: plan.alignmentSteps, batchSize: plan.batchSize * 2, data: streams.alignment, learningRate: 2e-3, checkpointDir: `${runDir}/pretrain-alignment` });
+    pretraining = { source: 'this run', description: `segmentor ${plan.segmentorSteps} steps, alignment ${plan.alignmentSteps} steps` };
+  }
   const pretrainSeconds = (performance.now() - t1) / 1000;
   const pretrained = getLayerWeights(pre);
   pre.dispose();
@@ -121,7 +136,8 @@ async function main(): Promise<void> {
   });
   const report: AblationReport = {
     quick,
-    command: `npm run ablation${quick ? ' -- --quick' : ''}`,
+    command: `npm run ablation${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
+    pretraining,
     backend: `${selection.backend} ${selection.device ?? ''}`.trim(),
     plan,
     pretrainSeconds,

@@ -1,20 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
-import { backendReadsSynchronously } from '@flowseg/core';
 import type { FlowSegModel } from '@flowseg/flowseg-model';
 
-/**
- * Local workarounds for WebGPU, which cannot read a tensor synchronously (`dataSync`): in Node
- * it has no way to, and in headless Chromium the canvas-based read returned zeros and then lost
- * the device. Two library paths read synchronously — BAR's default band evaluation (it reads the
- * band to list its pixels) and `TinyCausalLM.generate` (one `dataSync` per token) — so on such a
- * backend this page switches BAR to its documented read-back-free `evaluation: 'dense'` (same
- * ΔM, computed everywhere and masked) and generates with {@link generateGreedy} instead.
- */
-export function avoidSynchronousReads(model: FlowSegModel): void {
-  const bar = model.bar;
-  if (!bar || backendReadsSynchronously() || bar.settings.evaluation === 'dense') return;
-  Object.defineProperty(bar, 'settings', { value: Object.freeze({ ...bar.settings, evaluation: 'dense' }) });
-}
+// Read-back-free generation for WebGPU, which cannot read a tensor synchronously (`dataSync`):
+// in Node it has no way to, and in headless Chromium the canvas-based read returned zeros and
+// then lost the device. `TinyCausalLM.generate` reads one token per step with `dataSync`, so
+// this page generates with generateGreedy instead. (BAR needs nothing: on such a backend it
+// evaluates densely by itself.)
 
 /**
  * Greedy decoding of one row, reading each token with `await data()`: the same result as

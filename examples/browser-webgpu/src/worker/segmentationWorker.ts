@@ -4,7 +4,6 @@
  */
 import { CHECKPOINT_FILES, checkpointMetadata, modelFromCheckpoint, type FlowSegModel } from '@flowseg/flowseg-model';
 import type { InitRequest, ReadyMessage, SegmentRequest, WorkerMessage, WorkerRequest } from '../protocol.js';
-import { avoidSynchronousReads } from './readBackFree.js';
 import { segmentImage } from './segmentImage.js';
 import { startBackend } from './startBackend.js';
 
@@ -45,7 +44,6 @@ async function init(request: InitRequest): Promise<void> {
     fetchChecked(new URL(CHECKPOINT_FILES.weights, base).href).then(async (r) => new Uint8Array(await r.arrayBuffer())),
   ]);
   model = modelFromCheckpoint({ config, weights }, base);
-  avoidSynchronousReads(model);
   const metadata = checkpointMetadata(config);
   const ready: ReadyMessage = {
     type: 'ready',

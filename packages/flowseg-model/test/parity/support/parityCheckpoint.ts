@@ -2,7 +2,6 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { backendReadsSynchronously } from '@flowseg/core';
 import { VOCABULARY_WORDS } from '@flowseg/refseg-synth';
 import {
   CHECKPOINT_FILES,
@@ -57,25 +56,10 @@ export async function parityCheckpoint(config: FlowSegConfig = SMALL_CONFIG): Pr
 }
 
 /**
- * Load checkpoint bytes on the active backend. Local workaround (see `useDenseRefinement`):
- * on webgpu BAR is switched to its read-back-free dense evaluation; cpu and wasm keep the
- * default band evaluation, so the parity checks compare the two as well.
+ * Load checkpoint bytes on the active backend. On webgpu BAR evaluates densely by itself (no
+ * synchronous reads there); cpu and wasm keep the band evaluation, so the parity checks
+ * compare the two as well.
  */
 export function loadParityModel(bytes: CheckpointBytes): FlowSegModel {
-  const model = modelFromCheckpoint(bytes, 'parity');
-  useDenseRefinement(model);
-  return model;
-}
-
-/**
- * WebGPU cannot read tensors synchronously (Node: impossible; headless Chromium: zeros, then a
- * lost device), and BAR's default band evaluation reads its band with `dataSync`. Until
- * bar-head picks its documented `evaluation: 'dense'` itself on such backends
- * (`backendReadsSynchronously()` in core), switch it here when the active backend is one.
- * Dense and band give the same ΔM.
- */
-export function useDenseRefinement(model: FlowSegModel): void {
-  const bar = model.bar;
-  if (!bar || backendReadsSynchronously() || bar.settings.evaluation === 'dense') return;
-  Object.defineProperty(bar, 'settings', { value: Object.freeze({ ...bar.settings, evaluation: 'dense' }) });
+  return modelFromCheckpoint(bytes, 'parity');
 }
