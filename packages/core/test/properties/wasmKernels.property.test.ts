@@ -46,4 +46,46 @@ describe('wasm kernels (with FlowSeg patches) on empty and tiny tensors', () => 
       { numRuns: 150, seed: 3 },
     );
   });
+
+  it('batched matMul matches a JS reference for any batch / row / inner / column size, including 0', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 0, maxLength: 2 }),
+        fc.integer({ min: 0, max: 3 }),
+        fc.integer({ min: 0, max: 3 }),
+        fc.integer({ min: 0, max: 3 }),
+        fc.boolean(),
+        fc.boolean(),
+        (outer, m, k, n, ta, tb) => {
+          const size = (s: number[]) => s.reduce((x, y) => x * y, 1);
+          const aShape = [...outer, ...(ta ? [k, m] : [m, k])];
+          const bShape = [...outer, ...(tb ? [n, k] : [k, n])];
+          const av = Float32Array.from({ length: size(aShape) }, (_, i) => (i % 7) - 3);
+          const bv = Float32Array.from({ length: size(bShape) }, (_, i) => (i % 5) - 2);
+          const before = tf.memory().numTensors;
+          const a = tf.tensor(av, aShape);
+          const b = tf.tensor(bv, bShape);
+          const y = tf.matMul(a as tf.Tensor3D, b as tf.Tensor3D, ta, tb);
+          expect(y.shape).toEqual([...outer, m, n]);
+          const g = size(outer);
+          const want: number[] = [];
+          for (let p = 0; p < g; p++) {
+            for (let i = 0; i < m; i++) {
+              for (let j = 0; j < n; j++) {
+                let s = 0;
+                for (let t = 0; t < k; t++) {
+                  s += av[p * m * k + (ta ? t * m + i : i * k + t)]! * bv[p * k * n + (tb ? j * k + t : t * n + j)]!;
+                }
+                want.push(s);
+              }
+            }
+          }
+          expect(Array.from(y.dataSync())).toEqual(want);
+          tf.dispose([a, b, y]);
+          expect(tf.memory().numTensors).toBe(before);
+        },
+      ),
+      { numRuns: 150, seed: 4 },
+    );
+  });
 });

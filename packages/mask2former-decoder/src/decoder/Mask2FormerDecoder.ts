@@ -228,6 +228,17 @@ export class Mask2FormerDecoder extends FlowSegLayer {
       specs['conditions.conditionMask'] = { tensor: inputs.conditions.conditionMask, axes: ['batch', 'conditions'] };
     }
     const b = checkShapes(specs);
+    // An empty map has no pixels to attend or to predict masks on; refuse it here, naming the
+    // argument, rather than deep inside the positional encoding, a resize or a reshape.
+    for (const [name, spec] of Object.entries(specs)) {
+      if (name.startsWith('features[') || name === 'maskFeatures') {
+        const shape = spec.tensor!.shape;
+        if (shape[0] === 0 || shape[1] === 0 || shape[2] === 0) {
+          // Batch 0 too: several ops infer a -1 axis from the element count, impossible at 0.
+          throw new ShapeError(name, '[batch ≥ 1, height ≥ 1, width ≥ 1, channels]', shape, 'the batch or the feature map is empty');
+        }
+      }
+    }
     const offset = inputs.queryOffset;
     if (offset) {
       const expected = `[batch=${b['batch']}, 1 | queries=${numQueries}, hidden=${hiddenDim}]`;

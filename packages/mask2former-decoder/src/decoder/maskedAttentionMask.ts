@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { ShapeError, ValueError, checkShapes, requirePositiveInt } from '@flowseg/core';
 import { detached } from '../util/detached.js';
 
 /**
@@ -12,8 +13,15 @@ import { detached } from '../util/detached.js';
  * @returns bool `[batch, queries, height·width]`, `true` = blocked.
  */
 export function maskedAttentionMask(maskLogits: tf.Tensor4D, size: readonly [number, number]): tf.Tensor3D {
+  // Exported for custom decoders: check here, or a wrong rank surfaces as a reshape error.
+  checkShapes({ maskLogits: { tensor: maskLogits, axes: ['batch', 'queries', 'maskHeight', 'maskWidth'], dtypes: ['float32'] } });
   const [batch, queries, maskHeight, maskWidth] = maskLogits.shape;
-  const [height, width] = size;
+  if (maskHeight === 0 || maskWidth === 0) {
+    throw new ShapeError('maskLogits', '[batch, queries, maskHeight ≥ 1, maskWidth ≥ 1]', maskLogits.shape, 'the masks are empty');
+  }
+  if (!Array.isArray(size) || size.length !== 2) throw new ValueError('size: expected [height, width]', 'size');
+  const height = requirePositiveInt(size[0], 'size[0]');
+  const width = requirePositiveInt(size[1], 'size[1]');
   return detached(() =>
     tf.tidy(() => {
       const images = tf.reshape(maskLogits, [batch * queries, maskHeight, maskWidth, 1]) as tf.Tensor4D;

@@ -49,7 +49,6 @@ export function makeFastBatchMatMul(original: MatMulKernel): MatMulKernel {
     const a = inputs['a']!;
     const b = inputs['b']!;
     const { transposeA, transposeB } = attrs;
-    if (a.dtype !== 'float32' || b.dtype !== 'float32') return original(args);
     const ra = a.shape.length;
     const rb = b.shape.length;
     const m = transposeA ? a.shape[ra - 1]! : a.shape[ra - 2]!;
@@ -59,7 +58,21 @@ export function makeFastBatchMatMul(original: MatMulKernel): MatMulKernel {
     const outerB = b.shape.slice(0, -2);
     const batchA = sizeOf(outerA);
     const batchB = sizeOf(outerB);
-    if (m === 0 || n === 0 || k === 0 || batchA === 0 || batchB === 0) return original(args);
+    if (m === 0 || n === 0 || batchA === 0 || batchB === 0) {
+      // An empty result needs no arithmetic, and the stock kernel traps on an empty batch
+      // ("RuntimeError: remainder by zero"), e.g. attention over a batch of 0 images.
+      const outer = tf.broadcast_util.assertAndGetBroadcastShape(outerA, outerB);
+      return backend.makeOutput([...outer, m, n], a.dtype);
+    }
+    if (k === 0) {
+      // Sums over an empty inner axis are 0; the stock kernel leaves the output uninitialised.
+      const outer = tf.broadcast_util.assertAndGetBroadcastShape(outerA, outerB);
+      const out = backend.makeOutput([...outer, m, n], a.dtype);
+      const at = heapIndex(backend, out);
+      heapF32(backend).fill(0, at, at + sizeOf(outer) * m * n);
+      return out;
+    }
+    if (a.dtype !== 'float32' || b.dtype !== 'float32') return original(args);
     const outer = tf.broadcast_util.assertAndGetBroadcastShape(outerA, outerB);
     const outShape = [...outer, m, n];
     if (!transposeA && !transposeB && batchB === 1) {
