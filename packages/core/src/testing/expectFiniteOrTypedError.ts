@@ -43,12 +43,17 @@ function floatTensors(value: unknown, path: string, acc: Array<[string, tf.Tenso
  * {@link FlowSegError} (a `ShapeError`, `DTypeError`, `ValueError`, …) that names the
  * offending argument. A raw TF.js error, a plain `Error`/`TypeError`, or a NaN/±Inf in the
  * result throws {@link RobustnessViolation}. Either way no tensor may be left behind: the
- * returned tensors are disposed here and `tf.memory().numTensors` must be back where it was
+ * tensors the call created and returned are disposed here (inputs passed through are not) and `tf.memory().numTensors` must be back where it was
  * (warm lazy layers up before calling, so their variables do not count as a leak).
  *
  * Reads results synchronously (`dataSync`): use it on backends that allow that (cpu, wasm).
  */
 export function expectFiniteOrTypedError(fn: () => unknown, options: FiniteOrTypedErrorOptions = {}): RobustnessOutcome {
+  // Tensor ids grow monotonically: anything with a smaller id than this probe's was an input
+  // (a layer may pass one through, e.g. an unchanged condition mask) and is not ours to dispose.
+  const probe = tf.scalar(0);
+  const firstNewId = probe.id + 1;
+  probe.dispose();
   const before = tf.memory().numTensors;
   let outcome: RobustnessOutcome;
   try {
@@ -66,7 +71,7 @@ export function expectFiniteOrTypedError(fn: () => unknown, options: FiniteOrTyp
         }
       }
     } finally {
-      tf.dispose(tensors.map(([, t]) => t));
+      tf.dispose(tensors.map(([, t]) => t).filter((t) => t.id >= firstNewId));
     }
     outcome = { kind: 'finite' };
   } catch (e) {
