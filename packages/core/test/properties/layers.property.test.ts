@@ -96,7 +96,8 @@ describe('MultiHeadAttention over random shapes, masks and magnitudes', () => {
           if (c.mask === 'float') attentionMask = makeTensor([1, 2, c.queries, c.keys], 'float32', 'large', c.seed) as tf.Tensor4D;
           if (c.mask === 'padding') keyPaddingMask = makeTensor([kb, c.keys], 'bool', 'normal', c.seed) as tf.Tensor2D;
           if (c.mask === 'wrongShape') attentionMask = tf.zeros([1, 1, c.queries + 1, c.keys], 'bool') as tf.Tensor4D;
-          owned.push(...[attentionMask, keyPaddingMask].filter((t): t is tf.Tensor => t !== null));
+          if (attentionMask) owned.push(attentionMask);
+          if (keyPaddingMask) owned.push(keyPaddingMask);
           const opts = {
             arguments: ['query', 'key', 'value', 'attentionMask', 'keyPaddingMask', 'queries', 'memory'],
             allowNonFinite: c.kind === 'nan' || c.kind === 'inf' || c.kind === '-inf',

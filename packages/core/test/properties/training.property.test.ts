@@ -90,7 +90,7 @@ describe('AdamW', () => {
         opt.apply(params, new Map([...params.keys()].map((n) => [n, tf.onesLike(params.get(n)!)])));
         expect(opt.step).toBe(1);
         tf.dispose([...grads.values(), ...params.values()]);
-        opt.dispose?.();
+        opt.disposeState();
       }),
       { numRuns: 6, seed: 7 },
     );
