@@ -24,6 +24,7 @@ export function packageTestConfig(packageDir: string, options: { testTimeout?: n
     resolve: {
       alias: [
         { find: '@flowseg/flowseg-model/node', replacement: `${root}packages/flowseg-model/src/node/index.ts` },
+        { find: '@flowseg/onnx/node', replacement: `${root}packages/onnx/src/node/index.ts` },
         { find: '@flowseg/refseg-synth/node', replacement: `${root}packages/refseg-synth/src/node/index.ts` },
         { find: '@flowseg/core/testing', replacement: `${root}packages/core/src/testing/index.ts` },
         { find: '@flowseg/core/node', replacement: `${root}packages/core/src/node/index.ts` },
