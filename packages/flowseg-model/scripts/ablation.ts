@@ -42,7 +42,7 @@ interface Plan extends Record<string, number> {
   readonly evalPerFamily: number;
 }
 
-const FULL: Plan = { segmentorSteps: 600, alignmentSteps: 200, jointSteps: 600, batchSize: 8, evalPerFamily: 100 };
+const FULL: Plan = { segmentorSteps: 600, alignmentSteps: 200, jointSteps: 400, batchSize: 8, evalPerFamily: 80 };
 const QUICK: Plan = { segmentorSteps: 8, alignmentSteps: 4, jointSteps: 8, batchSize: 4, evalPerFamily: 8 };
 
 function argValue(name: string): string | undefined {
