@@ -41,6 +41,27 @@ describe('expectNoLeaks', () => {
     tf.dispose([out, ...cache]);
   });
 
+  it('a result that passes an argument through: the argument is neither counted nor disposed by warmup', async () => {
+    const input = tf.ones([2]);
+    const layerLike = () => ({ output: tf.add(input, 1), passedThrough: input });
+    const out = expectNoLeaks(layerLike, { warmup: true });
+    expect(input.isDisposed).toBe(false);
+    expect(Array.from(out.output.dataSync())).toEqual([2, 2]);
+    out.output.dispose();
+    const asyncOut = await expectNoLeaksAsync(async () => layerLike(), { warmup: true });
+    expect(input.isDisposed).toBe(false);
+    asyncOut.output.dispose();
+    // A pass-through plus a leak is still a leak.
+    let leaked: tf.Tensor | null = null;
+    expect(() =>
+      expectNoLeaks(() => {
+        leaked = tf.neg(input);
+        return { passedThrough: input };
+      }),
+    ).toThrow(TensorLeakError);
+    tf.dispose([input, leaked!]);
+  });
+
   it('has an async variant', async () => {
     await expect(expectNoLeaksAsync(async () => tf.ones([1]))).resolves.toBeInstanceOf(tf.Tensor);
     await expect(

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { FlowSegError } from '../errors/FlowSegError.js';
+import { nextTensorId } from './expectNoLeaks.js';
 
 /** Thrown by {@link expectFiniteOrTypedError} when a call breaks the robustness contract. */
 export class RobustnessViolation extends Error {}
@@ -49,11 +50,9 @@ function floatTensors(value: unknown, path: string, acc: Array<[string, tf.Tenso
  * Reads results synchronously (`dataSync`): use it on backends that allow that (cpu, wasm).
  */
 export function expectFiniteOrTypedError(fn: () => unknown, options: FiniteOrTypedErrorOptions = {}): RobustnessOutcome {
-  // Tensor ids grow monotonically: anything with a smaller id than this probe's was an input
-  // (a layer may pass one through, e.g. an unchanged condition mask) and is not ours to dispose.
-  const probe = tf.scalar(0);
-  const firstNewId = probe.id + 1;
-  probe.dispose();
+  // Anything with a smaller id was an input (a layer may pass one through, e.g. an unchanged
+  // condition mask) and is not ours to dispose.
+  const firstNewId = nextTensorId();
   const before = tf.memory().numTensors;
   let outcome: RobustnessOutcome;
   try {
