@@ -3,6 +3,8 @@ import { ValueError } from '@flowseg/core';
 import type { FlowSegModel } from '../model/FlowSegModel.js';
 import type { ReferringExample } from '../data/ReferringExample.js';
 import { imageBatch } from '../data/imageBatch.js';
+import { finishGeneratedAnswer } from '../inference/repairAnswer.js';
+import { textBudget } from '../inference/segment.js';
 import { maskOverlap, sampleIoU, type MaskOverlap } from './maskIoU.js';
 import { segmentationMetrics, oracleCIoU, type SegmentationMetrics } from './segmentationMetrics.js';
 
@@ -11,7 +13,8 @@ export type AnswerMode = 'generated' | 'teacher-forced';
 
 /** Options of {@link evaluateModel}. */
 export interface EvaluateOptions {
-  /** `'generated'` (default): the language model writes the answer greedily, as at inference;
+  /** `'generated'` (default): the language model writes the answer greedily, as at inference
+   * (and repaired the way `segment()` repairs it: malformed phrase tags never throw);
    * `'teacher-forced'`: the reference answer is fed (isolates the segmentation side). */
   readonly answers?: AnswerMode;
   /** Examples per forward pass (default 16). */
@@ -155,5 +158,6 @@ function generateAnswers(model: FlowSegModel, images: tf.Tensor4D, batch: readon
     const maskT = tf.tensor2d(mask, undefined, 'int32');
     return model.languageModel.generate(imageTokens, idsT, { maxNewTokens, eosId: tok.eosId, attentionMask: maskT });
   });
-  return generated.map((row) => tok.decode(row.filter((id) => id !== tok.eosId && id !== tok.padId)));
+  const budget = textBudget(model);
+  return generated.map((row, i) => tok.decode(finishGeneratedAnswer(row, tok, { promptLength: prompts[i]!.length, budget, maxNewTokens }).ids));
 }

@@ -45,3 +45,34 @@ export function repairAnswerIds(ids: readonly number[], tokenizer: WordTokenizer
   }
   return { ids: out, repairs };
 }
+
+/**
+ * Turn one row of greedy output into the answer FlowSeg segments with: cut at the first
+ * `<eos>`, {@link repairAnswerIds}, then drop trailing generated tokens until `<bos>`, the
+ * prompt, the answer and `<eos>` fit the `budget` of text positions. Used by `segment()` and by
+ * the evaluation, so both score the same answer.
+ *
+ * @param row - generated ids (`<eos>` last when it was produced).
+ * @param context.promptLength - prompt ids including `<bos>`.
+ * @param context.budget - text positions the model reads after its image tokens.
+ * @param context.maxNewTokens - the generation cap (named in the note when no `<eos>` came).
+ */
+export function finishGeneratedAnswer(
+  row: readonly number[],
+  tokenizer: WordTokenizer,
+  context: { promptLength: number; budget: number; maxNewTokens: number },
+): RepairedAnswer {
+  const end = row.indexOf(tokenizer.eosId);
+  let raw = end >= 0 ? row.slice(0, end) : [...row];
+  const notes = end >= 0 ? [] : [`no <eos> within maxNewTokens=${context.maxNewTokens} tokens: the answer ends there`];
+  let fixed = repairAnswerIds(raw, tokenizer);
+  const fits = () => context.promptLength + fixed.ids.length + 1 <= context.budget;
+  if (!fits()) {
+    while (!fits()) {
+      raw = raw.slice(0, -1);
+      fixed = repairAnswerIds(raw, tokenizer);
+    }
+    notes.push(`the repaired answer was cut to ${raw.length} generated tokens to fit maxPositions`);
+  }
+  return { ids: fixed.ids, repairs: [...notes, ...fixed.repairs] };
+}

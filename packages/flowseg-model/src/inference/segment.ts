@@ -6,7 +6,7 @@ import { pretokenize } from '../tokenizer/pretokenize.js';
 import type { BinaryMask, MaskLogits } from '../image/imageTypes.js';
 import { prepareImage, type SegmentImage } from './imageInput.js';
 import { segmentationPrompt } from './segmentationPrompt.js';
-import { repairAnswerIds } from './repairAnswer.js';
+import { finishGeneratedAnswer, repairAnswerIds } from './repairAnswer.js';
 import { disposeFlowSegOutputs } from './disposeOutputs.js';
 import { greedyAnswers } from './greedyAnswers.js';
 import type {
@@ -70,7 +70,8 @@ function resolveOptions(options: SegmentBatchOptions): ResolvedOptions {
 }
 
 /** Tokens left for `<bos> prompt answer <eos>` after the image tokens. */
-function textBudget(model: FlowSegModel): number {
+/** Text positions the language model reads after its image tokens. @internal */
+export function textBudget(model: FlowSegModel): number {
   return model.config.languageModel.maxPositions - model.visionEncoder.numImageTokens;
 }
 
@@ -149,20 +150,7 @@ async function generateAnswers(
   }
   const budget = textBudget(model);
   rows.forEach((i, r) => {
-    const row = generated[r]!;
-    const end = row.indexOf(tok.eosId);
-    let raw = end >= 0 ? row.slice(0, end) : row;
-    const notes = end >= 0 ? [] : [`no <eos> within maxNewTokens=${maxNewTokens} tokens: the answer ends there`];
-    let fixed = repairAnswerIds(raw, tok);
-    const fits = () => plans[i]!.promptIds.length + fixed.ids.length + 1 <= budget;
-    if (!fits()) {
-      while (!fits()) {
-        raw = raw.slice(0, -1);
-        fixed = repairAnswerIds(raw, tok);
-      }
-      notes.push(`the repaired answer was cut to ${raw.length} generated tokens to fit maxPositions`);
-    }
-    answers.set(i, { ids: fixed.ids, repairs: [...notes, ...fixed.repairs] });
+    answers.set(i, finishGeneratedAnswer(generated[r]!, tok, { promptLength: plans[i]!.promptIds.length, budget, maxNewTokens }));
   });
   return answers;
 }
