@@ -1,5 +1,5 @@
 /**
- * `npx tsx packages/onnx/bench/runtimes.bench.ts`: forward latency of
+ * `npm run bench:runtimes` (= `npx tsx packages/onnx/bench/runtimes.bench.ts`): forward latency of
  *   - the whole FlowSeg model at the `small` preset (one 64×64 image, one `<SEG>` with two
  *     phrases): `FlowSegModel.forward` on TF.js vs `OnnxFlowSegRunner.forward` on the graphs
  *     `exportFlowSegOnnx` wrote from the same model (tf.Tensors in and out, JS glue included);
