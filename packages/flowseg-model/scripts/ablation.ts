@@ -7,12 +7,16 @@
  * against the baseline. Writes docs/results.md (or --out) and a JSON next to it.
  * Resumable: rerunning the same command continues from the last checkpoints in --run-dir.
  *
+ * `--latency-only` re-measures the latency column of an existing report (--out's JSON) on fresh
+ * models of each configuration, interleaved round by round, and re-renders it: timings taken
+ * while training shared the machine with other jobs are noisy; latency does not depend on weights.
+ *
  * `--pretrained <dir>` skips stages 1–2 and starts every row from a checkpoint instead (the
  * `full` model after alignment, e.g. `tmp/train/alignment` left by `npm run train`), so the
  * rows share a longer pretraining than this script's own budget affords; the report says so.
  */
 import * as tf from '@tensorflow/tfjs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { getLayerWeights, selectBackend, setLayerWeights } from '@flowseg/core';
 import { writeFileAtomic } from '@flowseg/core/node';
@@ -58,6 +62,10 @@ async function main(): Promise<void> {
   const threads = argValue('--threads');
   const started = performance.now();
   const selection = await selectBackend('wasm', threads ? { wasmThreads: Number(threads) } : {});
+  if (process.argv.includes('--latency-only')) {
+    await remeasureLatency(out, `${selection.backend} ${selection.device ?? ''}`.trim());
+    return;
+  }
   console.log(`backend ${selection.backend} (${selection.device ?? ''}); plan ${JSON.stringify(plan)}`);
   const tokenizer = syntheticTokenizer();
   const base = resolveFlowSegConfig();
@@ -150,6 +158,33 @@ async function main(): Promise<void> {
   await writeFileAtomic(out, renderResults(report));
   await writeFileAtomic(out.replace(/\.md$/, '.json'), `${JSON.stringify(report, null, 2)}\n`);
   console.log(`wrote ${out} in ${formatSeconds(report.totalSeconds)}`);
+}
+
+/** `--latency-only`: new latency column for the report at `out` (see the file comment). */
+async function remeasureLatency(out: string, backend: string, rounds = 7): Promise<void> {
+  const jsonPath = out.replace(/\.md$/, '.json');
+  const report = JSON.parse(await readFile(jsonPath, 'utf8')) as AblationReport;
+  const tokenizer = syntheticTokenizer();
+  const base = resolveFlowSegConfig();
+  const batch = refsegExamples('test', { attribute: 1 }, 0, 8);
+  const models = report.rows.map((row) => new FlowSegModel({ config: withAblation(base, row.name), tokenizer }));
+  const times = report.rows.map(() => [] as number[]);
+  for (let round = 0; round < rounds; round++) {
+    for (let i = 0; i < models.length; i++) times[i]!.push(await measureForwardLatency(models[i]!, batch, 1));
+  }
+  models.forEach((m) => m.dispose());
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const rows = report.rows.map((row, i) => ({ ...row, msPerSample: median(times[i]!) }));
+  const updated: AblationReport = {
+    ...report,
+    rows,
+    latencyNote:
+      `re-measured on ${new Date().toUTCString()} with \`npm run ablation -- --latency-only\` (${backend}; batch of 8, ` +
+      `median of ${rounds} rounds, the configurations interleaved within each round), after training.`,
+  };
+  await writeFileAtomic(out, renderResults(updated));
+  await writeFileAtomic(jsonPath, `${JSON.stringify(updated, null, 2)}\n`);
+  console.log(`latency re-measured: ${rows.map((r) => `${r.name} ${r.msPerSample.toFixed(1)} ms`).join(', ')}; wrote ${out}`);
 }
 
 main().then(
