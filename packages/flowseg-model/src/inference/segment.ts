@@ -69,8 +69,7 @@ function resolveOptions(options: SegmentBatchOptions): ResolvedOptions {
   };
 }
 
-/** Tokens left for `<bos> prompt answer <eos>` after the image tokens. */
-/** Text positions the language model reads after its image tokens. @internal */
+/** Tokens left for `<bos> prompt answer <eos>` after the image tokens. @internal */
 export function textBudget(model: FlowSegModel): number {
   return model.config.languageModel.maxPositions - model.visionEncoder.numImageTokens;
 }
