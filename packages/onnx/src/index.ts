@@ -35,7 +35,6 @@ export {
   conditionQuerySelectorExporter,
   convSegmentationEncoderExporter,
   embeddingExporter,
-  flowSegConv2dExporter,
   patchVisionEncoderExporter,
   preNormTransformerBlockExporter,
   residualConvBlockExporter,

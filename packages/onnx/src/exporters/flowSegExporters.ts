@@ -5,7 +5,6 @@ import { Conv2d, FpnPixelDecoder, GroupNorm, Mask2FormerDecoder, Mask2FormerDeco
 import {
   ConditionQuerySelector,
   ConvSegmentationEncoder,
-  Conv2d as FlowSegConv2d,
   Embedding,
   PatchVisionEncoder,
   PreNormTransformerBlock,
@@ -22,7 +21,6 @@ import {
   conditionQuerySelectorExporter,
   convSegmentationEncoderExporter,
   embeddingExporter,
-  flowSegConv2dExporter,
   patchVisionEncoderExporter,
   preNormTransformerBlockExporter,
   residualConvBlockExporter,
@@ -55,7 +53,6 @@ export function registerFlowSegOnnxExporters(): void {
   registerOnnxExporter(BoundaryAwareRefinement, boundaryAwareRefinementExporter);
   registerOnnxExporter(LlmProjection, llmProjectionExporter);
   registerOnnxExporter(LlmConditionAdapter, llmConditionAdapterExporter);
-  registerOnnxExporter(FlowSegConv2d, flowSegConv2dExporter);
   registerOnnxExporter(ResidualConvBlock, residualConvBlockExporter);
   registerOnnxExporter(ConvSegmentationEncoder, convSegmentationEncoderExporter);
   registerOnnxExporter(PreNormTransformerBlock, preNormTransformerBlockExporter);

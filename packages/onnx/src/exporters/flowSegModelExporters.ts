@@ -2,7 +2,6 @@ import type { FlowSegLayer } from '@flowseg/core';
 import {
   ConditionQuerySelector,
   ConvSegmentationEncoder,
-  Conv2d as FlowSegConv2d,
   Embedding,
   PatchVisionEncoder,
   PreNormTransformerBlock,
@@ -49,18 +48,6 @@ function preNormBlockAt(ctx: OnnxExportContext, owner: FlowSegLayer, prefix: str
     return ctx.op('Add', [mid, reluFeedForwardAt(ctx, owner, weightKey(prefix, 'mlp'), normed)], {}, 'ffn_residual');
   });
 }
-
-/** flowseg-model `Conv2d`: stride-1 "same" NHWC convolution with bias. */
-export const flowSegConv2dExporter: OnnxLayerExporter<FlowSegConv2d> = {
-  signature: (layer) => ({
-    inputs: [{ name: 'x', dtypes: ['float32'], dims: ['batch', 'height', 'width', layer.inChannels], doc: 'Maps `[batch, height, width, inChannels]`.' }],
-    outputs: [{ name: 'output', dtype: 'float32', doc: 'Maps `[batch, height, width, outChannels]`.' }],
-  }),
-  emit: (layer, { x }, ctx) => {
-    layer.ensureBuilt();
-    return { output: conv2dAt(ctx, layer, '', x!) };
-  },
-};
 
 /** flowseg-model `ResidualConvBlock`: `x + proj(relu(conv3×3(LN(x))))`. */
 export const residualConvBlockExporter: OnnxLayerExporter<ResidualConvBlock> = {
