@@ -18,7 +18,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { getLayerWeights, selectBackend, setLayerWeights } from '@flowseg/core';
+import { getLayerWeights, setLayerWeights } from '@flowseg/core';
 import { writeFileAtomic } from '@flowseg/core/node';
 import {
   ABLATIONS,
@@ -26,7 +26,6 @@ import {
   resolveFlowSegConfig,
   withAblation,
   refsegExamples,
-  DEFAULT_FAMILY_MIX,
   failureRescue,
   type AblationName,
 } from '@flowseg/flowseg-model';
@@ -35,6 +34,7 @@ import { syntheticTokenizer } from '../src/data/syntheticTokenizer.js';
 import { evaluateModel } from '../src/evaluation/evaluateModel.js';
 import { measureForwardLatency } from '../src/evaluation/measureLatency.js';
 import { renderResults, type AblationRow, type AblationReport } from './renderResults.js';
+import { TRAINING_STREAMS, argValue, startWasmBackend } from './scriptSetup.js';
 
 const FAMILIES = ['attribute', 'relational', 'reasoning', 'multi', 'empty'] as const;
 
@@ -49,31 +49,20 @@ interface Plan extends Record<string, number> {
 const FULL: Plan = { segmentorSteps: 600, alignmentSteps: 200, jointSteps: 400, batchSize: 8, evalPerFamily: 80 };
 const QUICK: Plan = { segmentorSteps: 8, alignmentSteps: 4, jointSteps: 8, batchSize: 4, evalPerFamily: 8 };
 
-function argValue(name: string): string | undefined {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
-
 async function main(): Promise<void> {
   const quick = process.argv.includes('--quick');
   const plan = quick ? QUICK : FULL;
   const out = resolve(argValue('--out') ?? (quick ? 'test-output/ablation-quick/results.md' : 'docs/results.md'));
   const runDir = resolve(argValue('--run-dir') ?? (quick ? 'tmp/ablation-quick' : 'tmp/ablation'));
-  const threads = argValue('--threads');
   const started = performance.now();
-  const selection = await selectBackend('wasm', threads ? { wasmThreads: Number(threads) } : {});
+  const backend = await startWasmBackend();
   if (process.argv.includes('--latency-only')) {
-    await remeasureLatency(out, `${selection.backend} ${selection.device ?? ''}`.trim());
+    await remeasureLatency(out, backend);
     return;
   }
-  console.log(`backend ${selection.backend} (${selection.device ?? ''}); plan ${JSON.stringify(plan)}`);
+  console.log(`backend ${backend}; plan ${JSON.stringify(plan)}`);
   const tokenizer = syntheticTokenizer();
   const base = resolveFlowSegConfig();
-  const streams = {
-    segmentor: (a: number, n: number) => refsegExamples('train', { attribute: 1, relational: 1, reasoning: 1, multi: 1 }, a, n),
-    alignment: (a: number, n: number) => refsegExamples('train', { attribute: 1, relational: 1 }, a, n),
-    joint: (a: number, n: number) => refsegExamples('train', DEFAULT_FAMILY_MIX, a, n),
-  };
 
   // Stages 1–2, shared by every row: trained here, or loaded with --pretrained.
   const pretrainedDir = argValue('--pretrained');
@@ -87,8 +76,8 @@ async function main(): Promise<void> {
     pretraining = { source: pretrainedDir, description: `loaded from ${pretrainedDir} (${stage})` };
   } else {
     pre = new FlowSegModel({ config: withAblation(base, 'full'), tokenizer });
-    await trainStage(pre, { stage: 'segmentor', steps: plan.segmentorSteps, batchSize: plan.batchSize, data: streams.segmentor, checkpointDir: `${runDir}/pretrain-segmentor` });
-    await trainStage(pre, { stage: 'alignment', steps: plan.alignmentSteps, batchSize: plan.batchSize * 2, data: streams.alignment, learningRate: 2e-3, checkpointDir: `${runDir}/pretrain-alignment` });
+    await trainStage(pre, { stage: 'segmentor', steps: plan.segmentorSteps, batchSize: plan.batchSize, data: TRAINING_STREAMS.segmentor, checkpointDir: `${runDir}/pretrain-segmentor` });
+    await trainStage(pre, { stage: 'alignment', steps: plan.alignmentSteps, batchSize: plan.batchSize * 2, data: TRAINING_STREAMS.alignment, learningRate: 2e-3, checkpointDir: `${runDir}/pretrain-alignment` });
     pretraining = { source: 'this run', description: `segmentor ${plan.segmentorSteps} steps, alignment ${plan.alignmentSteps} steps` };
   }
   const pretrainSeconds = (performance.now() - t1) / 1000;
@@ -104,7 +93,7 @@ async function main(): Promise<void> {
     const own = new Set(model.namedWeights().keys());
     setLayerWeights(model, new Map([...pretrained].filter(([k]) => own.has(k))), { strict: false });
     const t = performance.now();
-    const run = await trainStage(model, { stage: 'joint', steps: plan.jointSteps, batchSize: plan.batchSize, data: streams.joint, checkpointDir: `${runDir}/joint-${name}` });
+    const run = await trainStage(model, { stage: 'joint', steps: plan.jointSteps, batchSize: plan.batchSize, data: TRAINING_STREAMS.joint, checkpointDir: `${runDir}/joint-${name}` });
     const trainSeconds = run.seconds || (performance.now() - t) / 1000;
     const families: AblationRow['families'] = {};
     const ious: Record<string, number[]> = {};
@@ -146,7 +135,7 @@ async function main(): Promise<void> {
     quick,
     command: `npm run ablation${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
     pretraining,
-    backend: `${selection.backend} ${selection.device ?? ''}`.trim(),
+    backend,
     plan,
     pretrainSeconds,
     totalSeconds: (performance.now() - started) / 1000,

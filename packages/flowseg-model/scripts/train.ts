@@ -7,29 +7,23 @@
  * The checkpoint's metadata records the command, the steps and the test-split metrics.
  */
 import { resolve } from 'node:path';
-import { selectBackend } from '@flowseg/core';
-import { FlowSegModel, resolveFlowSegConfig, withAblation, refsegExamples, DEFAULT_FAMILY_MIX } from '@flowseg/flowseg-model';
+import { FlowSegModel, resolveFlowSegConfig, withAblation, refsegExamples } from '@flowseg/flowseg-model';
 import { trainStage, saveCheckpoint, formatSeconds } from '@flowseg/flowseg-model/node';
 import { syntheticTokenizer } from '../src/data/syntheticTokenizer.js';
 import { evaluateModel } from '../src/evaluation/evaluateModel.js';
+import { TRAINING_STREAMS, argValue, startWasmBackend } from './scriptSetup.js';
 
 const FULL = { segmentorSteps: 1500, alignmentSteps: 300, jointSteps: 1500, batchSize: 8, evalPerFamily: 200 };
 const QUICK = { segmentorSteps: 6, alignmentSteps: 3, jointSteps: 6, batchSize: 4, evalPerFamily: 6 };
-
-function argValue(name: string): string | undefined {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
 
 async function main(): Promise<void> {
   const quick = process.argv.includes('--quick');
   const plan = quick ? QUICK : FULL;
   const out = resolve(argValue('--out') ?? (quick ? 'tmp/train-quick/checkpoint' : 'packages/flowseg-model/checkpoints/flowseg-small'));
   const runDir = resolve(argValue('--run-dir') ?? (quick ? 'tmp/train-quick' : 'tmp/train'));
-  const threads = argValue('--threads');
   const started = performance.now();
-  const selection = await selectBackend('wasm', threads ? { wasmThreads: Number(threads) } : {});
-  console.log(`backend ${selection.backend} (${selection.device ?? ''}); plan ${JSON.stringify(plan)}`);
+  const backend = await startWasmBackend();
+  console.log(`backend ${backend}; plan ${JSON.stringify(plan)}`);
   const model = new FlowSegModel({ config: withAblation(resolveFlowSegConfig(), 'full'), tokenizer: syntheticTokenizer() });
   const b = plan.batchSize;
   const stageSeconds: Record<string, number> = {};
@@ -38,7 +32,7 @@ async function main(): Promise<void> {
     stage: 'segmentor',
     steps: plan.segmentorSteps,
     batchSize: b,
-    data: (a, n) => refsegExamples('train', { attribute: 1, relational: 1, reasoning: 1, multi: 1 }, a, n),
+    data: TRAINING_STREAMS.segmentor,
     checkpointDir: `${runDir}/segmentor`,
   }));
   record('alignment', await trainStage(model, {
@@ -46,14 +40,14 @@ async function main(): Promise<void> {
     steps: plan.alignmentSteps,
     batchSize: 2 * b,
     learningRate: 2e-3,
-    data: (a, n) => refsegExamples('train', { attribute: 1, relational: 1 }, a, n),
+    data: TRAINING_STREAMS.alignment,
     checkpointDir: `${runDir}/alignment`,
   }));
   record('joint', await trainStage(model, {
     stage: 'joint',
     steps: plan.jointSteps,
     batchSize: b,
-    data: (a, n) => refsegExamples('train', DEFAULT_FAMILY_MIX, a, n),
+    data: TRAINING_STREAMS.joint,
     checkpointDir: `${runDir}/joint`,
   }));
   const metrics: Record<string, { cIoU: number; gIoU: number }> = {};
@@ -66,7 +60,7 @@ async function main(): Promise<void> {
     metadata: {
       command: `npm run train${quick ? ' -- --quick' : ''}`,
       plan,
-      backend: `${selection.backend} ${selection.device ?? ''}`.trim(),
+      backend,
       // Summed over resumed runs (each stage's state keeps its own wall-clock total).
       trainingMinutes: Object.fromEntries(Object.entries(stageSeconds).map(([k, v]) => [k, +(v / 60).toFixed(1)])),
       testMetrics: metrics,
