@@ -22,6 +22,7 @@ export {
 export { resolveFlowSegConfig, validateFlowSegConfig } from './config/resolveFlowSegConfig.js';
 export { FlowSegModel, type FlowSegModelOptions } from './model/FlowSegModel.js';
 export { ConditionQuerySelector, type ConditionQuerySelectorConfig, type SelectionInputs } from './model/ConditionQuerySelector.js';
+export { AttributeHead, validateAttributeClasses, type AttributeHeadConfig } from './model/AttributeHead.js';
 export type { FlowSegInputs, FlowSegOutputs, SegmentorOutputs } from './model/flowSegTypes.js';
 export {
   CHECKPOINT_FORMAT_VERSION,
@@ -35,7 +36,7 @@ export {
 } from './checkpoint/checkpointFormat.js';
 export { loadCheckpointFromUrl } from './checkpoint/loadCheckpointFromUrl.js';
 export type { ReferringExample } from './data/ReferringExample.js';
-export { fromRefSegSample } from './data/fromRefSegSample.js';
+export { fromRefSegSample, REFSEG_ATTRIBUTE_CLASSES } from './data/fromRefSegSample.js';
 export { imageBatch } from './data/imageBatch.js';
 export { sequenceBatch, type SequenceBatch } from './data/sequenceBatch.js';
 export { refsegExamples, DEFAULT_FAMILY_MIX, type FamilyMix } from './data/refsegStream.js';
@@ -50,6 +51,7 @@ export {
 } from './training/trainingStages.js';
 export { trainStep, type StepReport } from './training/trainStep.js';
 export { jointLoss, DEFAULT_JOINT_LOSS_WEIGHTS, type JointLoss, type JointLossWeights } from './training/flowSegLosses.js';
+export { attributeLoss } from './training/attributeLoss.js';
 export { maskTarget, disposeTargets } from './training/maskTargets.js';
 export { maskOverlap, sampleIoU, type MaskOverlap } from './evaluation/maskIoU.js';
 export {

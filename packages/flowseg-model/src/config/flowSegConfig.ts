@@ -108,6 +108,13 @@ export interface FlowSegConfig {
     /** Temperature τ of the similarity softmax (scores are `cos / τ`). */
     readonly temperature: number;
   };
+  /**
+   * Classes of each object attribute group the segmentor pretraining supervises on the output
+   * queries (an {@link AttributeHead}; e.g. `[shapes, colours, sizes]`), or empty for none
+   * (class-agnostic, the paper's stage 1). Beyond the paper; training-only. Absent in
+   * checkpoints written before it existed, which means empty.
+   */
+  readonly attributeClasses?: readonly number[];
   /** Seed of every initializer. */
   readonly seed: number;
 }
@@ -117,10 +124,11 @@ export type FlowSegConfigOverrides = {
   readonly [K in keyof FlowSegConfig]?: FlowSegConfig[K] extends object ? Partial<FlowSegConfig[K]> : FlowSegConfig[K];
 };
 
-const COMMON: Pick<FlowSegConfig, 'adapter' | 'bsf' | 'bar' | 'seed'> = {
+const COMMON: Pick<FlowSegConfig, 'adapter' | 'bsf' | 'bar' | 'attributeClasses' | 'seed'> = {
   adapter: { pooling: 'mean', projectionHiddenDim: 128, separateProjections: false },
   bsf: { semanticRefinement: true, conditionRefinement: true, crSource: 'ffn' },
   bar: { enabled: true, epsilon: 0.1, bandKernel: 3, compChannels: 8, hiddenChannels: 16, adaptiveThreshold: 'off' },
+  attributeClasses: [],
   seed: 0,
 };
 

@@ -2,6 +2,7 @@ import { ValueError } from '@flowseg/core';
 import { ADAPTIVE_THRESHOLDS } from '@flowseg/bar-head';
 import { CONDITION_REFINEMENT_SOURCES } from '@flowseg/bsf-layer';
 import { CONFIG_PRESETS, type FlowSegConfig, type FlowSegConfigOverrides } from './flowSegConfig.js';
+import { validateAttributeClasses } from '../model/AttributeHead.js';
 
 const POOLINGS = ['mean', 'last', 'attention'] as const;
 
@@ -115,5 +116,6 @@ export function validateFlowSegConfig(c: FlowSegConfig): void {
   if (!(c.selection.temperature > 0) || !Number.isFinite(c.selection.temperature)) {
     throw new ValueError(`selection.temperature: expected a finite value > 0, received ${c.selection.temperature}`, 'selection.temperature');
   }
+  if (c.attributeClasses !== undefined) validateAttributeClasses(c.attributeClasses, 'attributeClasses');
   if (!Number.isInteger(c.seed)) throw new ValueError(`seed: expected an integer, received ${c.seed}`, 'seed');
 }

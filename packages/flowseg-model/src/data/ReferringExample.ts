@@ -17,6 +17,12 @@ export interface ReferringExample {
   readonly targetMasks: readonly Uint8Array[];
   /** Visible masks of every object in the scene (segmentor pretraining), `[height·width]` 0/1. */
   readonly instanceMasks: readonly Uint8Array[];
+  /**
+   * Attribute classes of every object, aligned with `instanceMasks`: one class index per
+   * attribute group of the model's `attributeClasses` (e.g. `[shape, colour, size]`). Needed
+   * only to pretrain a segmentor with an attribute head.
+   */
+  readonly instanceAttributes?: readonly (readonly number[])[];
   /** Scene description (vision–language alignment), if any. */
   readonly description?: string;
   /** Family or split label used when reporting metrics per family. */

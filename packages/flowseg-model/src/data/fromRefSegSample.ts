@@ -1,7 +1,10 @@
-import type { ReferringSample } from '@flowseg/refseg-synth';
+import { COLORS, SHAPES, SIZES, type ReferringSample } from '@flowseg/refseg-synth';
 import type { ReferringExample } from './ReferringExample.js';
 
-/** Convert a `@flowseg/refseg-synth` sample into a {@link ReferringExample}. */
+/** Classes of the synthetic benchmark's attribute groups, in the order of {@link fromRefSegSample}'s `instanceAttributes`: shape, colour, size. */
+export const REFSEG_ATTRIBUTE_CLASSES: readonly number[] = [SHAPES.length, COLORS.length, SIZES.length];
+
+/** Convert a `@flowseg/refseg-synth` sample into a {@link ReferringExample} (attributes: shape, colour, size indices). */
 export function fromRefSegSample(sample: ReferringSample): ReferringExample {
   const { scene } = sample;
   return {
@@ -12,6 +15,7 @@ export function fromRefSegSample(sample: ReferringSample): ReferringExample {
     answer: sample.answer,
     targetMasks: sample.targets.map((t) => scene.masks[t.objectId]!),
     instanceMasks: scene.masks,
+    instanceAttributes: scene.objects.map((o) => [SHAPES.indexOf(o.shape), COLORS.indexOf(o.color), SIZES.indexOf(o.size)]),
     description: sample.description,
     family: sample.family,
   };

@@ -11,6 +11,7 @@ import { WordTokenizer } from '../tokenizer/WordTokenizer.js';
 import { validateFlowSegConfig } from '../config/resolveFlowSegConfig.js';
 import type { FlowSegConfig } from '../config/flowSegConfig.js';
 import { ConditionQuerySelector } from './ConditionQuerySelector.js';
+import { AttributeHead } from './AttributeHead.js';
 import type { FlowSegInputs, FlowSegOutputs, SegmentorOutputs } from './flowSegTypes.js';
 import { tokenTensors } from './tokenTensors.js';
 
@@ -41,7 +42,8 @@ export interface FlowSegModelOptions {
  * Several `<SEG>` tokens give several targets, each with its own decoder pass (its own query
  * initialisation, its own conditions and its own selected mask). Weights are named after the
  * children: `segmentation_encoder.*`, `pixel_position.*`, `pixel_decoder.*`, `vision_encoder.*`,
- * `language_model.*`, `adapter.*`, `decoder.*`, `bar.*` (when enabled), `selector.*`.
+ * `language_model.*`, `adapter.*`, `decoder.*`, `bar.*` (when enabled), `selector.*`,
+ * `attribute_head.*` (when `config.attributeClasses` is not empty; training only).
  *
  * @example
  * ```ts
@@ -75,6 +77,8 @@ export class FlowSegModel extends FlowSegLayer {
   readonly selector: ConditionQuerySelector;
   /** Projection of the sine position encoding added to the finest backbone map. */
   readonly pixelPosition: Linear;
+  /** Training-only attribute classifiers on the output queries, or `null` when `config.attributeClasses` is empty. */
+  readonly attributeHead: AttributeHead | null;
   private positionCache: tf.Tensor2D | null = null;
 
   constructor(options: FlowSegModelOptions) {
@@ -178,6 +182,9 @@ export class FlowSegModel extends FlowSegLayer {
       temperature: c.selection.temperature,
       seed: seed(8),
     });
+    const attributeClasses = c.attributeClasses ?? [];
+    this.attributeHead =
+      attributeClasses.length > 0 ? new AttributeHead({ hiddenDim: c.decoder.hiddenDim, classes: attributeClasses, seed: seed(10) }) : null;
     // Built eagerly so that `trainableWeights` is complete before the first call.
     this.build();
     const [ph, pw] = this.maskSize;
@@ -196,6 +203,7 @@ export class FlowSegModel extends FlowSegLayer {
       ['bar', this.bar],
       ['selector', this.selector],
       ['pixel_position', this.pixelPosition],
+      ['attribute_head', this.attributeHead],
     ];
     for (const [key, layer] of children) {
       if (!layer) continue;
@@ -359,7 +367,7 @@ export class FlowSegModel extends FlowSegLayer {
       const predMasks = this.bar
         ? this.bar.forward({ maskLogits: dec.predMasks, pixelFeatures: pix.maskFeatures, training }).refinedLogits
         : dec.predMasks;
-      return { predLogits: dec.predLogits, predMasks, auxOutputs: dec.auxOutputs };
+      return { predLogits: dec.predLogits, predMasks, auxOutputs: dec.auxOutputs, queries: dec.queries };
     });
   }
 

@@ -62,4 +62,6 @@ export interface SegmentorOutputs {
   readonly predMasks: tf.Tensor4D;
   /** Deep-supervision predictions before the final one. */
   readonly auxOutputs: readonly DecoderPrediction[];
+  /** Output queries `Q_out` after the decoder's final norm `[batch, queries, channels]` (what the attribute head reads). */
+  readonly queries: tf.Tensor3D;
 }

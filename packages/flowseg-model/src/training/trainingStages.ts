@@ -8,6 +8,7 @@ import { sequenceBatch } from '../data/sequenceBatch.js';
 import { disposeTargets, maskTarget } from './maskTargets.js';
 import { jointLoss, DEFAULT_JOINT_LOSS_WEIGHTS, type JointLossWeights } from './flowSegLosses.js';
 import { nextTokenCrossEntropy } from '../language/nextTokenLoss.js';
+import { attributeLoss } from './attributeLoss.js';
 
 /** The paper's three training stages. */
 export type TrainingStage = 'segmentor' | 'alignment' | 'joint';
@@ -20,7 +21,7 @@ export const DESCRIBE_PROMPT = 'describe the image';
 
 /** Child layers each stage trains (stage 3 trains everything). */
 const STAGE_CHILDREN: Record<TrainingStage, readonly string[] | null> = {
-  segmentor: ['segmentation_encoder', 'pixel_position', 'pixel_decoder', 'decoder', 'bar'],
+  segmentor: ['segmentation_encoder', 'pixel_position', 'pixel_decoder', 'decoder', 'bar', 'attribute_head'],
   alignment: ['vision_encoder', 'language_model'],
   joint: null,
 };
@@ -53,7 +54,8 @@ export interface StageObjective {
 /**
  * The objective of one training step of `stage` on `examples`:
  * - `segmentor`: Mask2Former's set criterion on class-agnostic instance masks (every object
- *   of the scene), no text;
+ *   of the scene), no text; plus, when the model has an attribute head, `L_attr` on the
+ *   matched queries (see {@link attributeLoss}; the examples must carry `instanceAttributes`);
  * - `alignment`: next-token loss of the language model on the scene description, with the
  *   image tokens as prefix;
  * - `joint`: next-token loss on the answer + `L_seg` per `<SEG>` target + selection loss.
@@ -77,13 +79,18 @@ export function stageObjective(
   const disposeParts = () => tf.dispose(Object.values(parts).filter((v): v is tf.Scalar => v !== null));
   const maxTokens = model.config.languageModel.maxPositions - model.visionEncoder.numImageTokens;
   if (stage === 'segmentor') {
+    const head = model.attributeHead;
+    const attributes = head ? examples.map((e, i) => requireAttributes(e, i)) : [];
     const targets = examples.map((e) => maskTarget(e.instanceMasks, height, width));
     return {
       loss: () => {
         const out = model.segmentorForward(images, true);
         const losses = criterion.compute(out, targets);
         keep('seg', losses.total);
-        return losses.total;
+        if (!head) return losses.total;
+        const attr = attributeLoss(head, out.queries, losses.matches[losses.matches.length - 1]!, attributes);
+        keep('attributes', attr);
+        return tf.add(losses.total, attr) as tf.Scalar;
       },
       metrics,
       dispose: () => (disposeTargets(targets), images.dispose(), disposeParts()),
@@ -137,4 +144,16 @@ export function stageObjective(
     metrics,
     dispose: () => (disposeTargets(rowTargets), tf.dispose([ids, lossMask, images]), disposeParts()),
   };
+}
+
+/** The example's per-object attributes (one row per instance mask), or a clear error. */
+function requireAttributes(example: ReferringExample, index: number): readonly (readonly number[])[] {
+  const attributes = example.instanceAttributes;
+  if (!attributes || attributes.length !== example.instanceMasks.length) {
+    throw new ValueError(
+      `examples[${index}].instanceAttributes: the model has an attribute head, so every example needs one attribute row per instance mask (${example.instanceMasks.length}), received ${attributes ? attributes.length : 'none'}`,
+      'examples',
+    );
+  }
+  return attributes;
 }
