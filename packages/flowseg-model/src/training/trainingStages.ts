@@ -69,6 +69,8 @@ export function stageObjective(
   weights: JointLossWeights = DEFAULT_JOINT_LOSS_WEIGHTS,
 ): StageObjective {
   const { height, width } = model.config.image;
+  // Checked before any tensor exists, so a bad example leaks nothing.
+  const attributes = stage === 'segmentor' && model.attributeHead ? examples.map((e, i) => requireAttributes(e, i)) : [];
   const images = imageBatch(examples);
   const parts: Record<string, tf.Scalar | null> = {};
   const keep = (name: string, t: tf.Scalar) => {
@@ -80,7 +82,6 @@ export function stageObjective(
   const maxTokens = model.config.languageModel.maxPositions - model.visionEncoder.numImageTokens;
   if (stage === 'segmentor') {
     const head = model.attributeHead;
-    const attributes = head ? examples.map((e, i) => requireAttributes(e, i)) : [];
     const targets = examples.map((e) => maskTarget(e.instanceMasks, height, width));
     return {
       loss: () => {

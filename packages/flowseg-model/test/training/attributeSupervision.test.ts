@@ -146,9 +146,11 @@ describe('attribute head in the model', () => {
     const [example] = data(0, 1);
     const stripped = { ...example!, instanceAttributes: undefined };
     const criterion = new SetCriterion({ numClasses: 1, numPoints: 64 });
+    const before = tf.memory().numTensors;
     expect(() => stageObjective(model, 'segmentor', [stripped], criterion)).toThrow(
       /examples\[0\]\.instanceAttributes: the model has an attribute head/,
     );
+    expect(tf.memory().numTensors).toBe(before);
     model.dispose();
   });
 });
