@@ -23,6 +23,7 @@ import { writeFileAtomic } from '@flowseg/core/node';
 import {
   ABLATIONS,
   FlowSegModel,
+  resolveFlowSegConfig,
   withAblation,
   refsegExamples,
   failureRescue,
@@ -33,7 +34,7 @@ import { syntheticTokenizer } from '../src/data/syntheticTokenizer.js';
 import { evaluateModel } from '../src/evaluation/evaluateModel.js';
 import { measureForwardLatency } from '../src/evaluation/measureLatency.js';
 import { renderResults, type AblationRow, type AblationReport } from './renderResults.js';
-import { TRAINING_STREAMS, argValue, startWasmBackend, trainingConfig } from './scriptSetup.js';
+import { TRAINING_STREAMS, argValue, startWasmBackend } from './scriptSetup.js';
 
 const FAMILIES = ['attribute', 'relational', 'reasoning', 'multi', 'empty'] as const;
 
@@ -61,7 +62,7 @@ async function main(): Promise<void> {
   }
   console.log(`backend ${backend}; plan ${JSON.stringify(plan)}`);
   const tokenizer = syntheticTokenizer();
-  const base = trainingConfig();
+  const base = resolveFlowSegConfig();
 
   // Stages 1–2, shared by every row: trained here, or loaded with --pretrained.
   const pretrainedDir = argValue('--pretrained');
@@ -153,7 +154,7 @@ async function remeasureLatency(out: string, backend: string, rounds = 7): Promi
   const jsonPath = out.replace(/\.md$/, '.json');
   const report = JSON.parse(await readFile(jsonPath, 'utf8')) as AblationReport;
   const tokenizer = syntheticTokenizer();
-  const base = trainingConfig();
+  const base = resolveFlowSegConfig();
   const batch = refsegExamples('test', { attribute: 1 }, 0, 8);
   const models = report.rows.map((row) => new FlowSegModel({ config: withAblation(base, row.name), tokenizer }));
   const times = report.rows.map(() => [] as number[]);

@@ -4,23 +4,7 @@
  * checkpoint see the same streams).
  */
 import { selectBackend } from '@flowseg/core';
-import {
-  refsegExamples,
-  resolveFlowSegConfig,
-  DEFAULT_FAMILY_MIX,
-  REFSEG_ATTRIBUTE_CLASSES,
-  type FlowSegConfig,
-  type ReferringExample,
-} from '@flowseg/flowseg-model';
-
-/**
- * The `small` preset with stage 1's attribute head for the benchmark's shape, colour and size
- * (see AttributeHead): without it the class-agnostic queries carry no shape, and selection
- * stays near chance (docs/results.md). The shipped checkpoint and every ablation row use it.
- */
-export function trainingConfig(): FlowSegConfig {
-  return resolveFlowSegConfig({ attributeClasses: REFSEG_ATTRIBUTE_CLASSES });
-}
+import { refsegExamples, DEFAULT_FAMILY_MIX, type ReferringExample } from '@flowseg/flowseg-model';
 
 /** The value after `name` on the command line, if present. */
 export function argValue(name: string): string | undefined {

@@ -7,11 +7,11 @@
  * The checkpoint's metadata records the command, the steps and the test-split metrics.
  */
 import { resolve } from 'node:path';
-import { FlowSegModel, withAblation, refsegExamples } from '@flowseg/flowseg-model';
+import { FlowSegModel, resolveFlowSegConfig, withAblation, refsegExamples } from '@flowseg/flowseg-model';
 import { trainStage, saveCheckpoint, formatSeconds } from '@flowseg/flowseg-model/node';
 import { syntheticTokenizer } from '../src/data/syntheticTokenizer.js';
 import { evaluateModel } from '../src/evaluation/evaluateModel.js';
-import { TRAINING_STREAMS, argValue, startWasmBackend, trainingConfig } from './scriptSetup.js';
+import { TRAINING_STREAMS, argValue, startWasmBackend } from './scriptSetup.js';
 
 const FULL = { segmentorSteps: 1500, alignmentSteps: 300, jointSteps: 1500, batchSize: 8, evalPerFamily: 200 };
 const QUICK = { segmentorSteps: 6, alignmentSteps: 3, jointSteps: 6, batchSize: 4, evalPerFamily: 6 };
@@ -24,7 +24,7 @@ async function main(): Promise<void> {
   const started = performance.now();
   const backend = await startWasmBackend();
   console.log(`backend ${backend}; plan ${JSON.stringify(plan)}`);
-  const model = new FlowSegModel({ config: withAblation(trainingConfig(), 'full'), tokenizer: syntheticTokenizer() });
+  const model = new FlowSegModel({ config: withAblation(resolveFlowSegConfig(), 'full'), tokenizer: syntheticTokenizer() });
   const b = plan.batchSize;
   const stageSeconds: Record<string, number> = {};
   const record = (stage: string, run: { seconds: number }) => (stageSeconds[stage] = run.seconds);
