@@ -1,13 +1,15 @@
 /**
- * `npm run train [-- --quick] [--out dir]`: trains the full FlowSeg model (BSF + BAR, `small`
+ * `npm run train [-- --quick] [--attributes] [--out dir]`: trains the full FlowSeg model (BSF + BAR, `small`
  * preset) through the paper's three stages on the synthetic benchmark and writes the
  * checkpoint that `npm start` and `flowseg` load (default
  * packages/flowseg-model/checkpoints/flowseg-small). Resumable: rerun the same command after an
  * interruption and it continues from the last checkpoint of the current stage (in --run-dir).
  * The checkpoint's metadata records the command, the steps and the test-split metrics.
+ * `--attributes` adds stage 1's attribute supervision (shape, colour, size; see AttributeHead
+ * and docs/selection.md) — not used for the shipped checkpoint.
  */
 import { resolve } from 'node:path';
-import { FlowSegModel, resolveFlowSegConfig, withAblation, refsegExamples } from '@flowseg/flowseg-model';
+import { FlowSegModel, resolveFlowSegConfig, withAblation, refsegExamples, REFSEG_ATTRIBUTE_CLASSES } from '@flowseg/flowseg-model';
 import { trainStage, saveCheckpoint, formatSeconds } from '@flowseg/flowseg-model/node';
 import { syntheticTokenizer } from '../src/data/syntheticTokenizer.js';
 import { evaluateModel } from '../src/evaluation/evaluateModel.js';
@@ -24,7 +26,9 @@ async function main(): Promise<void> {
   const started = performance.now();
   const backend = await startWasmBackend();
   console.log(`backend ${backend}; plan ${JSON.stringify(plan)}`);
-  const model = new FlowSegModel({ config: withAblation(resolveFlowSegConfig(), 'full'), tokenizer: syntheticTokenizer() });
+  const attributes = process.argv.includes('--attributes');
+  const config = resolveFlowSegConfig(attributes ? { attributeClasses: REFSEG_ATTRIBUTE_CLASSES } : {});
+  const model = new FlowSegModel({ config: withAblation(config, 'full'), tokenizer: syntheticTokenizer() });
   const b = plan.batchSize;
   const stageSeconds: Record<string, number> = {};
   const record = (stage: string, run: { seconds: number }) => (stageSeconds[stage] = run.seconds);
@@ -58,7 +62,7 @@ async function main(): Promise<void> {
   }
   await saveCheckpoint(model, out, {
     metadata: {
-      command: `npm run train${quick ? ' -- --quick' : ''}`,
+      command: `npm run train${quick || attributes ? ' --' : ''}${quick ? ' --quick' : ''}${attributes ? ' --attributes' : ''}`,
       plan,
       backend,
       // Summed over resumed runs (each stage's state keeps its own wall-clock total).
