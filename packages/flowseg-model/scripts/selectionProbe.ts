@@ -155,6 +155,10 @@ function fitProbe(
 async function main(): Promise<void> {
   const checkpoint = resolve(argValue('--checkpoint') ?? 'packages/flowseg-model/checkpoints/flowseg-small');
   const family = (argValue('--family') ?? 'attribute') as Family;
+  // The probe scores one target per sample: the multi and empty families have none of those.
+  if (!['attribute', 'relational', 'reasoning'].includes(family)) {
+    throw new Error(`--family: expected attribute, relational or reasoning (single-target families), received ${family}`);
+  }
   const trainCount = positiveArg('--train', 1920);
   const testCount = positiveArg('--test', 160);
   const backend = await startWasmBackend();
