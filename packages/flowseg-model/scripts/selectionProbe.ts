@@ -14,7 +14,7 @@
  */
 import { resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { imageBatch, refsegExamples, sequenceBatch, type FlowSegModel } from '@flowseg/flowseg-model';
+import { imageBatch, maskOverlap, refsegExamples, sampleIoU, sequenceBatch, type FlowSegModel } from '@flowseg/flowseg-model';
 import { loadCheckpoint } from '@flowseg/flowseg-model/node';
 import type { Family } from '@flowseg/refseg-synth';
 import { argValue, startWasmBackend } from './scriptSetup.js';
@@ -62,19 +62,22 @@ function extract(model: FlowSegModel, family: Family, split: 'train' | 'test', c
       const initial = model.adapter.forward({ tokenIds: seq.ids, hiddenStates: lm.hiddenStates, attentionMask: seq.attentionMask }).conditions;
       const rows = fwd.candidateLogits.shape[0];
       const [mh, mw] = model.maskSize;
-      const candidates = tf.reshape(
-        tf.greater(model.upsampleToImage(tf.reshape(fwd.candidateLogits, [rows * numQueries, mh, mw]) as tf.Tensor3D), 0),
-        [rows, numQueries, height * width],
+      const up = model.upsampleToImage(tf.reshape(fwd.candidateLogits, [rows * numQueries, mh, mw]) as tf.Tensor3D);
+      // Binary candidates at image size, read back once per batch and scored like evaluateModel does.
+      const candidates = tf.greater(up, 0).dataSync();
+      const pixels = height * width;
+      const iou = examples.map((e, r) =>
+        Array.from({ length: numQueries }, (_, q) => {
+          const at = (r * numQueries + q) * pixels;
+          return sampleIoU(maskOverlap(candidates.subarray(at, at + pixels), e.targetMasks[0]!));
+        }),
       );
-      const truth = tf.cast(tf.tensor3d(examples.map((e) => [Array.from(e.targetMasks[0]!)]), undefined, 'int32'), 'bool');
-      const count = (t: tf.Tensor) => tf.sum(tf.cast(t, 'float32'), -1);
-      const iou = tf.div(count(tf.logicalAnd(candidates, truth)), tf.maximum(count(tf.logicalOr(candidates, truth)), 1));
       const first = (t: tf.Tensor3D) => tf.squeeze(tf.slice(t, [0, 0, 0], [-1, 1, -1]), [1]);
       return {
         queries: fwd.queries.arraySync(),
         initial: first(initial).arraySync() as number[][],
         refined: first(fwd.conditions).arraySync() as number[][],
-        iou: iou.arraySync() as number[][],
+        iou,
         selected: Array.from(fwd.selectedIndex.dataSync()),
       };
     });

@@ -23,8 +23,14 @@ export function attributeLoss(
   const [batch, numQueries, channels] = queries.shape;
   const rows: number[] = [];
   const labels: number[][] = head.classes.map(() => []);
+  if (matches.length !== batch) {
+    throw new ValueError(`matches: expected one matching per batch item (${batch}), received ${matches.length}`, 'matches');
+  }
   matches.forEach((m, b) => {
     m.queryIndices.forEach((q, j) => {
+      if (!Number.isInteger(q) || q < 0 || q >= numQueries) {
+        throw new ValueError(`matches[${b}].queryIndices[${j}]: expected a query in [0, ${numQueries}), received ${q}`, 'matches');
+      }
       const object = m.targetIndices[j]!;
       const classes = attributes[b]?.[object];
       if (!classes || classes.length !== head.classes.length) {
@@ -44,7 +50,6 @@ export function attributeLoss(
   });
   return tf.tidy(() => {
     if (rows.length === 0) return tf.mul(tf.sum(queries), 0) as tf.Scalar;
-    if (batch * numQueries === 0) throw new ValueError('queries: expected at least one query', 'queries');
     const matched = tf.gather(tf.reshape(queries, [batch * numQueries, channels]), tf.tensor1d(rows, 'int32')) as tf.Tensor2D;
     const perGroup = head.forward(matched).map((logits, g) => {
       const target = tf.oneHot(tf.tensor1d(labels[g]!, 'int32'), head.classes[g]!);

@@ -85,7 +85,27 @@ describe('attributeLoss', () => {
     expect(() => attributeLoss(head, queries, one, [[[1]]])).toThrow(/instanceAttributes\[0\]\[0\]: expected 2 class indices/);
     expect(() => attributeLoss(head, queries, one, [[[1, 3]]])).toThrow(/instanceAttributes\[0\]\[0\]\[1\]: expected a class in \[0, 3\), received 3/);
     expect(() => attributeLoss(head, queries, one, [[[-1, 0]]])).toThrow(ValueError);
+    const outOfRange = [{ queryIndices: Int32Array.from([2]), targetIndices: Int32Array.from([0]) }];
+    expect(() => attributeLoss(head, queries, outOfRange, [[[1, 1]]])).toThrow(/matches\[0\]\.queryIndices\[0\]: expected a query in \[0, 2\), received 2/);
+    expect(() => attributeLoss(head, queries, [...one, ...one], [[[1, 1]], [[1, 1]]])).toThrow(/matches: expected one matching per batch item \(1\), received 2/);
     queries.dispose();
+    head.dispose();
+  });
+});
+
+describe('AttributeHead', () => {
+  it('gives one [rows, classes] logit tensor per group, leak-free, and names a wrong channel count', () => {
+    const head = new AttributeHead({ hiddenDim: 8, classes: [6, 2], seed: 1 });
+    const queries = tf.randomNormal([5, 8], 0, 1, 'float32', 2) as tf.Tensor2D;
+    const before = tf.memory().numTensors;
+    const logits = head.forward(queries);
+    expect(logits.map((t) => t.shape)).toEqual([[5, 6], [5, 2]]);
+    tf.dispose(logits);
+    expect(tf.memory().numTensors).toBe(before);
+    const wide = tf.zeros([5, 9]) as tf.Tensor2D;
+    expect(() => head.forward(wide)).toThrow(/queries/);
+    expect(() => new AttributeHead({ hiddenDim: 8, classes: [1] })).toThrow(/classes: expected a list of class counts/);
+    tf.dispose([queries, wide]);
     head.dispose();
   });
 });
