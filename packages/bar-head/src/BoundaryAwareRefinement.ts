@@ -4,7 +4,8 @@ import { morphologicalGradient, thresholdGradient } from './band/boundaryBand.js
 import { learnedThresholdBand } from './band/learnedThresholdBand.js';
 import { BoundaryRefineNet } from './BoundaryRefineNet.js';
 import { buildBandIndices } from './bandIndices.js';
-import { scatterRows } from './gatherRows.js';
+import { gatherRows, scatterRows } from './gatherRows.js';
+import { compactFeatureTaps } from './compactFeatureTaps.js';
 import {
   barParameterBreakdown,
   resolveBarConfig,
@@ -62,7 +63,9 @@ export interface BoundaryAwareRefinementOutputs {
  * and leave every pixel outside the band bit-exact.
  *
  * Masks are folded into the batch for the convs; the features' share of the first conv is
- * computed once per image and broadcast over the masks (never N copies of `F_comp`).
+ * computed once per image and broadcast over the masks (never N copies of `F_comp`). With band
+ * evaluation and `F_pix` already at the mask resolution, `f_comp` runs only at the pixels the
+ * band's conv taps read (see `compactFeatureTaps`).
  * Weights (stable names): `f_comp.kernel`, `f_comp.bias`, `f_refine.conv1.kernel`,
  * `f_refine.conv1.bias`, `f_refine.conv2.kernel`, `f_refine.conv2.bias`, `alpha`, and
  * `epsilon_logit` with `adaptiveThreshold: 'learned'`. See {@link barParameterBreakdown}.
@@ -157,18 +160,21 @@ export class BoundaryAwareRefinement extends FlowSegLayer {
     }) as { height: number; width: number };
     return tidy(() => {
       const band = this.band(maskLogits);
-      let compFeatures = this.fComp.forward(pixelFeatures);
-      if (compFeatures.shape[1] !== height || compFeatures.shape[2] !== width) {
-        compFeatures = tf.image.resizeBilinear(compFeatures, [height, width], false, true);
-      }
       // Band evaluation reads the band back (dataSync); where that is impossible, go dense (same ΔM).
       const delta =
         s.evaluation === 'dense' || !backendReadsSynchronously()
-          ? this.denseDelta(maskLogits, compFeatures, band)
-          : this.bandDelta(maskLogits, compFeatures, band);
+          ? this.denseDelta(maskLogits, this.compFeatures(pixelFeatures, height, width), band)
+          : this.bandDelta(maskLogits, pixelFeatures, band);
       const refinedLogits = tf.add(maskLogits, delta) as tf.Tensor4D;
       return { refinedLogits, band, delta };
     });
+  }
+
+  /** `F_comp = f_comp(F_pix)` at every pixel, resized to the masks' `[height, width]`. */
+  private compFeatures(pixelFeatures: tf.Tensor4D, height: number, width: number): tf.Tensor4D {
+    const comp = this.fComp.forward(pixelFeatures);
+    if (comp.shape[1] === height && comp.shape[2] === width) return comp;
+    return tf.image.resizeBilinear(comp, [height, width], false, true);
   }
 
   /** `α·tanh(f_refine(…)) ⊙ B` with `f_refine` evaluated everywhere. */
@@ -178,12 +184,23 @@ export class BoundaryAwareRefinement extends FlowSegLayer {
   }
 
   /** `α·tanh(f_refine(…)) ⊙ B` with `f_refine` evaluated at the band pixels only, scattered back. */
-  private bandDelta(maskLogits: tf.Tensor4D, compFeatures: tf.Tensor4D, band: tf.Tensor4D): tf.Tensor4D {
+  private bandDelta(maskLogits: tf.Tensor4D, pixelFeatures: tf.Tensor4D, band: tf.Tensor4D): tf.Tensor4D {
     const shape = maskLogits.shape;
+    const [b, , h, w] = shape;
     const indices = buildBandIndices(band.dataSync(), shape, this.settings.refineKernelSize);
     // Empty band: no output depends on f_refine; keep α on the tape (zero gradient).
     if (indices.bandCount === 0) return tf.mul(tf.zeros(shape), this.alpha.read()) as tf.Tensor4D;
-    const pre = this.fRefine.forwardAtBand({ maskLogits, compFeatures }, indices);
+    let pre: tf.Tensor1D;
+    if (pixelFeatures.shape[1] === h && pixelFeatures.shape[2] === w) {
+      // f_comp is per pixel: compute it only at the pixels the feature taps read.
+      const compact = compactFeatureTaps(indices.featureTaps, b * h * w);
+      const pixelRows = tf.reshape(pixelFeatures, [b * h * w, this.settings.featureChannels]) as tf.Tensor2D;
+      const compRows = this.fComp.forward(gatherRows(pixelRows, compact.pixels));
+      pre = this.fRefine.forwardAtBandRows(maskLogits, compRows, { ...indices, featureTaps: compact.taps });
+    } else {
+      const compFeatures = this.compFeatures(pixelFeatures, h, w);
+      pre = this.fRefine.forwardAtBand({ maskLogits, compFeatures }, indices);
+    }
     const atBand = tf.reshape(tf.mul(tanhViaSigmoid(pre), this.alpha.read()), [indices.bandCount, 1]) as tf.Tensor2D;
     // Pixels outside the band are exact zeros of the scatter.
     const total = shape[0] * shape[1] * shape[2] * shape[3];

@@ -143,7 +143,31 @@ export class BoundaryRefineNet extends FlowSegLayer {
   forwardAtBand(inputs: BoundaryRefineNetInputs, indices: BandIndices): tf.Tensor1D {
     this.ensureBuilt();
     this.checkInputs(inputs);
-    const { maskLogits, compFeatures } = inputs;
+    const [b, , h, w] = inputs.maskLogits.shape;
+    return tidy(() => {
+      const compRows = tf.reshape(inputs.compFeatures, [b * h * w, this.compChannels]) as tf.Tensor2D;
+      return this.forwardAtBandRows(inputs.maskLogits, compRows, indices);
+    });
+  }
+
+  /**
+   * {@link BoundaryRefineNet.forwardAtBand} with `F_comp` given as rows: `indices.featureTaps`
+   * index the rows of `compRows` (−1 = outside the image). Lets a caller compute `F_comp` only
+   * at the pixels the taps read (see {@link compactFeatureTaps}) instead of at every pixel.
+   *
+   * @param maskLogits - `M_raw` `[batch, masks, height, width]`, float32.
+   * @param compRows - `F_comp` rows `[rows, compChannels]`, float32.
+   * @param indices - built from the band of the same `maskLogits` with this net's kernel size;
+   *   its `featureTaps` index `compRows`.
+   * @throws ValueError when `indices` do not fit `maskLogits`, this kernel size or `compRows`.
+   * @returns `[bandCount]`, band pixels in flat `[batch, masks, height, width]` order.
+   */
+  forwardAtBandRows(maskLogits: tf.Tensor4D, compRows: tf.Tensor2D, indices: BandIndices): tf.Tensor1D {
+    this.ensureBuilt();
+    checkShapes({
+      maskLogits: { tensor: maskLogits, axes: ['batch', 'masks', 'height', 'width'], dtypes: ['float32'] },
+      compRows: { tensor: compRows, axes: ['rows', { name: 'compChannels', size: this.compChannels }], dtypes: ['float32'] },
+    });
     const [b, n, h, w] = maskLogits.shape;
     const k = this.kernelSize;
     const taps = k * k;
@@ -153,6 +177,13 @@ export class BoundaryRefineNet extends FlowSegLayer {
         `indices: not built for maskLogits [${maskLogits.shape.join(', ')}] and kernel ${k} (use buildBandIndices)`,
         'indices',
       );
+    }
+    if (indices.featureTaps.length !== indices.imageCount * taps) {
+      throw new ValueError(`indices: featureTaps must hold imageCount × ${taps} entries`, 'indices');
+    }
+    const rows = compRows.shape[0];
+    for (const t of indices.featureTaps) {
+      if (t >= rows) throw new ValueError(`indices: a feature tap reads row ${t} of compRows, which has ${rows}`, 'indices');
     }
     const cc = this.compChannels;
     const hid = this.hiddenChannels;
@@ -166,8 +197,7 @@ export class BoundaryRefineNet extends FlowSegLayer {
       const maskCols = tf.reshape(gatherRows(maskPixels, indices.maskTaps), [hiddenCount, taps]);
       const maskTerm = tf.matMul(maskCols, maskKernel);
       // Conv 1, feature taps, once per image pixel: [|U|, k²·Cc] × [k²·Cc, hidden] + b₁.
-      const compPixels = tf.reshape(compFeatures, [b * h * w, cc]) as tf.Tensor2D;
-      const featCols = tf.reshape(gatherRows(compPixels, indices.featureTaps), [imageCount, taps * cc]);
+      const featCols = tf.reshape(gatherRows(compRows, indices.featureTaps), [imageCount, taps * cc]);
       const featTerm = tf.add(tf.matMul(featCols, featKernel), this.conv1Bias.read()) as tf.Tensor2D;
       const hidden = tf.relu(tf.add(maskTerm, gatherRows(featTerm, indices.hiddenToImage)));
       // Conv 2: per-tap products [|Q|, hidden] × [hidden, k²], gathered onto P and summed.

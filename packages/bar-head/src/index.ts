@@ -22,6 +22,7 @@ export {
   type RefineEvaluation,
 } from './config.js';
 export { buildBandIndices, type BandIndices } from './bandIndices.js';
+export { compactFeatureTaps, type CompactFeatureTaps } from './compactFeatureTaps.js';
 export { gatherRows, scatterRows } from './gatherRows.js';
 export { BoundaryRefineNet, type BoundaryRefineNetConfig, type BoundaryRefineNetInputs } from './BoundaryRefineNet.js';
 export {

@@ -74,7 +74,11 @@ describe("evaluation 'band' equals 'dense'", () => {
         const dm = tf.grad((x: tf.Tensor) =>
           tf.sum(tf.mul(bar.forward({ maskLogits: x as tf.Tensor4D, pixelFeatures: f }).refinedLogits, wt)),
         )(m);
-        return [out.refinedLogits, out.band, out.delta, dm, ...vars.map((v) => grads[v.name]!)];
+        // Gradient to F_pix too: with F_pix at the mask size, 'band' computes f_comp at the tapped pixels only.
+        const df = tf.grad((x: tf.Tensor) =>
+          tf.sum(tf.mul(bar.forward({ maskLogits: m, pixelFeatures: x as tf.Tensor4D }).refinedLogits, wt)),
+        )(f);
+        return [out.refinedLogits, out.band, out.delta, dm, df, ...vars.map((v) => grads[v.name]!)];
       });
     const a = run(sparse);
     const d = run(dense);
@@ -115,7 +119,15 @@ describe('BoundaryRefineNet input checks', () => {
     const ok = buildBandIndices(band, [1, 2, 6, 6], 3);
     const out = net.forwardAtBand({ maskLogits: m, compFeatures: comp }, ok);
     expect(out.shape).toEqual([1]);
-    tf.dispose([m, comp, out]);
+    // Rows form: the taps must stay inside compRows, whose channels must match.
+    const rows = tf.zeros([36, 3]) as tf.Tensor2D;
+    const fromRows = net.forwardAtBandRows(m, rows, ok);
+    expect(fromRows.dataSync()[0]).toBeCloseTo(out.dataSync()[0]!, 6);
+    const shortRows = tf.zeros([4, 3]) as tf.Tensor2D;
+    expect(() => net.forwardAtBandRows(m, shortRows, ok)).toThrow(/indices: a feature tap reads row \d+ of compRows, which has 4/);
+    const wideRows = tf.zeros([36, 4]) as tf.Tensor2D;
+    expect(() => net.forwardAtBandRows(m, wideRows, ok)).toThrow(ShapeError);
+    tf.dispose([m, comp, out, rows, fromRows, shortRows, wideRows]);
     net.dispose();
   });
 });

@@ -23,7 +23,7 @@ export { resolveFlowSegConfig, validateFlowSegConfig } from './config/resolveFlo
 export { FlowSegModel, type FlowSegModelOptions } from './model/FlowSegModel.js';
 export { ConditionQuerySelector, type ConditionQuerySelectorConfig, type SelectionInputs } from './model/ConditionQuerySelector.js';
 export { AttributeHead, validateAttributeClasses, type AttributeHeadConfig } from './model/AttributeHead.js';
-export type { FlowSegInputs, FlowSegOutputs, SegmentorOutputs } from './model/flowSegTypes.js';
+export type { BarCandidates, FlowSegInputs, FlowSegOutputs, SegmentorOutputs } from './model/flowSegTypes.js';
 export {
   CHECKPOINT_FORMAT_VERSION,
   CHECKPOINT_FILES,

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { sinePositionEncoding2d } from '@flowseg/core';
 import { maskedAttentionMask, Mask2FormerDecoderLayer } from '@flowseg/mask2former-decoder';
 import type { BSFDecoderLayer } from '@flowseg/bsf-layer';
-import { boundaryBand, buildBandIndices } from '@flowseg/bar-head';
+import { boundaryBand, buildBandIndices, compactFeatureTaps } from '@flowseg/bar-head';
 import { withAblation, type FlowSegConfig, type WordTokenizer } from '../../src/index.js';
 import { barEvaluation, buildBenchModel, buildDecoderParts, type DecoderParts } from './decoderParts.js';
 import { benchSample, ellipseMaskLogits } from './fixtures.js';
@@ -43,12 +43,14 @@ export const BENCH_CONDITIONS = 8;
  * (nothing with `'dense'` evaluation, whose cost does not depend on the band).
  */
 export function bandCounts(maskLogits: tf.Tensor4D, config: FlowSegConfig): BandCounts & { fraction: number } {
-  if (barEvaluation() === 'dense') return { hiddenCount: 0, imageCount: 0, fraction: NaN };
+  if (barEvaluation() === 'dense') return { hiddenCount: 0, imageCount: 0, compPixels: 0, fraction: NaN };
   const band = tf.tidy(() => boundaryBand(tf.sigmoid(maskLogits) as tf.Tensor4D, { epsilon: config.bar.epsilon, kernel: config.bar.bandKernel }));
   const values = band.dataSync();
   band.dispose();
   const idx = buildBandIndices(values, maskLogits.shape, 3);
-  return { hiddenCount: idx.hiddenCount, imageCount: idx.imageCount, fraction: idx.bandCount / values.length };
+  const [b, , h, w] = maskLogits.shape;
+  const compPixels = compactFeatureTaps(idx.featureTaps, b * h * w).pixels.length;
+  return { hiddenCount: idx.hiddenCount, imageCount: idx.imageCount, compPixels, fraction: idx.bandCount / values.length };
 }
 
 /** Everything one preset's measurements need, built once. */
@@ -197,6 +199,19 @@ export function buildPresetBench(preset: string, config: FlowSegConfig, tokenize
       return [out.refinedLogits, out.band, out.delta];
     },
   );
+  // What inference runs with `refine: 'selected'`: BAR on the one selected mask per target.
+  const oneMask = held(tf.slice(masks, [0, 0, 0, 0], [1, 1, mh, mw]) as tf.Tensor4D);
+  const oneBand = bandCounts(oneMask, config);
+  add(
+    'bar.selected',
+    `BAR, selected mask only (1 mask ${mh}×${mw}, ${bandLabel(oneBand.fraction, 1)})`,
+    barFlopsFor(evaluation, config, oneBand, 1, mh * mw),
+    parts.bar.countParams(),
+    () => {
+      const out = parts.bar.forward({ maskLogits: oneMask, pixelFeatures: pix.maskFeatures });
+      return [out.refinedLogits, out.band, out.delta];
+    },
+  );
   const condition = held(tf.randomNormal([1, d], 0, 1, 'float32', 14) as tf.Tensor2D);
   add('selection', 'selection (ConditionQuerySelector)', selectionFlops(config, 1, n), model.selector.countParams(), () =>
     model.selector.forward({ queries, condition }),
@@ -213,6 +228,12 @@ export function buildPresetBench(preset: string, config: FlowSegConfig, tokenize
   // is counted from this model's own masks (random weights: a large band).
   const first = model.forward({ images, tokenIds: sample.tokenIds });
   const modelBand = bandCounts(first.rawCandidateLogits, config);
+  const selectedRaw = tf.tidy(() => {
+    const pick = tf.reshape(tf.oneHot(first.selectedIndex, n), [-1, n, 1, 1]);
+    return tf.sum(tf.mul(first.rawCandidateLogits, pick), 1, true) as tf.Tensor4D;
+  });
+  const selectedBand = bandCounts(selectedRaw, config);
+  selectedRaw.dispose();
   const prompt = {
     textTokens,
     vocabSize: tokenizer.vocabSize,
@@ -226,6 +247,13 @@ export function buildPresetBench(preset: string, config: FlowSegConfig, tokenize
     modelFlops(config, prompt, modelBand, evaluation),
     model.countParams(),
     () => model.forward({ images, tokenIds: sample.tokenIds }),
+  );
+  add(
+    'model.selected',
+    `whole model, BSF + BAR on the selected mask (refine: 'selected', ${bandLabel(selectedBand.fraction, 0)})`,
+    modelFlops(config, prompt, selectedBand, evaluation, 'selected'),
+    model.countParams(),
+    () => model.forward({ images, tokenIds: sample.tokenIds, refine: 'selected' }),
   );
   add('model.baseline', 'whole model, baseline (no SR, CR, BAR)', modelFlops(withAblation(config, 'baseline'), prompt, null), baseline.countParams(), () =>
     baseline.forward({ images, tokenIds: sample.tokenIds }),

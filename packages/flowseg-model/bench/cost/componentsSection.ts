@@ -54,6 +54,18 @@ export interface OverheadFigures {
   readonly modelAddedMs: number;
   /** Whole-model latency overhead, `t_full / t_baseline − 1` (median of per-round ratios). */
   readonly modelLatencyOverhead: number;
+  /**
+   * The same per sample as inference runs it (`refine: 'selected'`: BAR on the selected mask
+   * only): decoder-level latency and FLOP overheads, their ratio, and the whole model's.
+   */
+  readonly selected: {
+    readonly latencyOverhead: number;
+    readonly barLatencyOverhead: number;
+    readonly flopOverhead: number;
+    readonly overheadRatio: number;
+    readonly modelAddedMs: number;
+    readonly modelLatencyOverhead: number;
+  };
 }
 
 /** Everything one preset produced. */
@@ -156,7 +168,9 @@ function overheadOf(bench: ReturnType<typeof buildPresetBench>, samples: Samples
   const std = samples[key('decoder.standard')]!;
   const bsf = samples[key('decoder.bsf')]!;
   const bar = samples[key('bar')]!;
+  const barSelected = samples[key('bar.selected')]!;
   const full = samples[key('model.full')]!;
+  const fullSelected = samples[key('model.selected')]!;
   const base = samples[key('model.baseline')]!;
   const params = {
     standardDecoder: bench.parts.standard.countParams(),
@@ -168,6 +182,8 @@ function overheadOf(bench: ReturnType<typeof buildPresetBench>, samples: Samples
   const addedParams = params.bsfDecoder + params.bar - params.standardDecoder;
   const latencyOverhead = pairedRatio(bsf.map((t, i) => t + bar[i]!), std) - 1;
   const flopOverhead = (caseOf('decoder.bsf').flops + caseOf('bar').flops) / caseOf('decoder.standard').flops - 1;
+  const selectedLatency = pairedRatio(bsf.map((t, i) => t + barSelected[i]!), std) - 1;
+  const selectedFlops = (caseOf('decoder.bsf').flops + caseOf('bar.selected').flops) / caseOf('decoder.standard').flops - 1;
   return {
     params,
     addedParams,
@@ -181,6 +197,14 @@ function overheadOf(bench: ReturnType<typeof buildPresetBench>, samples: Samples
     addedMs: round(median(bsf) + median(bar) - median(std)),
     modelAddedMs: round(median(full) - median(base)),
     modelLatencyOverhead: round(pairedRatio(full, base) - 1, 4),
+    selected: {
+      latencyOverhead: round(selectedLatency, 4),
+      barLatencyOverhead: round(pairedRatio(barSelected, std), 4),
+      flopOverhead: round(selectedFlops, 4),
+      overheadRatio: round(selectedLatency / selectedFlops),
+      modelAddedMs: round(median(fullSelected) - median(base)),
+      modelLatencyOverhead: round(pairedRatio(fullSelected, base) - 1, 4),
+    },
   };
 }
 
@@ -195,5 +219,14 @@ function printOverhead(preset: string, o: OverheadFigures): void {
     },
     { what: 'latency overhead / FLOP overhead (target ≤ 1.25)', value: '', relative: o.overheadRatio.toFixed(2) },
     { what: 'latency added, whole model vs baseline model', value: `${ms(o.modelAddedMs)} ms`, relative: pct(o.modelLatencyOverhead) },
+    { what: "per sample as inference runs it (refine: 'selected'):", value: '', relative: '' },
+    { what: '  FLOPs added, decoder + BAR on 1 mask', value: '', relative: pct(o.selected.flopOverhead) },
+    {
+      what: '  latency added, decoder + BAR on 1 mask',
+      value: '',
+      relative: `${pct(o.selected.latencyOverhead)} (BSF ${pct(o.bsfLatencyOverhead)}, BAR ${pct(o.selected.barLatencyOverhead)})`,
+    },
+    { what: '  latency overhead / FLOP overhead (target ≤ 1.25)', value: '', relative: o.selected.overheadRatio.toFixed(2) },
+    { what: '  latency added, whole model vs baseline model', value: `${ms(o.selected.modelAddedMs)} ms`, relative: pct(o.selected.modelLatencyOverhead) },
   ]);
 }

@@ -186,17 +186,20 @@ export interface BandCounts {
   readonly hiddenCount: number;
   /** Distinct image pixels |U| under them. */
   readonly imageCount: number;
+  /** Distinct image pixels |V| the feature taps of U read: where `f_comp` runs (`F_pix` at the mask size). */
+  readonly compPixels: number;
 }
 
 /**
- * `BoundaryAwareRefinement` with its default band evaluation: `f_comp` at the feature
- * resolution, then `f_refine`'s convs only at the band's hidden pixels |Q| and image pixels |U|.
+ * `BoundaryAwareRefinement` with its default band evaluation and `F_pix` at the mask
+ * resolution (as in `FlowSegModel`): `f_comp` at the |V| pixels the band's taps read, then
+ * `f_refine`'s convs only at the band's hidden pixels |Q| and image pixels |U|.
  */
-export function barFlops(c: FlowSegConfig, band: BandCounts, featurePixels: number, batch = 1): number {
+export function barFlops(c: FlowSegConfig, band: BandCounts): number {
   const { compChannels: cc, hiddenChannels: hid } = c.bar;
   const taps = CONV_TAPS; // f_refine's 3×3 kernel (BAR's default; FlowSegConfig does not change it)
   return (
-    matmulFlops(batch * featurePixels, c.pixelDecoder.maskDim, cc) +
+    matmulFlops(band.compPixels, c.pixelDecoder.maskDim, cc) +
     matmulFlops(band.hiddenCount, taps, hid) +
     matmulFlops(band.imageCount, taps * cc, hid) +
     matmulFlops(band.hiddenCount, hid, taps)
@@ -223,7 +226,7 @@ export function barFlopsFor(
   maskPixels: number,
   batch = 1,
 ): number {
-  return evaluation === 'band' ? barFlops(c, band, maskPixels, batch) : barDenseFlops(c, masks, maskPixels, maskPixels, batch);
+  return evaluation === 'band' ? barFlops(c, band) : barDenseFlops(c, masks, maskPixels, maskPixels, batch);
 }
 
 /** `ConditionQuerySelector`: both projections and the cosine products. */
@@ -247,9 +250,16 @@ export interface PromptSizes {
 
 /**
  * `FlowSegModel.forward` on one image. `band` is what BAR's band evaluation touched in that
- * call; `evaluation` is BAR's evaluation mode.
+ * call; `evaluation` is BAR's evaluation mode; `refine` which candidates BAR refined (`'selected'`:
+ * one mask per target, and `band` counted on those masks).
  */
-export function modelFlops(c: FlowSegConfig, prompt: PromptSizes, band: BandCounts | null, evaluation: 'band' | 'dense' = 'band'): number {
+export function modelFlops(
+  c: FlowSegConfig,
+  prompt: PromptSizes,
+  band: BandCounts | null,
+  evaluation: 'band' | 'dense' = 'band',
+  refine: 'all' | 'selected' = 'all',
+): number {
   const sizes: DecoderSizes = { batch: prompt.targets, queries: c.decoder.numQueries, conditions: prompt.conditions };
   const maskPixels = area(modelGeometry(c).maskSize);
   const bsf: BsfSwitches = { semanticRefinement: c.bsf.semanticRefinement, conditionRefinement: c.bsf.conditionRefinement };
@@ -261,7 +271,9 @@ export function modelFlops(c: FlowSegConfig, prompt: PromptSizes, band: BandCoun
     pixelPositionFlops(c) +
     pixelDecoderFlops(c) +
     decoderFlops(c, sizes, bsf) +
-    (c.bar.enabled && band ? barFlopsFor(evaluation, c, band, c.decoder.numQueries, maskPixels, prompt.targets) : 0) +
+    (c.bar.enabled && band
+      ? barFlopsFor(evaluation, c, band, refine === 'all' ? c.decoder.numQueries : 1, maskPixels, prompt.targets)
+      : 0) +
     selectionFlops(c, prompt.targets, c.decoder.numQueries)
   );
 }

@@ -346,7 +346,9 @@ async function segmentMany(
     const length = Math.max(...sequences.map((s) => s.length));
     const rows = sequences.map((s) => [...s, ...new Array<number>(length - s.length).fill(model.tokenizer.padId)]);
     const attentionMask = sequences.map((s) => Array.from({ length }, (_, t) => (t < s.length ? 1 : 0)));
-    const out = model.forward({ images, tokenIds: rows, attentionMask });
+    // Without a candidate list only the selected masks are read: BAR refines just those.
+    const refine = opts.candidates === 'none' ? 'selected' : 'all';
+    const out = model.forward({ images, tokenIds: rows, attentionMask, refine });
     try {
       const source = plans.map((p) => (p.answerIds === null ? 'generated' : 'given') as 'generated' | 'given');
       return await collectResults(model, out, plans, sizes, rows, attentionMask, source, opts);

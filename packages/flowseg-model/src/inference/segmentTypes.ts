@@ -16,7 +16,9 @@ export interface SegmentBatchOptions {
   /**
    * Candidate masks in each target: `'image'` (default) — binary at the input image's
    * resolution, comparable with reference masks (oracle analysis); `'mask'` — binary at the
-   * model's mask resolution (cheaper); `'none'` — no candidate list.
+   * model's mask resolution (cheaper); `'none'` — no candidate list, and BAR then refines only
+   * the selected candidates (`refine: 'selected'` of `FlowSegModel.forward`: the same target
+   * masks, BAR on one mask per target instead of every candidate).
    */
   readonly candidates?: CandidateMasks;
   /** Also return each decoder depth's prediction for the selected query (default false). */

@@ -12,7 +12,7 @@ import { validateFlowSegConfig } from '../config/resolveFlowSegConfig.js';
 import type { FlowSegConfig } from '../config/flowSegConfig.js';
 import { ConditionQuerySelector } from './ConditionQuerySelector.js';
 import { AttributeHead } from './AttributeHead.js';
-import type { FlowSegInputs, FlowSegOutputs, SegmentorOutputs } from './flowSegTypes.js';
+import type { BarCandidates, FlowSegInputs, FlowSegOutputs, SegmentorOutputs } from './flowSegTypes.js';
 import { tokenTensors } from './tokenTensors.js';
 
 /** Channels of the sine position encoding projected onto the finest backbone map. */
@@ -226,6 +226,8 @@ export class FlowSegModel extends FlowSegLayer {
       { images: { tensor: inputs.images, axes: ['batch', height, width, 3], dtypes: ['float32'] } },
       {},
     );
+    const training = inputs.training ?? false;
+    const refine = barCandidates(inputs.refine, training);
     const batch = inputs.images.shape[0];
     const tokens = tokenTensors(inputs.tokenIds, inputs.attentionMask ?? null, batch, this.tokenizer.vocabSize);
     try {
@@ -235,7 +237,6 @@ export class FlowSegModel extends FlowSegLayer {
       const segIndex: number[] = [];
       parsed.items.forEach((item, b) => item.segPositions.forEach((_, s) => (batchIndex.push(b), segIndex.push(s))));
       const maxSeg = parsed.maxSeg;
-      const training = inputs.training ?? false;
       const out = tidy(() => {
         const imageTokens = this.visionEncoder.forward(inputs.images).tokens;
         const lm = this.languageModel.forward({ imageTokens, tokenIds: tokens.ids, attentionMask: tokens.mask });
@@ -246,7 +247,7 @@ export class FlowSegModel extends FlowSegLayer {
           training,
         });
         const pix = this.pixelFeatures(inputs.images);
-        return { lmLogits: lm.logits, ...this.decodeTargets(cond, pix, batchIndex, segIndex, maxSeg, training) };
+        return { lmLogits: lm.logits, ...this.decodeTargets(cond, pix, batchIndex, segIndex, maxSeg, training, refine) };
       });
       return { ...out, batchIndex: Int32Array.from(batchIndex), segIndex: Int32Array.from(segIndex) };
     } finally {
@@ -285,6 +286,7 @@ export class FlowSegModel extends FlowSegLayer {
     segIndex: number[],
     maxSeg: number,
     training: boolean,
+    refine: BarCandidates,
   ): Omit<FlowSegOutputs, 'batchIndex' | 'segIndex' | 'lmLogits'> {
     const rows = batchIndex.length;
     const n = this.config.decoder.numQueries;
@@ -326,22 +328,33 @@ export class FlowSegModel extends FlowSegLayer {
       training,
     });
     const refined = dec.conditions?.conditions ?? conditions;
-    const candidates = this.bar
-      ? this.bar.forward({ maskLogits: dec.predMasks, pixelFeatures: maskFeatures, training }).refinedLogits
-      : tf.clone(dec.predMasks);
     // c = mean of the target's refined conditions; S when it has none.
     const count = tf.sum(conditionMask, -1, true); // [R, 1]
     const mean = tf.div(tf.sum(tf.mul(refined, tf.expandDims(conditionMask, 2)), 1), tf.maximum(count, 1));
     const has = tf.minimum(count, 1);
     const c = tf.add(tf.mul(mean, has), tf.mul(s, tf.sub(1, has))) as tf.Tensor2D;
+    // Selection reads queries and c, never the masks, so it can run before BAR.
     const scores = this.selector.forward({ queries: dec.queries, condition: c });
     const selectedIndex = tf.cast(tf.argMax(scores, 1), 'int32') as tf.Tensor1D;
     const pick = tf.reshape(tf.oneHot(selectedIndex, n), [rows, n, 1, 1]);
-    const selectedLogits = tf.sum(tf.mul(candidates, pick), 1) as tf.Tensor3D;
+    let candidates: tf.Tensor4D;
+    let selectedLogits: tf.Tensor3D;
+    if (this.bar && refine === 'selected') {
+      const rawSelected = tf.sum(tf.mul(dec.predMasks, pick), 1, true) as tf.Tensor4D; // [R, 1, h, w]
+      const refinedSelected = this.bar.forward({ maskLogits: rawSelected, pixelFeatures: maskFeatures }).refinedLogits;
+      // Only the selected slot changes: raw + onehot ⊙ (refined − raw).
+      candidates = tf.add(dec.predMasks, tf.mul(pick, tf.sub(refinedSelected, rawSelected))) as tf.Tensor4D;
+      selectedLogits = tf.squeeze(refinedSelected, [1]) as tf.Tensor3D;
+    } else {
+      candidates = this.bar
+        ? this.bar.forward({ maskLogits: dec.predMasks, pixelFeatures: maskFeatures, training }).refinedLogits
+        : (tf.clone(dec.predMasks) as tf.Tensor4D);
+      selectedLogits = tf.sum(tf.mul(candidates, pick), 1) as tf.Tensor3D;
+    }
     return {
       classLogits: dec.predLogits,
       rawCandidateLogits: dec.predMasks,
-      candidateLogits: candidates as tf.Tensor4D,
+      candidateLogits: candidates,
       queries: dec.queries,
       scores,
       selectedIndex,
@@ -419,3 +432,18 @@ export class FlowSegModel extends FlowSegLayer {
   }
 }
 tf.serialization.registerClass(FlowSegModel);
+
+/** Validate `inputs.refine` (see {@link BarCandidates}). */
+function barCandidates(refine: unknown, training: boolean): BarCandidates {
+  if (refine === undefined) return 'all';
+  if (refine !== 'all' && refine !== 'selected') {
+    throw new ValueError(`refine: expected 'all' or 'selected', got ${JSON.stringify(refine)}`, 'refine');
+  }
+  if (refine === 'selected' && training) {
+    throw new ValueError(
+      "refine: 'selected' is for inference; training needs every candidate refined (the losses read all of them)",
+      'refine',
+    );
+  }
+  return refine;
+}

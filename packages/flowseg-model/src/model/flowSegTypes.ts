@@ -14,7 +14,23 @@ export interface FlowSegInputs {
   readonly attentionMask?: readonly (readonly number[])[] | tf.Tensor2D | null;
   /** Training mode (dropout). */
   readonly training?: boolean;
+  /**
+   * Which candidates BAR refines (ignored when BAR is off); see {@link BarCandidates}.
+   * Default `'all'`. `'selected'` is for inference only: with `training: true` it is refused.
+   */
+  readonly refine?: BarCandidates;
 }
+
+/**
+ * Which candidate masks {@link FlowSegModel.forward} passes through BAR:
+ * - `'all'` (default): every candidate, so `candidateLogits` are all refined — what the
+ *   training losses and the oracle metrics read;
+ * - `'selected'`: only the selected candidate of each target. Selection reads the queries and
+ *   the condition, never the masks, so `selectedLogits` are identical to `'all'`, at the cost of
+ *   BAR on one mask per target instead of `queries` masks; `candidateLogits` then hold the raw
+ *   logits except the selected candidate's, which is refined. Inference only.
+ */
+export type BarCandidates = 'all' | 'selected';
 
 /**
  * Outputs of {@link FlowSegModel.forward}. The model segments one target per `<SEG>` token:
@@ -33,7 +49,10 @@ export interface FlowSegOutputs {
   readonly classLogits: tf.Tensor3D;
   /** Candidate mask logits before BAR `[targets, queries, maskHeight, maskWidth]`. */
   readonly rawCandidateLogits: tf.Tensor4D;
-  /** Candidate mask logits after BAR (equal to the raw ones when BAR is off) `[targets, queries, maskHeight, maskWidth]`. */
+  /**
+   * Candidate mask logits after BAR `[targets, queries, maskHeight, maskWidth]` (equal to the raw
+   * ones when BAR is off; with `refine: 'selected'` only the selected candidate is refined).
+   */
   readonly candidateLogits: tf.Tensor4D;
   /**
    * Output queries `Q_out` after the decoder's final norm `[targets, queries, channels]`: what

@@ -167,6 +167,62 @@ describe('FlowSegModel.forward (tiny config)', () => {
   });
 });
 
+describe("FlowSegModel.forward with refine: 'selected'", () => {
+  beforeAll(async () => {
+    await selectBackend('wasm', { wasmThreads: 1 });
+  });
+
+  it("gives the same selected masks as 'all', refining only the selected candidate, leak-free", () => {
+    const model = new FlowSegModel({ config: tinyConfig(), tokenizer });
+    const images = sceneImages(3, 32);
+    const { ids, mask } = sequences(PAIRS);
+    const all = model.forward({ images, tokenIds: ids, attentionMask: mask });
+    const sel = expectNoLeaks(() => model.forward({ images, tokenIds: ids, attentionMask: mask, refine: 'selected' }), {
+      warmup: true,
+    });
+    const index = Array.from(sel.selectedIndex.dataSync());
+    expect(index).toEqual(Array.from(all.selectedIndex.dataSync()));
+    const raw = all.rawCandidateLogits.arraySync();
+    const refinedAll = all.candidateLogits.arraySync();
+    const candidates = sel.candidateLogits.arraySync();
+    const picked = sel.selectedLogits.arraySync();
+    const maxDiff = (a: number[][], b: number[][]) => Math.max(...a.flatMap((row, y) => row.map((v, x) => Math.abs(v - b[y]![x]!))));
+    let changed = 0;
+    index.forEach((q, r) => {
+      // The selected mask is BAR's output for that candidate, as with 'all'.
+      expect(maxDiff(picked[r]!, refinedAll[r]![q]!)).toBeLessThan(1e-5);
+      expect(candidates[r]![q]).toEqual(picked[r]);
+      changed += maxDiff(picked[r]!, raw[r]![q]!) > 0 ? 1 : 0;
+      // Every other candidate keeps its raw logits.
+      raw[r]!.forEach((m, i) => {
+        if (i !== q) expect(maxDiff(candidates[r]![i]!, m)).toBe(0);
+      });
+    });
+    // BAR did change the selected masks here, so the comparison above is not vacuous.
+    expect(changed).toBeGreaterThan(0);
+    disposeFlowSegOutputs(all);
+    disposeFlowSegOutputs(sel);
+    images.dispose();
+    model.dispose();
+  });
+
+  it('refuses an unknown value, and selected-only refinement in training', () => {
+    const model = new FlowSegModel({ config: tinyConfig(), tokenizer });
+    const images = sceneImages(1, 32);
+    const { ids } = sequences(PAIRS.slice(0, 1));
+    const before = tf.memory().numTensors;
+    expect(() => model.forward({ images, tokenIds: ids, refine: 'best' as never })).toThrow(
+      /refine: expected 'all' or 'selected', got "best"/,
+    );
+    expect(() => model.forward({ images, tokenIds: ids, refine: 'selected', training: true })).toThrow(
+      /refine: 'selected' is for inference/,
+    );
+    expect(tf.memory().numTensors).toBe(before);
+    images.dispose();
+    model.dispose();
+  });
+});
+
 describe('ablation switches', () => {
   beforeAll(async () => {
     await selectBackend('wasm', { wasmThreads: 1 });
