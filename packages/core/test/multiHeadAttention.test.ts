@@ -97,6 +97,10 @@ describe.each(['cpu', 'wasm'] as const)('MultiHeadAttention on %s', (backend) =>
     const ref = referenceAttention(weightsOf(mha), H, x.q, x.k, x.v, { blocked });
     expect(maxAbsDiff(out, ref.output)).toBeLessThan(1e-5);
     expect(maxAbsDiff(w, ref.weights)).toBeLessThan(1e-5);
+    // Without returned weights the blocked row is zeroed after V (a cheaper path): same output.
+    const alone = mha.forward({ query: x.query, key: x.key, value: x.value, attentionMask: mask }).output.arraySync();
+    expect(maxAbsDiff(alone[1]![2]!, bias)).toBeLessThan(1e-6);
+    expect(maxAbsDiff(alone, ref.output)).toBeLessThan(1e-5);
     releaseWeights(mha);
   });
 

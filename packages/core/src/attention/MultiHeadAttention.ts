@@ -178,44 +178,47 @@ export class MultiHeadAttention extends FlowSegLayer {
       const k: tf.Tensor4D = tf.transpose(tf.reshape(this.kProj.forward(kIn), [batch, nk, h, dh]), [0, 2, 1, 3]);
       const v: tf.Tensor4D = tf.transpose(tf.reshape(this.vProj.forward(value), [batch, nk, h, dh]), [0, 2, 1, 3]);
       let scores: tf.Tensor4D = tf.matMul(q, k, false, true);
-      let visible: tf.Tensor | null = null; // [B|1, h|1, Nq|1, Nk] 1 = may attend
+      let blocked: tf.Tensor | null = null; // [B|1, h|1, Nq|1, Nk] 1 = may not attend
       if (mask) {
         if (mask.dtype === 'bool') {
-          visible = tf.logicalNot(mask);
+          blocked = tf.cast(mask, 'float32');
         } else {
           scores = tf.add(scores, mask);
         }
       }
       if (inputs.keyPaddingMask) {
-        const keep = tf.reshape(tf.logicalNot(inputs.keyPaddingMask), [batch, 1, 1, nk]);
-        visible = visible ? tf.logicalAnd(visible, keep) : keep;
+        const padded = tf.cast(tf.reshape(inputs.keyPaddingMask, [batch, 1, 1, nk]), 'float32');
+        blocked = blocked ? tf.maximum(blocked, padded) : padded;
       }
-      if (visible) {
-        const vis = tf.cast(visible, 'float32');
-        scores = tf.add(scores, tf.mul(tf.sub(1, vis), BLOCKED));
-        let weights = tf.softmax(scores);
-        // Rows with no visible key: zero weights instead of a uniform spread over blocked keys.
-        const rowHasKey = tf.cast(tf.greater(tf.max(vis, -1, true), 0), 'float32');
-        weights = tf.mul(weights, rowHasKey);
-        return this.finish(weights as tf.Tensor4D, v as tf.Tensor4D, inputs, batch, nq);
-      }
-      return this.finish(tf.softmax(scores) as tf.Tensor4D, v as tf.Tensor4D, inputs, batch, nq);
+      if (!blocked) return this.finish(tf.softmax(scores) as tf.Tensor4D, null, v as tf.Tensor4D, inputs, batch, nq);
+      // The bias is built on the mask's (head-broadcast) shape, so only one pass touches the scores.
+      scores = tf.add(scores, tf.mul(blocked, BLOCKED));
+      // Rows with no visible key: zero weights instead of a uniform spread over blocked keys.
+      const rowHasKey = tf.cast(tf.less(tf.min(blocked, -1, true), 1), 'float32'); // [B|1, h|1, Nq|1, 1]
+      return this.finish(tf.softmax(scores) as tf.Tensor4D, rowHasKey, v as tf.Tensor4D, inputs, batch, nq);
     });
   }
 
+  /**
+   * `ctx = weights · V`, heads merged, output projection. `rowHasKey` (1 where a query row sees
+   * some key) zeroes fully blocked rows: applied to `ctx` — `(r ⊙ W) V = r ⊙ (W V)`, and `ctx` is
+   * `Nk / d_head` times smaller than the weights — unless the weights are returned.
+   */
   private finish(
     weights: tf.Tensor4D,
+    rowHasKey: tf.Tensor | null,
     v: tf.Tensor4D,
     inputs: AttentionInputs,
     batch: number,
     nq: number,
   ): AttentionOutputs {
-    const dropped =
-      inputs.training && this.dropout > 0 ? tf.dropout(weights, this.dropout) : weights;
-    const ctx = tf.matMul(dropped, v); // [B, h, Nq, dh]
+    const returned = rowHasKey && inputs.returnWeights ? (tf.mul(weights, rowHasKey) as tf.Tensor4D) : weights;
+    const dropped = inputs.training && this.dropout > 0 ? tf.dropout(returned, this.dropout) : returned;
+    let ctx: tf.Tensor = tf.matMul(dropped, v); // [B, h, Nq, dh]
+    if (rowHasKey && !inputs.returnWeights) ctx = tf.mul(ctx, rowHasKey);
     const merged = tf.reshape(tf.transpose(ctx, [0, 2, 1, 3]), [batch, nq, this.embedDim]);
     const output = this.outProj.forward(merged) as tf.Tensor3D;
-    return inputs.returnWeights ? { output, weights } : { output };
+    return inputs.returnWeights ? { output, weights: returned } : { output };
   }
 
   /** Symbolic use in `tf.model`: inputs `[query, key, value]`. */
