@@ -7,10 +7,23 @@
  * The checkpoint's metadata records the command, the steps and the test-split metrics.
  * `--attributes` adds stage 1's attribute supervision (shape, colour, size; see AttributeHead
  * and docs/selection.md) — not used for the shipped checkpoint.
+ *
+ * `npm run train -- --continue <checkpoint dir> [--joint-steps N] [--out dir]` continues the joint
+ * stage of a finished checkpoint instead: N more joint steps (default 1500) on the next examples
+ * of the joint stream (the ones after those the first run's joint stage saw), with their own
+ * warm-up and cosine schedule at half the joint stage's peak rate, then the same evaluation.
+ * Resumable in `--run-dir`/joint-continued.
  */
 import { resolve } from 'node:path';
-import { FlowSegModel, resolveFlowSegConfig, withAblation, refsegExamples, REFSEG_ATTRIBUTE_CLASSES } from '@flowseg/flowseg-model';
-import { trainStage, saveCheckpoint, formatSeconds } from '@flowseg/flowseg-model/node';
+import {
+  CHECKPOINT_FILES,
+  FlowSegModel,
+  resolveFlowSegConfig,
+  withAblation,
+  refsegExamples,
+  REFSEG_ATTRIBUTE_CLASSES,
+} from '@flowseg/flowseg-model';
+import { trainStage, saveCheckpoint, loadCheckpoint, readCheckpointFile, formatSeconds } from '@flowseg/flowseg-model/node';
 import { syntheticTokenizer } from '../src/data/syntheticTokenizer.js';
 import { evaluateModel } from '../src/evaluation/evaluateModel.js';
 import { TRAINING_STREAMS, argValue, startWasmBackend } from './scriptSetup.js';
@@ -18,7 +31,12 @@ import { TRAINING_STREAMS, argValue, startWasmBackend } from './scriptSetup.js';
 const FULL = { segmentorSteps: 1500, alignmentSteps: 300, jointSteps: 1500, batchSize: 8, evalPerFamily: 200 };
 const QUICK = { segmentorSteps: 6, alignmentSteps: 3, jointSteps: 6, batchSize: 4, evalPerFamily: 6 };
 
+/** Peak learning rate of a continued joint stage: half the joint stage's default (1e-3). */
+const CONTINUE_LEARNING_RATE = 5e-4;
+
 async function main(): Promise<void> {
+  const from = argValue('--continue');
+  if (from !== undefined) return continueJoint(resolve(from));
   const quick = process.argv.includes('--quick');
   const plan = quick ? QUICK : FULL;
   const out = resolve(argValue('--out') ?? (quick ? 'tmp/train-quick/checkpoint' : 'packages/flowseg-model/checkpoints/flowseg-small'));
@@ -54,12 +72,7 @@ async function main(): Promise<void> {
     data: TRAINING_STREAMS.joint,
     checkpointDir: `${runDir}/joint`,
   }));
-  const metrics: Record<string, { cIoU: number; gIoU: number }> = {};
-  for (const family of ['attribute', 'relational', 'reasoning', 'multi', 'empty'] as const) {
-    const r = await evaluateModel(model, refsegExamples('test', { [family]: 1 }, 0, plan.evalPerFamily));
-    metrics[family] = { cIoU: r.metrics.cIoU, gIoU: r.metrics.gIoU };
-    console.log(`test ${family}: cIoU ${r.metrics.cIoU.toFixed(3)} gIoU ${r.metrics.gIoU.toFixed(3)} (${plan.evalPerFamily} samples, generated answers)`);
-  }
+  const metrics = await testMetrics(model, plan.evalPerFamily);
   await saveCheckpoint(model, out, {
     metadata: {
       command: `npm run train${quick || attributes ? ' --' : ''}${quick ? ' --quick' : ''}${attributes ? ' --attributes' : ''}`,
@@ -67,6 +80,57 @@ async function main(): Promise<void> {
       backend,
       // Summed over resumed runs (each stage's state keeps its own wall-clock total).
       trainingMinutes: Object.fromEntries(Object.entries(stageSeconds).map(([k, v]) => [k, +(v / 60).toFixed(1)])),
+      testMetrics: metrics,
+      date: new Date().toISOString(),
+    },
+  });
+  console.log(`wrote ${out} after ${formatSeconds((performance.now() - started) / 1000)}`);
+  model.dispose();
+}
+
+/** cIoU / gIoU on the test split, `perFamily` samples of each family, generated answers (printed). */
+async function testMetrics(model: FlowSegModel, perFamily: number): Promise<Record<string, { cIoU: number; gIoU: number }>> {
+  const metrics: Record<string, { cIoU: number; gIoU: number }> = {};
+  for (const family of ['attribute', 'relational', 'reasoning', 'multi', 'empty'] as const) {
+    const r = await evaluateModel(model, refsegExamples('test', { [family]: 1 }, 0, perFamily));
+    metrics[family] = { cIoU: r.metrics.cIoU, gIoU: r.metrics.gIoU };
+    console.log(`test ${family}: cIoU ${r.metrics.cIoU.toFixed(3)} gIoU ${r.metrics.gIoU.toFixed(3)} (${perFamily} samples, generated answers)`);
+  }
+  return metrics;
+}
+
+/** `--continue <dir>`: more joint steps on a finished checkpoint (see the file comment). */
+async function continueJoint(from: string): Promise<void> {
+  const started = performance.now();
+  const rawSteps = argValue('--joint-steps') ?? '1500';
+  const steps = Number(rawSteps);
+  if (!Number.isInteger(steps) || steps <= 0) throw new Error(`--joint-steps: expected a positive integer, received ${rawSteps}`);
+  const out = resolve(argValue('--out') ?? 'packages/flowseg-model/checkpoints/flowseg-small');
+  const runDir = resolve(argValue('--run-dir') ?? 'tmp/train');
+  const backend = await startWasmBackend();
+  const config = JSON.parse(new TextDecoder().decode(await readCheckpointFile(from, CHECKPOINT_FILES.config))) as { metadata?: unknown };
+  const previous = (config.metadata ?? {}) as { command?: string; plan?: typeof FULL; trainingMinutes?: Record<string, number> };
+  const plan = previous.plan ?? FULL;
+  // Skip the examples the first run's joint stage already used.
+  const offset = plan.jointSteps * plan.batchSize;
+  console.log(`backend ${backend}; continuing ${from}: ${steps} joint steps from example ${offset}`);
+  const model = await loadCheckpoint(from);
+  const run = await trainStage(model, {
+    stage: 'joint',
+    steps,
+    batchSize: plan.batchSize,
+    learningRate: CONTINUE_LEARNING_RATE,
+    data: (start, count) => TRAINING_STREAMS.joint(offset + start, count),
+    checkpointDir: `${runDir}/joint-continued`,
+  });
+  const metrics = await testMetrics(model, plan.evalPerFamily);
+  await saveCheckpoint(model, out, {
+    metadata: {
+      command: `npm run train -- --continue <previous checkpoint> --joint-steps ${steps}`,
+      plan: { ...plan, continuedJointSteps: steps, continuedLearningRate: CONTINUE_LEARNING_RATE },
+      previousCommand: previous.command ?? null,
+      backend,
+      trainingMinutes: { ...(previous.trainingMinutes ?? {}), jointContinued: +(run.seconds / 60).toFixed(1) },
       testMetrics: metrics,
       date: new Date().toISOString(),
     },
