@@ -12,7 +12,8 @@
  * stage of a finished checkpoint instead: N more joint steps (default 1500) on the next examples
  * of the joint stream (the ones after those the first run's joint stage saw), with their own
  * warm-up and cosine schedule at half the joint stage's peak rate, then the same evaluation.
- * Resumable in `--run-dir`/joint-continued.
+ * Resumable in `--run-dir`/joint-continued. `--joint-attributes` (for a checkpoint trained with
+ * `--attributes`) adds attribute supervision of each target's query and condition to those steps.
  */
 import { resolve } from 'node:path';
 import {
@@ -115,7 +116,10 @@ async function continueJoint(from: string): Promise<void> {
   const offset = plan.jointSteps * plan.batchSize;
   console.log(`backend ${backend}; continuing ${from}: ${steps} joint steps from example ${offset}`);
   const model = await loadCheckpoint(from);
+  // Needs a checkpoint trained with --attributes (it has the attribute head).
+  const jointAttributes = process.argv.includes('--joint-attributes');
   const run = await trainStage(model, {
+    jointAttributes,
     stage: 'joint',
     steps,
     batchSize: plan.batchSize,
@@ -126,7 +130,7 @@ async function continueJoint(from: string): Promise<void> {
   const metrics = await testMetrics(model, plan.evalPerFamily);
   await saveCheckpoint(model, out, {
     metadata: {
-      command: `npm run train -- --continue <previous checkpoint> --joint-steps ${steps}`,
+      command: `npm run train -- --continue <previous checkpoint> --joint-steps ${steps}${jointAttributes ? ' --joint-attributes' : ''}`,
       plan: { ...plan, continuedJointSteps: steps, continuedLearningRate: CONTINUE_LEARNING_RATE },
       previousCommand: previous.command ?? null,
       backend,

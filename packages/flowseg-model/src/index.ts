@@ -47,6 +47,7 @@ export {
   DESCRIBE_PROMPT,
   type TrainingStage,
   type StageObjective,
+  type StageObjectiveOptions,
   type StageMetrics,
 } from './training/trainingStages.js';
 export { trainStep, type StepReport } from './training/trainStep.js';

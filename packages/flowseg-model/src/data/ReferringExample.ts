@@ -23,6 +23,12 @@ export interface ReferringExample {
    * only to pretrain a segmentor with an attribute head.
    */
   readonly instanceAttributes?: readonly (readonly number[])[];
+  /**
+   * Which object of `instanceMasks` each target is, aligned with `targetMasks`. Needed only for
+   * the joint stage's attribute supervision (`jointAttributes`), which reads the targets' rows
+   * of `instanceAttributes`.
+   */
+  readonly targetInstances?: readonly number[];
   /** Scene description (vision–language alignment), if any. */
   readonly description?: string;
   /** Family or split label used when reporting metrics per family. */

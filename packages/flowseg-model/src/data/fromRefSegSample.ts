@@ -14,6 +14,7 @@ export function fromRefSegSample(sample: ReferringSample): ReferringExample {
     prompt: sample.prompt,
     answer: sample.answer,
     targetMasks: sample.targets.map((t) => scene.masks[t.objectId]!),
+    targetInstances: sample.targets.map((t) => t.objectId),
     instanceMasks: scene.masks,
     instanceAttributes: scene.objects.map((o) => [SHAPES.indexOf(o.shape), COLORS.indexOf(o.color), SIZES.indexOf(o.size)]),
     description: sample.description,

@@ -32,6 +32,8 @@ export interface TrainStageOptions {
   readonly criterion?: SetCriterionConfig;
   /** Joint-loss weights (stage 3). */
   readonly lossWeights?: JointLossWeights;
+  /** Joint stage: attribute supervision of the targets' queries and conditions (see `stageObjective`). */
+  readonly jointAttributes?: boolean;
   /** Checkpoint folder: resumed from when it holds this stage's state, written every `checkpointEvery` steps and at the end. */
   readonly checkpointDir?: string;
   /** Steps between checkpoints (default 50). */
@@ -165,7 +167,9 @@ export async function trainStage(model: FlowSegModel, options: TrainStageOptions
       totalSteps: steps,
       floor: optimizer.learningRate * 0.05,
     });
-    const objective = stageObjective(model, stage, options.data(step * batchSize, batchSize), criterionAt(step), options.lossWeights);
+    const objective = stageObjective(model, stage, options.data(step * batchSize, batchSize), criterionAt(step), options.lossWeights, {
+      jointAttributes: options.jointAttributes ?? false,
+    });
     let report;
     try {
       report = trainStep(objective, params, optimizer, learningRate, options.clipNorm ?? 1);

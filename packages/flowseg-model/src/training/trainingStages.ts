@@ -58,7 +58,11 @@ export interface StageObjective {
  *   matched queries (see {@link attributeLoss}; the examples must carry `instanceAttributes`);
  * - `alignment`: next-token loss of the language model on the scene description, with the
  *   image tokens as prefix;
- * - `joint`: next-token loss on the answer + `L_seg` per `<SEG>` target + selection loss.
+ * - `joint`: next-token loss on the answer + `L_seg` per `<SEG>` target + selection loss; with
+ *   `options.jointAttributes` (needs an attribute head, and examples with `instanceAttributes` and
+ *   `targetInstances`) also {@link attributeLoss} of each target's matched query and of its
+ *   condition `c` (the mean of its tied refined conditions), both through the same head, so that
+ *   the phrase side and the object side are pushed to name the same attributes.
  * `loss` must run inside a gradient scope (`tf.variableGrads`), which frees its intermediates.
  */
 export function stageObjective(
@@ -67,10 +71,18 @@ export function stageObjective(
   examples: readonly ReferringExample[],
   criterion: SetCriterion,
   weights: JointLossWeights = DEFAULT_JOINT_LOSS_WEIGHTS,
+  options: StageObjectiveOptions = {},
 ): StageObjective {
   const { height, width } = model.config.image;
+  if (options.jointAttributes && !model.attributeHead) {
+    throw new ValueError('jointAttributes: the model has no attribute head (set attributeClasses in its config)', 'jointAttributes');
+  }
   // Checked before any tensor exists, so a bad example leaks nothing.
-  const attributes = stage === 'segmentor' && model.attributeHead ? examples.map((e, i) => requireAttributes(e, i)) : [];
+  const attributes =
+    (stage === 'segmentor' && model.attributeHead) || (stage === 'joint' && options.jointAttributes)
+      ? examples.map((e, i) => requireAttributes(e, i))
+      : [];
+  const targetAttributes = stage === 'joint' && options.jointAttributes ? examples.flatMap((e, i) => requireTargetAttributes(e, i, attributes[i]!)) : [];
   const images = imageBatch(examples);
   const parts: Record<string, tf.Scalar | null> = {};
   const keep = (name: string, t: tf.Scalar) => {
@@ -140,11 +152,55 @@ export function stageObjective(
       keep('lm', loss.lm);
       keep('seg', loss.seg);
       keep('selection', loss.selection);
-      return loss.total;
+      if (!options.jointAttributes || targetAttributes.length === 0) return loss.total;
+      const head = model.attributeHead!;
+      // Object side: each target's matched query; phrase side: its condition c (rows with a phrase).
+      const one = (q: number) => ({ queryIndices: Int32Array.of(q), targetIndices: Int32Array.of(0) });
+      const objects = attributeLoss(head, out.queries, Array.from(loss.matchedQuery, one), targetAttributes.map((a) => [a]));
+      const counts = tf.tidy(() => tf.sum(out.conditionMask, -1).dataSync());
+      const withPhrase = targetAttributes.map((_, r) => r).filter((r) => counts[r]! > 0);
+      const phrases = tf.tidy(() => {
+        if (withPhrase.length === 0) return tf.mul(tf.sum(out.conditions), 0) as tf.Scalar;
+        const rows = tf.tensor1d(withPhrase, 'int32');
+        const m = tf.expandDims(tf.gather(out.conditionMask, rows), 2);
+        const c = tf.div(tf.sum(tf.mul(tf.gather(out.conditions, rows), m), 1), tf.sum(m, 1)); // [R', D]
+        const cs = tf.expandDims(c, 1) as tf.Tensor3D;
+        return attributeLoss(head, cs, withPhrase.map(() => one(0)), withPhrase.map((r) => [targetAttributes[r]!]));
+      });
+      keep('attributes', objects);
+      keep('conditionAttributes', phrases);
+      return tf.addN([loss.total, objects, phrases]) as tf.Scalar;
     },
     metrics,
     dispose: () => (disposeTargets(rowTargets), tf.dispose([ids, lossMask, images]), disposeParts()),
   };
+}
+
+/** Options of {@link stageObjective}. */
+export interface StageObjectiveOptions {
+  /** Joint stage: add attribute supervision of each target's matched query and condition (see {@link stageObjective}). */
+  readonly jointAttributes?: boolean;
+}
+
+/** The attribute rows of the example's targets (via `targetInstances`), or a clear error. */
+function requireTargetAttributes(
+  example: ReferringExample,
+  index: number,
+  attributes: readonly (readonly number[])[],
+): (readonly number[])[] {
+  const targets = example.targetInstances;
+  if (!targets || targets.length !== example.targetMasks.length) {
+    throw new ValueError(
+      `examples[${index}].targetInstances: joint attribute supervision needs one instance index per target mask (${example.targetMasks.length}), received ${targets ? targets.length : 'none'}`,
+      'examples',
+    );
+  }
+  return targets.map((t, k) => {
+    if (!Number.isInteger(t) || t < 0 || t >= attributes.length) {
+      throw new ValueError(`examples[${index}].targetInstances[${k}]: expected an object in [0, ${attributes.length}), received ${t}`, 'examples');
+    }
+    return attributes[t]!;
+  });
 }
 
 /** The example's per-object attributes (one row per instance mask), or a clear error. */
