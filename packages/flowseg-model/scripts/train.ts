@@ -8,7 +8,7 @@
  * `--attributes` adds stage 1's attribute supervision (shape, colour, size; see AttributeHead
  * and docs/selection.md) — not used for the shipped checkpoint.
  *
- * `npm run train -- --continue <checkpoint dir> [--joint-steps N] [--out dir]` continues the joint
+ * `npm run train -- --continue <checkpoint dir> --out <dir> [--joint-steps N]` continues the joint
  * stage of a finished checkpoint instead: N more joint steps (default 1500) on the next examples
  * of the joint stream (the ones after those the first run's joint stage saw), with their own
  * warm-up and cosine schedule at half the joint stage's peak rate, then the same evaluation.
@@ -106,7 +106,10 @@ async function continueJoint(from: string): Promise<void> {
   const rawSteps = argValue('--joint-steps') ?? '1500';
   const steps = Number(rawSteps);
   if (!Number.isInteger(steps) || steps <= 0) throw new Error(`--joint-steps: expected a positive integer, received ${rawSteps}`);
-  const out = resolve(argValue('--out') ?? 'packages/flowseg-model/checkpoints/flowseg-small');
+  // No default: a continuation must not replace the shipped checkpoint by accident.
+  const rawOut = argValue('--out');
+  if (rawOut === undefined) throw new Error('--out: --continue needs an output folder for the new checkpoint');
+  const out = resolve(rawOut);
   const runDir = resolve(argValue('--run-dir') ?? 'tmp/train');
   const backend = await startWasmBackend();
   const config = JSON.parse(new TextDecoder().decode(await readCheckpointFile(from, CHECKPOINT_FILES.config))) as { metadata?: unknown };

@@ -52,6 +52,7 @@ describe('npm run train -- --continue', () => {
       await expect(train(['--continue', first, '--joint-steps', '0', '--out', join(dir, 'bad')])).rejects.toThrow(
         /--joint-steps: expected a positive integer, received 0/,
       );
+      await expect(train(['--continue', first])).rejects.toThrow(/--out: --continue needs an output folder/);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
