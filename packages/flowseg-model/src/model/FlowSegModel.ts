@@ -37,7 +37,8 @@ export interface FlowSegModelOptions {
  * per `<SEG>`: Mask2Former decoder with BSF layers from `Q⁽⁰⁾ = Q + S`, carrying `C⁽ˡ⁾`
  * → candidate masks → BAR → selection `argmax_i cos(W_q Q_out,i, W_c c) / τ` where `c` is the
  * mean of the target's refined conditions `C⁽ᴸ⁾` (its `<SEG>`'s tied phrases; `S` itself when it
- * has none).
+ * has none). Selection never reads the masks, so inference can refine only the selected ones
+ * (`refine: 'selected'`, see {@link BarCandidates}).
  *
  * Several `<SEG>` tokens give several targets, each with its own decoder pass (its own query
  * initialisation, its own conditions and its own selected mask). Weights are named after the
