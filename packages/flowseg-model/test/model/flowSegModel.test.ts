@@ -165,14 +165,8 @@ describe('FlowSegModel.forward (tiny config)', () => {
     images.dispose();
     model.dispose();
   });
-});
 
-describe("FlowSegModel.forward with refine: 'selected'", () => {
-  beforeAll(async () => {
-    await selectBackend('wasm', { wasmThreads: 1 });
-  });
-
-  it("gives the same selected masks as 'all', refining only the selected candidate, leak-free", () => {
+  it("refine: 'selected' gives the same selected masks as 'all', refining only the selected candidate, leak-free", () => {
     const model = new FlowSegModel({ config: tinyConfig(), tokenizer });
     const images = sceneImages(3, 32);
     const { ids, mask } = sequences(PAIRS);
@@ -206,7 +200,7 @@ describe("FlowSegModel.forward with refine: 'selected'", () => {
     model.dispose();
   });
 
-  it('refuses an unknown value, and selected-only refinement in training', () => {
+  it("refine: refuses an unknown value, and 'selected' in training", () => {
     const model = new FlowSegModel({ config: tinyConfig(), tokenizer });
     const images = sceneImages(1, 32);
     const { ids } = sequences(PAIRS.slice(0, 1));

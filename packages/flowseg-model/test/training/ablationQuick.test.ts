@@ -1,25 +1,15 @@
 import { describe, it, expect } from 'vitest';
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const packageDir = fileURLToPath(new URL('../../', import.meta.url));
+import { runScript } from '../support/runScript.js';
 
 describe('npm run ablation -- --quick', () => {
   it('trains all four rows, evaluates them and writes the results table and JSON', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'flowseg-ablation-'));
     try {
       const out = join(dir, 'results.md');
-      const log = await new Promise<string>((resolve, reject) => {
-        execFile(
-          process.execPath,
-          ['--import', 'tsx', join(packageDir, 'scripts/ablation.ts'), '--quick', '--threads', '1', '--out', out, '--run-dir', join(dir, 'run')],
-          { cwd: packageDir, timeout: 600_000, env: { ...process.env, TSX_TSCONFIG_PATH: join(packageDir, '../../tsconfig.json') } },
-          (error, stdout, stderr) => (error ? reject(new Error(`${error.message}\n${stderr.slice(-2000)}`)) : resolve(stdout)),
-        );
-      });
+      const log = await runScript('ablation.ts', ['--quick', '--threads', '1', '--out', out, '--run-dir', join(dir, 'run')]);
       expect(log).toMatch(/wrote .*results\.md/);
       const md = await readFile(out, 'utf8');
       for (const row of ['| Baseline |', '| + SR |', '| + SR + CR (full BSF) |', '| + SR + CR + BAR (full) |']) expect(md).toContain(row);

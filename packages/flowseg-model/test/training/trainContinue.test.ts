@@ -1,22 +1,10 @@
 import { describe, it, expect } from 'vitest';
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { runScript } from '../support/runScript.js';
 
-const packageDir = fileURLToPath(new URL('../../', import.meta.url));
-
-function train(args: string[]): Promise<string> {
-  return new Promise<string>((resolve, reject) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', join(packageDir, 'scripts/train.ts'), '--threads', '1', ...args],
-      { cwd: packageDir, timeout: 600_000, env: { ...process.env, TSX_TSCONFIG_PATH: join(packageDir, '../../tsconfig.json') } },
-      (error, stdout, stderr) => (error ? reject(new Error(`${error.message}\n${stderr.slice(-2000)}`)) : resolve(stdout)),
-    );
-  });
-}
+const train = (args: string[]) => runScript('train.ts', ['--threads', '1', ...args]);
 
 interface Metadata {
   command: string;
