@@ -1,12 +1,13 @@
 /**
- * `npm run train [-- --quick] [--attributes] [--out dir]`: trains the full FlowSeg model (BSF + BAR, `small`
+ * `npm run train [-- --quick] [--attributes] [--joint-steps N] [--out dir]`: trains the full FlowSeg model (BSF + BAR, `small`
  * preset) through the paper's three stages on the synthetic benchmark and writes the
  * checkpoint that `npm start` and `flowseg` load (default
  * packages/flowseg-model/checkpoints/flowseg-small). Resumable: rerun the same command after an
  * interruption and it continues from the last checkpoint of the current stage (in --run-dir).
  * The checkpoint's metadata records the command, the steps and the test-split metrics.
- * `--attributes` adds stage 1's attribute supervision (shape, colour, size; see AttributeHead
- * and docs/selection.md) — not used for the shipped checkpoint.
+ * `--attributes` adds attribute supervision (shape, colour, size; see AttributeHead and
+ * docs/selection.md): of every matched query in stage 1, and of each target's query and
+ * condition in the joint stage. `--joint-steps N` sets the joint stage's length (default 1500).
  *
  * `npm run train -- --continue <checkpoint dir> --out <dir> [--joint-steps N]` continues the joint
  * stage of a finished checkpoint instead: N more joint steps (default 1500) on the next examples
@@ -39,7 +40,8 @@ async function main(): Promise<void> {
   const from = argValue('--continue');
   if (from !== undefined) return continueJoint(resolve(from));
   const quick = process.argv.includes('--quick');
-  const plan = quick ? QUICK : FULL;
+  const jointSteps = argValue('--joint-steps');
+  const plan = { ...(quick ? QUICK : FULL), ...(jointSteps === undefined ? {} : { jointSteps: positiveInt(jointSteps, '--joint-steps') }) };
   const out = resolve(argValue('--out') ?? (quick ? 'tmp/train-quick/checkpoint' : 'packages/flowseg-model/checkpoints/flowseg-small'));
   const runDir = resolve(argValue('--run-dir') ?? (quick ? 'tmp/train-quick' : 'tmp/train'));
   const started = performance.now();
@@ -67,6 +69,7 @@ async function main(): Promise<void> {
     checkpointDir: `${runDir}/alignment`,
   }));
   record('joint', await trainStage(model, {
+    jointAttributes: attributes,
     stage: 'joint',
     steps: plan.jointSteps,
     batchSize: b,
@@ -76,7 +79,8 @@ async function main(): Promise<void> {
   const metrics = await testMetrics(model, plan.evalPerFamily);
   await saveCheckpoint(model, out, {
     metadata: {
-      command: `npm run train${quick || attributes ? ' --' : ''}${quick ? ' --quick' : ''}${attributes ? ' --attributes' : ''}`,
+      command: ['npm run train', ...(quick || attributes || jointSteps ? ['--'] : []), ...(quick ? ['--quick'] : []),
+        ...(attributes ? ['--attributes'] : []), ...(jointSteps === undefined ? [] : ['--joint-steps', jointSteps])].join(' '),
       plan,
       backend,
       // Summed over resumed runs (each stage's state keeps its own wall-clock total).
@@ -87,6 +91,13 @@ async function main(): Promise<void> {
   });
   console.log(`wrote ${out} after ${formatSeconds((performance.now() - started) / 1000)}`);
   model.dispose();
+}
+
+/** `raw` as a positive integer, or an error naming the option. */
+function positiveInt(raw: string, option: string): number {
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value <= 0) throw new Error(`${option}: expected a positive integer, received ${raw}`);
+  return value;
 }
 
 /** cIoU / gIoU on the test split, `perFamily` samples of each family, generated answers (printed). */
@@ -103,9 +114,7 @@ async function testMetrics(model: FlowSegModel, perFamily: number): Promise<Reco
 /** `--continue <dir>`: more joint steps on a finished checkpoint (see the file comment). */
 async function continueJoint(from: string): Promise<void> {
   const started = performance.now();
-  const rawSteps = argValue('--joint-steps') ?? '1500';
-  const steps = Number(rawSteps);
-  if (!Number.isInteger(steps) || steps <= 0) throw new Error(`--joint-steps: expected a positive integer, received ${rawSteps}`);
+  const steps = positiveInt(argValue('--joint-steps') ?? '1500', '--joint-steps');
   // No default: a continuation must not replace the shipped checkpoint by accident.
   const rawOut = argValue('--out');
   if (rawOut === undefined) throw new Error('--out: --continue needs an output folder for the new checkpoint');
@@ -113,10 +122,16 @@ async function continueJoint(from: string): Promise<void> {
   const runDir = resolve(argValue('--run-dir') ?? 'tmp/train');
   const backend = await startWasmBackend();
   const config = JSON.parse(new TextDecoder().decode(await readCheckpointFile(from, CHECKPOINT_FILES.config))) as { metadata?: unknown };
-  const previous = (config.metadata ?? {}) as { command?: string; plan?: typeof FULL; trainingMinutes?: Record<string, number> };
-  const plan = previous.plan ?? FULL;
-  // Skip the examples the first run's joint stage already used.
-  const offset = plan.jointSteps * plan.batchSize;
+  const previous = (config.metadata ?? {}) as {
+    command?: string;
+    previousCommand?: string | null;
+    plan?: typeof FULL & { continuedJointSteps?: number };
+    trainingMinutes?: Record<string, number>;
+  };
+  const plan: typeof FULL & { continuedJointSteps?: number } = previous.plan ?? FULL;
+  // Skip the examples the earlier joint stages (the first run's and any continuation) used.
+  const earlierSteps = plan.jointSteps + (plan.continuedJointSteps ?? 0);
+  const offset = earlierSteps * plan.batchSize;
   console.log(`backend ${backend}; continuing ${from}: ${steps} joint steps from example ${offset}`);
   const model = await loadCheckpoint(from);
   // Needs a checkpoint trained with --attributes (it has the attribute head).
@@ -134,10 +149,11 @@ async function continueJoint(from: string): Promise<void> {
   await saveCheckpoint(model, out, {
     metadata: {
       command: `npm run train -- --continue <previous checkpoint> --joint-steps ${steps}${jointAttributes ? ' --joint-attributes' : ''}`,
-      plan: { ...plan, continuedJointSteps: steps, continuedLearningRate: CONTINUE_LEARNING_RATE },
-      previousCommand: previous.command ?? null,
+      // Chains add up: steps and minutes over every continuation, commands in order.
+      plan: { ...plan, continuedJointSteps: (plan.continuedJointSteps ?? 0) + steps, continuedLearningRate: CONTINUE_LEARNING_RATE },
+      previousCommand: [previous.previousCommand, previous.command].filter(Boolean).join(' && ') || null,
       backend,
-      trainingMinutes: { ...(previous.trainingMinutes ?? {}), jointContinued: +(run.seconds / 60).toFixed(1) },
+      trainingMinutes: { ...(previous.trainingMinutes ?? {}), jointContinued: +((previous.trainingMinutes?.['jointContinued'] ?? 0) + run.seconds / 60).toFixed(1) },
       testMetrics: metrics,
       date: new Date().toISOString(),
     },
