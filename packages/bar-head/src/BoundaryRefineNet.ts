@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import {
+  affine,
   FlowSegLayer,
   ValueError,
   checkShapes,
@@ -198,7 +199,7 @@ export class BoundaryRefineNet extends FlowSegLayer {
       const maskTerm = tf.matMul(maskCols, maskKernel);
       // Conv 1, feature taps, once per image pixel: [|U|, k²·Cc] × [k²·Cc, hidden] + b₁.
       const featCols = tf.reshape(gatherRows(compRows, indices.featureTaps), [imageCount, taps * cc]);
-      const featTerm = tf.add(tf.matMul(featCols, featKernel), this.conv1Bias.read()) as tf.Tensor2D;
+      const featTerm = affine(featCols as tf.Tensor2D, featKernel as tf.Tensor2D, this.conv1Bias.read() as tf.Tensor1D);
       const hidden = tf.relu(tf.add(maskTerm, gatherRows(featTerm, indices.hiddenToImage)));
       // Conv 2: per-tap products [|Q|, hidden] × [hidden, k²], gathered onto P and summed.
       const perTap = tf.matMul(hidden, tf.transpose(tf.reshape(this.conv2Kernel.read(), [taps, hid])));

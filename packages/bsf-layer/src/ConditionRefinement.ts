@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { FlowSegLayer, MultiHeadAttention, checkShapes } from '@flowseg/core';
+import { conditionsKnownAllReal } from './conditionMask.js';
 
 /** Configuration of {@link ConditionRefinement}. */
 export interface ConditionRefinementConfig {
@@ -95,6 +96,7 @@ export class ConditionRefinement extends FlowSegLayer {
         value: queries,
         keyPos: inputs.queryPos ?? null,
       });
+      if (conditionsKnownAllReal(conditionMask)) return tf.add(conditions, output) as tf.Tensor3D;
       // Padded rows: C + 0·update = C exactly (a 0/1 factor, not a broadcast tf.where: see SR).
       const real = tf.reshape(tf.cast(tf.greater(conditionMask, 0), 'float32'), [b, t, 1]);
       return tf.add(conditions, tf.mul(real, output)) as tf.Tensor3D;

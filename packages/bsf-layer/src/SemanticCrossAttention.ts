@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { FlowSegLayer, MultiHeadAttention, checkShapes, tidy } from '@flowseg/core';
 import { SemanticGate } from './SemanticGate.js';
-import { conditionPaddingMask, itemHasConditions } from './conditionMask.js';
+import { conditionPaddingMask, conditionsKnownAllReal, itemHasConditions } from './conditionMask.js';
 
 /** Configuration of {@link SemanticCrossAttention}. */
 export interface SemanticCrossAttentionConfig {
@@ -117,14 +117,16 @@ export class SemanticCrossAttention extends FlowSegLayer {
           gate: tf.onesLike(queries),
         };
       }
+      const allReal = conditionsKnownAllReal(conditionMask);
       const { output } = this.attention.forward({
         query: queries,
         key: conditions,
         value: conditions,
         queryPos: inputs.queryPos ?? null,
-        keyPaddingMask: conditionPaddingMask(conditionMask),
+        keyPaddingMask: allReal ? null : conditionPaddingMask(conditionMask),
       });
       const mixed = this.gate.forward({ visual: queries, semantic: output });
+      if (allReal) return { fused: mixed.fused, semantic: output, gate: mixed.gate };
       // Items with no real condition: MHA's output there is only its bias; drop it. Blended
       // with a 0/1 factor per item rather than tf.where, whose broadcast condition is tiled
       // element by element on wasm (slower than SR's matmuls); `v + 0·x` is exactly `v`.

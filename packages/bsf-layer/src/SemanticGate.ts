@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { FlowSegLayer, checkShapes, requireFinite, requirePositiveInt, tidy } from '@flowseg/core';
+import { FlowSegLayer, affine, checkShapes, requireFinite, requirePositiveInt, tidy } from '@flowseg/core';
 
 /** Configuration of {@link SemanticGate}. */
 export interface SemanticGateConfig {
@@ -83,7 +83,8 @@ export class SemanticGate extends FlowSegLayer {
       const [b, n] = visual.shape;
       // One 2-D matmul [B·N, 2D]×[2D, D]: wasm's fast path.
       const both = tf.reshape(tf.concat([visual, semantic], -1), [b * n, 2 * this.dim]);
-      const logits = tf.add(tf.matMul(both, this.kernel.read()), this.bias.read());
+      // Sigmoid stays outside the fused product: tfjs has no gradient for a fused sigmoid.
+      const logits = affine(both as tf.Tensor2D, this.kernel.read() as tf.Tensor2D, this.bias.read() as tf.Tensor1D);
       const gate = tf.reshape(tf.sigmoid(logits), [b, n, this.dim]) as tf.Tensor3D;
       // g⊙v + (1−g)⊙s written as s + g⊙(v − s): one multiply fewer.
       const fused = tf.add(semantic, tf.mul(gate, tf.sub(visual, semantic))) as tf.Tensor3D;

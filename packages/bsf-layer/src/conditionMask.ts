@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { backendKeepsDataOnHost } from '@flowseg/core';
 
 /**
  * Key padding mask for attention over conditions: bool `[batch, conditions]`, `true` where
@@ -17,4 +18,15 @@ export function itemHasConditions(conditionMask: tf.Tensor2D): tf.Tensor3D {
     const [b] = conditionMask.shape;
     return tf.reshape(tf.greater(tf.max(conditionMask, 1), 0), [b, 1, 1]) as tf.Tensor3D;
   });
+}
+
+/**
+ * True when every slot of every item holds a real condition (`conditionMask > 0` throughout),
+ * as far as can be known without a device round trip: read on host-memory backends (cpu,
+ * wasm; 4 bytes per slot), `false` elsewhere. With every slot real, padding and the
+ * no-condition blends are identities, so SR and CR skip them (fewer kernels, same values).
+ */
+export function conditionsKnownAllReal(conditionMask: tf.Tensor2D): boolean {
+  if (!backendKeepsDataOnHost()) return false;
+  return (conditionMask.dataSync() as Float32Array).every((m) => m > 0);
 }

@@ -41,6 +41,18 @@ describe('ConditionRefinement (CR)', () => {
     tf.dispose([x.conditions, x.conditionMask, x.queries, x.queryPos, out]);
   });
 
+  it('every slot real (read on wasm): C + MHA(C, Q_s + pos, Q_s) without the padding factor, fewer kernels', async () => {
+    const { cr, ...x } = setup([3, 3], 3);
+    const out = expectNoLeaks(() => cr.forward(x), { warmup: true });
+    const w = cr.namedWeights();
+    const [c, q, p] = [items(x.conditions), items(x.queries), items(x.queryPos)];
+    for (let b = 0; b < 2; b++) expectClose(items(out)[b], conditionRefinement(w, '', H, c[b]!, [true, true, true], q[b]!, p[b]!));
+    const ragged = { ...x, conditionMask: maskFromCounts([3, 2], 3) };
+    const kernels = async (input: typeof x) => (await tf.profile(() => cr.forward(input))).kernels.length;
+    expect(await kernels(x)).toBeLessThan(await kernels(ragged));
+    tf.dispose([x.conditions, x.conditionMask, x.queries, x.queryPos, ragged.conditionMask, out]);
+  });
+
   it('leaves padded rows exactly equal to their input; zero-condition items are unchanged', () => {
     const { cr, ...x } = setup([2, 0], 3);
     const out = items(cr.forward(x));

@@ -44,6 +44,32 @@ describe('SemanticCrossAttention (SR)', () => {
     tf.dispose([x.queries, x.queryPos, x.conditions, x.conditionMask, out.fused, out.semantic, out.gate]);
   });
 
+  it('every slot real (read on wasm): skips padding and blends, same values as the reference, fewer kernels', async () => {
+    const counts = [3, 3];
+    const { sr, ...x } = setup(counts, 3);
+    const out = expectNoLeaks(() => sr.forward(x), { warmup: true });
+    const w = sr.namedWeights();
+    const [q, p, c] = [items(x.queries), items(x.queryPos), items(x.conditions)];
+    for (let b = 0; b < counts.length; b++) {
+      const ref = semanticRefinement(w, '', H, q[b]!, p[b]!, c[b]!, [true, true, true]);
+      expectClose(items(out.semantic)[b], ref.semantic);
+      expectClose(items(out.gate)[b], ref.gate);
+      expectClose(items(out.fused)[b], ref.fused);
+    }
+    // The same conditions plus one padded slot take the general path: equal values, more kernels.
+    const padded = {
+      ...x,
+      conditions: tf.concat([x.conditions, rand([2, 1, D], 9)], 1) as tf.Tensor3D,
+      conditionMask: maskFromCounts(counts, 4),
+    };
+    const general = sr.forward(padded);
+    expectClose(items(general.fused), items(out.fused));
+    const kernels = async (input: typeof x) => (await tf.profile(() => sr.forward(input).fused)).kernels.length;
+    expect(await kernels(x)).toBeLessThan(await kernels(padded));
+    tf.dispose([x.queries, x.queryPos, x.conditions, x.conditionMask, padded.conditions, padded.conditionMask]);
+    tf.dispose([out.fused, out.semantic, out.gate, general.fused, general.semantic, general.gate]);
+  });
+
   it('an item with zero real conditions keeps Q_fused = Q_vis exactly (gate 1, Q_sem 0), never NaN', () => {
     const { sr, ...x } = setup([2, 0], 2);
     const out = sr.forward(x);

@@ -20,6 +20,7 @@ export { checkShapes, type AxisSpec, type NamedAxisSize, type TensorSpec, type A
 export { FlowSegLayer, type WeightInitializer } from './layers/FlowSegLayer.js';
 export { tidy } from './tensor/tidy.js';
 export { tanhViaSigmoid } from './tensor/tanhViaSigmoid.js';
+export { affine } from './tensor/affine.js';
 export { deriveSeed } from './random/deriveSeed.js';
 export { Linear, type LinearConfig } from './layers/Linear.js';
 export { LayerNorm, type LayerNormConfig } from './layers/LayerNorm.js';
@@ -30,6 +31,7 @@ export {
   type AttentionInputs,
   type AttentionOutputs,
 } from './attention/MultiHeadAttention.js';
+export { attentionLayout, type AttentionLayout } from './attention/headBlockAttention.js';
 export {
   CrossAttentionBlock,
   type AttentionBlockConfig,
@@ -59,6 +61,7 @@ export {
 } from './backend/selectBackend.js';
 export { ensureNodeWebGpu, type NodeWebGpuAdapter } from './backend/nodeWebGpu.js';
 export { backendReadsSynchronously } from './backend/webGpuSyncRead.js';
+export { backendKeepsDataOnHost } from './backend/hostMemoryBackend.js';
 export {
   parseSafetensors,
   readSafetensors,

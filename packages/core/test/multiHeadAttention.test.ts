@@ -1,6 +1,6 @@
 import { describe, it, expect, beforeAll } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { MultiHeadAttention, ShapeError, DTypeError, ValueError, selectBackend } from '@flowseg/core';
+import { MultiHeadAttention, ShapeError, DTypeError, ValueError, selectBackend, attentionLayout } from '@flowseg/core';
 import { expectNoLeaks } from '@flowseg/core/testing';
 import { maxAbsDiff, randomArray, randomizeWeights, referenceAttention, releaseWeights, weightsOf } from './support/reference.js';
 
@@ -164,6 +164,99 @@ describe.each(['cpu', 'wasm'] as const)('MultiHeadAttention on %s', (backend) =>
     const ref = referenceAttention(weightsOf(mha), H, x.q, x.k, x.v, { additive: add });
     expect(maxAbsDiff(output.arraySync(), ref.output)).toBeLessThan(1e-5);
     expect(maxAbsDiff(weights!.arraySync(), ref.weights)).toBeLessThan(1e-5);
+    releaseWeights(mha);
+  });
+});
+
+describe.each(['cpu', 'wasm'] as const)('MultiHeadAttention layouts on %s', (backend) => {
+  beforeAll(async () => {
+    expect((await selectBackend(backend)).backend).toBe(backend);
+  });
+
+  // D = 8, H = 2: few keys while 2·Nk ≤ 8, few queries while 2·Nq ≤ 8, per head otherwise.
+  const cases = [
+    { layout: 'fewKeys', nq: 6, nk: 3 },
+    { layout: 'fewQueries', nq: 3, nk: 6 },
+    { layout: 'perHead', nq: 5, nk: 6 },
+  ] as const;
+
+  it('picks the block layouts only while heads·n fits the width', () => {
+    for (const c of cases) expect(attentionLayout(c.nq, c.nk, H, D)).toBe(c.layout);
+    expect(attentionLayout(200, 8, 8, 256)).toBe('fewKeys'); // BSF's semantic attention
+    expect(attentionLayout(8, 200, 8, 256)).toBe('fewQueries'); // its condition refinement
+    expect(attentionLayout(200, 200, 8, 256)).toBe('perHead'); // Mask2Former's self-attention
+  });
+
+  it.each(cases)('$layout: equals the per-head re-derivation, with key padding, a fully padded item and returned weights', ({ nq, nk }) => {
+    const mha = makeMha(120);
+    const q = randomArray([B, nq, D], 121) as number[][][];
+    const k = randomArray([B, nk, D], 122) as number[][][];
+    const v = randomArray([B, nk, D], 123) as number[][][];
+    const pad = [Array.from({ length: nk }, (_, j) => j % 3 === 1), Array.from({ length: nk }, () => true)];
+    const blocked = (b: number, _h: number, _i: number, j: number) => pad[b]![j]!;
+    const args = { query: tf.tensor3d(q), key: tf.tensor3d(k), value: tf.tensor3d(v), keyPaddingMask: tf.tensor2d(pad, [B, nk], 'bool') };
+    const ref = referenceAttention(weightsOf(mha), H, q, k, v, { blocked });
+    const bias = weightsOf(mha).get('out_proj.bias') as number[];
+    const withWeights = expectNoLeaks(() => mha.forward({ ...args, returnWeights: true }), { warmup: true });
+    const alone = expectNoLeaks(() => mha.forward(args).output);
+    const w = withWeights.weights!.arraySync();
+    expect(withWeights.weights!.shape).toEqual([B, H, nq, nk]);
+    expect(maxAbsDiff(w, ref.weights)).toBeLessThan(1e-5);
+    for (let h = 0; h < H; h++) for (let i = 0; i < nq; i++) for (let j = 0; j < nk; j++) if (pad[0]![j]) expect(w[0]![h]![i]![j]).toBe(0);
+    expect(w[1]!.flat(2).every((p) => p === 0)).toBe(true);
+    for (const out of [withWeights.output.arraySync(), alone.arraySync()]) {
+      expect(maxAbsDiff(out, ref.output)).toBeLessThan(1e-5);
+      // The fully padded item attends to nothing: every row is the out-projection bias.
+      for (const row of out[1]!) expect(maxAbsDiff(row, bias)).toBeLessThan(1e-6);
+    }
+    tf.dispose([withWeights.output, withWeights.weights!, alone, ...Object.values(args)]);
+    releaseWeights(mha);
+  });
+
+  it.each(cases)('$layout: gradients to inputs and every parameter equal the per-head path', ({ nq, nk }) => {
+    const mha = makeMha(130);
+    const query = tf.tensor3d(randomArray([B, nq, D], 131) as number[][][]);
+    const key = tf.tensor3d(randomArray([B, nk, D], 132) as number[][][]);
+    const value = tf.tensor3d(randomArray([B, nk, D], 133) as number[][][]);
+    const probe = tf.tensor3d(randomArray([B, nq, D], 134) as number[][][]);
+    const pad = tf.tensor2d([Array.from({ length: nk }, (_, j) => j === 0), Array.from({ length: nk }, () => false)], [B, nk], 'bool');
+    // An all-false attention mask changes nothing but forces the per-head layout.
+    const open = tf.zeros([1, 1, nq, nk], 'bool') as tf.Tensor4D;
+    const params = [...mha.namedWeights().values()].map((p) => p.read() as tf.Variable);
+    const gradsOf = (attentionMask: tf.Tensor4D | null) =>
+      tf.grads((qq: tf.Tensor, kk: tf.Tensor, vv: tf.Tensor) =>
+        tf.sum(tf.mul(mha.forward({ query: qq as tf.Tensor3D, key: kk as tf.Tensor3D, value: vv as tf.Tensor3D, keyPaddingMask: pad, attentionMask }).output, probe)),
+      )([query, key, value]);
+    const paramGrads = (attentionMask: tf.Tensor4D | null) =>
+      tf.variableGrads(
+        () => tf.sum(tf.mul(mha.forward({ query, key, value, keyPaddingMask: pad, attentionMask }).output, probe)) as tf.Scalar,
+        params,
+      ).grads;
+    const fast = gradsOf(null);
+    const slow = gradsOf(open);
+    for (let i = 0; i < 3; i++) {
+      expect(tf.norm(fast[i]!).dataSync()[0]).toBeGreaterThan(1e-3);
+      expect(maxAbsDiff(fast[i]!.arraySync() as number[][][], slow[i]!.arraySync() as number[][][])).toBeLessThan(1e-5);
+    }
+    const pf = paramGrads(null);
+    const ps = paramGrads(open);
+    for (const p of params) expect(maxAbsDiff(pf[p.name]!.arraySync() as number[][], ps[p.name]!.arraySync() as number[][]), p.name).toBeLessThan(1e-5);
+    tf.dispose([...fast, ...slow, ...Object.values(pf), ...Object.values(ps), query, key, value, probe, pad, open]);
+    releaseWeights(mha);
+  });
+
+  it('applies attention dropout only in training, in the block layouts too', () => {
+    const mha = makeMha(140, { dropout: 0.5 });
+    for (const { nq, nk } of cases.slice(0, 2)) {
+      const q = randomArray([B, nq, D], 141) as number[][][];
+      const k = randomArray([B, nk, D], 142) as number[][][];
+      const args = { query: tf.tensor3d(q), key: tf.tensor3d(k), value: tf.tensor3d(k) };
+      const ref = referenceAttention(weightsOf(mha), H, q, k, k).output;
+      expect(maxAbsDiff(mha.forward(args).output.arraySync(), ref)).toBeLessThan(1e-5);
+      const trained = mha.forward({ ...args, training: true }).output.arraySync();
+      expect(trained.flat(2).every(Number.isFinite)).toBe(true);
+      expect(maxAbsDiff(trained, ref)).toBeGreaterThan(1e-3);
+    }
     releaseWeights(mha);
   });
 });

@@ -6,6 +6,7 @@ import { requirePositiveInt, requireRate } from '../errors/requireValue.js';
 import { checkShapes } from '../shapes/checkShapes.js';
 import { tidy } from '../tensor/tidy.js';
 import { deriveSeed } from '../random/deriveSeed.js';
+import { attendFewKeys, attendFewQueries, attentionLayout } from './headBlockAttention.js';
 
 /** Configuration of {@link MultiHeadAttention}. */
 export interface MultiHeadAttentionConfig {
@@ -167,16 +168,34 @@ export class MultiHeadAttention extends FlowSegLayer {
     const nk = b.keys!;
     const h = this.numHeads;
     const dh = this.headDim;
+    // Block layouts: no attention mask (it would need its own re-layout) and no empty axis.
+    const layout = mask || batch * nq * nk === 0 ? 'perHead' : attentionLayout(nq, nk, h, this.embedDim);
     return tidy(() => {
       const qIn = inputs.queryPos ? tf.add(query, inputs.queryPos) : query;
       const kIn = inputs.keyPos ? tf.add(key, inputs.keyPos) : key;
-      // [B, N, D] → [B, h, N, dh]; the 1/√d_head scale is folded into q.
-      const q: tf.Tensor4D = tf.transpose(
-        tf.reshape(tf.mul(this.qProj.forward(qIn), 1 / Math.sqrt(dh)), [batch, nq, h, dh]),
-        [0, 2, 1, 3],
-      );
-      const k: tf.Tensor4D = tf.transpose(tf.reshape(this.kProj.forward(kIn), [batch, nk, h, dh]), [0, 2, 1, 3]);
-      const v: tf.Tensor4D = tf.transpose(tf.reshape(this.vProj.forward(value), [batch, nk, h, dh]), [0, 2, 1, 3]);
+      // The 1/√d_head scale is folded into q.
+      const qFlat = tf.mul(this.qProj.forward(qIn), 1 / Math.sqrt(dh)) as tf.Tensor3D;
+      const kFlat = this.kProj.forward(kIn) as tf.Tensor3D;
+      const vFlat = this.vProj.forward(value) as tf.Tensor3D;
+      if (layout !== 'perHead') {
+        const attend = layout === 'fewKeys' ? attendFewKeys : attendFewQueries;
+        const r = attend({
+          q: qFlat,
+          k: kFlat,
+          v: vFlat,
+          padded: inputs.keyPaddingMask ? (tf.cast(inputs.keyPaddingMask, 'float32') as tf.Tensor2D) : null,
+          heads: h,
+          dropout: inputs.training ? this.dropout : 0,
+          returnWeights: inputs.returnWeights === true,
+          blocked: BLOCKED,
+        });
+        const output = this.outProj.forward(r.ctx);
+        return r.weights ? { output, weights: r.weights } : { output };
+      }
+      // [B, N, D] → [B, h, N, dh]
+      const q: tf.Tensor4D = tf.transpose(tf.reshape(qFlat, [batch, nq, h, dh]), [0, 2, 1, 3]);
+      const k: tf.Tensor4D = tf.transpose(tf.reshape(kFlat, [batch, nk, h, dh]), [0, 2, 1, 3]);
+      const v: tf.Tensor4D = tf.transpose(tf.reshape(vFlat, [batch, nk, h, dh]), [0, 2, 1, 3]);
       let scores: tf.Tensor4D = tf.matMul(q, k, false, true);
       let blocked: tf.Tensor | null = null; // [B|1, h|1, Nq|1, Nk] 1 = may not attend
       if (mask) {

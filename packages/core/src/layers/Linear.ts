@@ -3,6 +3,7 @@ import { FlowSegLayer } from './FlowSegLayer.js';
 import { requirePositiveInt } from '../errors/requireValue.js';
 import { checkLastAxis } from '../shapes/checkLastAxis.js';
 import { deriveSeed } from '../random/deriveSeed.js';
+import { affine } from '../tensor/affine.js';
 
 /** Configuration of {@link Linear}. */
 export interface LinearConfig {
@@ -77,8 +78,11 @@ export class Linear extends FlowSegLayer {
     return tf.tidy(() => {
       const shape: number[] = x.shape;
       const rows = x.size / this.inFeatures;
-      let y = tf.matMul(tf.reshape(x, [rows, this.inFeatures]), this.kernel.read());
-      if (this.bias) y = tf.add(y, this.bias.read());
+      const y = affine(
+        tf.reshape(x, [rows, this.inFeatures]) as tf.Tensor2D,
+        this.kernel.read() as tf.Tensor2D,
+        this.bias ? (this.bias.read() as tf.Tensor1D) : null,
+      );
       const outShape: number[] = [...shape.slice(0, -1), this.outFeatures];
       const out: tf.Tensor = tf.reshape(y, outShape);
       return out as tf.Tensor<R>;
