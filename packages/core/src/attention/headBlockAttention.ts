@@ -93,9 +93,9 @@ export function attendFewKeys(x: HeadBlockInputs): HeadBlockOutputs {
   const { q, k, v, heads } = x;
   const [b, nq] = q.shape;
   const nk = k.shape[1];
-  let scores: tf.Tensor = tf.matMul(q, perHeadRows(k, heads), false, true); // [B, Nq, h·Nk]
-  if (x.padded) scores = tf.add(scores, tf.tile(tf.reshape(tf.mul(x.padded, x.blocked), [b, 1, nk]), [1, 1, heads]));
-  let weights: tf.Tensor = tf.reshape(tf.softmax(tf.reshape(scores, [b, nq, heads, nk])), [b, nq, heads * nk]);
+  let scores: tf.Tensor = tf.reshape(tf.matMul(q, perHeadRows(k, heads), false, true), [b, nq, heads, nk]);
+  if (x.padded) scores = tf.add(scores, tf.reshape(tf.mul(x.padded, x.blocked), [b, 1, 1, nk]));
+  let weights: tf.Tensor = tf.reshape(tf.softmax(scores), [b, nq, heads * nk]);
   const seen = x.padded ? itemSeesAKey(x.padded) : null;
   if (seen && x.returnWeights) weights = tf.mul(weights, seen);
   const dropped = x.dropout > 0 ? tf.dropout(weights, x.dropout) : weights;
