@@ -16,6 +16,7 @@
  * Resumable in `--run-dir`/joint-continued. `--joint-attributes` (for a checkpoint trained with
  * `--attributes`) adds attribute supervision of each target's query and condition to those steps.
  */
+import { execFileSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import {
   CHECKPOINT_FILES,
@@ -86,11 +87,23 @@ async function main(): Promise<void> {
       // Summed over resumed runs (each stage's state keeps its own wall-clock total).
       trainingMinutes: Object.fromEntries(Object.entries(stageSeconds).map(([k, v]) => [k, +(v / 60).toFixed(1)])),
       testMetrics: metrics,
+      commit: sourceCommit(),
       date: new Date().toISOString(),
     },
   });
   console.log(`wrote ${out} after ${formatSeconds((performance.now() - started) / 1000)}`);
   model.dispose();
+}
+
+/** The repository's commit (short hash, `+dirty` with uncommitted changes), or null outside a git clone. */
+function sourceCommit(): string | null {
+  try {
+    const hash = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return dirty ? `${hash}+dirty` : hash;
+  } catch {
+    return null;
+  }
 }
 
 /** `raw` as a positive integer, or an error naming the option. */
@@ -155,6 +168,7 @@ async function continueJoint(from: string): Promise<void> {
       backend,
       trainingMinutes: { ...(previous.trainingMinutes ?? {}), jointContinued: +((previous.trainingMinutes?.['jointContinued'] ?? 0) + run.seconds / 60).toFixed(1) },
       testMetrics: metrics,
+      commit: sourceCommit(),
       date: new Date().toISOString(),
     },
   });

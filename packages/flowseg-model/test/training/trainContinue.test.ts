@@ -2,6 +2,8 @@ import { describe, it, expect } from 'vitest';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { runScript } from '../support/runScript.js';
 
 const train = (args: string[]) => runScript('train.ts', ['--threads', '1', ...args]);
@@ -12,6 +14,7 @@ interface Metadata {
   plan: { jointSteps: number; batchSize: number; continuedJointSteps?: number };
   trainingMinutes: Record<string, number>;
   testMetrics: Record<string, { cIoU: number; gIoU: number }>;
+  commit: string | null;
 }
 
 const metadataOf = async (dir: string) => (JSON.parse(await readFile(join(dir, 'config.json'), 'utf8')) as { metadata: Metadata }).metadata;
@@ -21,14 +24,19 @@ describe('npm run train -- --continue', () => {
     const dir = await mkdtemp(join(tmpdir(), 'flowseg-train-continue-'));
     try {
       const first = join(dir, 'first');
-      await train(['--quick', '--out', first, '--run-dir', join(dir, 'run')]);
+      await train(['--quick', '--joint-steps', '5', '--out', first, '--run-dir', join(dir, 'run')]);
       const second = join(dir, 'second');
       const log = await train(['--continue', first, '--joint-steps', '2', '--out', second, '--run-dir', join(dir, 'run')]);
-      // The quick plan's joint stage read 6 steps × 4 examples; the continuation starts after them.
-      expect(log).toMatch(/continuing .*first: 2 joint steps from example 24/);
+      // The first run's joint stage read 5 steps × 4 examples; the continuation starts after them.
+      expect(log).toMatch(/continuing .*first: 2 joint steps from example 20/);
       expect(log).toMatch(/test attribute: cIoU/);
       const before = await metadataOf(first);
       const after = await metadataOf(second);
+      expect(before.command).toBe('npm run train -- --quick --joint-steps 5');
+      expect(before.plan.jointSteps).toBe(5);
+      // Which source trained it: a commit hash in a git clone, null in a tree without git.
+      if (existsSync(fileURLToPath(new URL('../../../../.git', import.meta.url)))) expect(before.commit).toMatch(/^[0-9a-f]{7,}(\+dirty)?$/);
+      else expect(before.commit).toBeNull();
       expect(after.command).toBe('npm run train -- --continue <previous checkpoint> --joint-steps 2');
       expect(after.previousCommand).toBe(before.command);
       expect(after.plan.continuedJointSteps).toBe(2);
@@ -37,6 +45,14 @@ describe('npm run train -- --continue', () => {
       // The weights moved.
       const weights = async (d: string) => readFile(join(d, 'model.safetensors'));
       expect(Buffer.compare(await weights(first), await weights(second))).not.toBe(0);
+      // A continuation of a continuation skips both earlier joint stages and adds up the chain.
+      const third = join(dir, 'third');
+      const log3 = await train(['--continue', second, '--joint-steps', '1', '--out', third, '--run-dir', join(dir, 'run3')]);
+      expect(log3).toMatch(/continuing .*second: 1 joint steps from example 28/);
+      const chained = await metadataOf(third);
+      expect(chained.plan.continuedJointSteps).toBe(3);
+      expect(chained.previousCommand).toBe(`${before.command} && ${after.command}`);
+      expect(chained.trainingMinutes['jointContinued']).toBeGreaterThanOrEqual(after.trainingMinutes['jointContinued']!);
       await expect(train(['--continue', first, '--joint-steps', '0', '--out', join(dir, 'bad')])).rejects.toThrow(
         /--joint-steps: expected a positive integer, received 0/,
       );
