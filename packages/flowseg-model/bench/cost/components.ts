@@ -10,6 +10,11 @@ import {
   STANDARD_LAYER,
   attentionFlops,
   barFlopsFor,
+  blockLayoutZeroFlops,
+  decoderLayerZeroFlops,
+  decoderZeroFlops,
+  modelZeroFlops,
+  visionEncoderZeroFlops,
   decoderFlops,
   decoderLayerFlops,
   languageModelFlops,
@@ -31,6 +36,8 @@ export interface ComponentCase extends TimedCase {
   readonly label: string;
   /** Analytic FLOPs of one call. */
   readonly flops: number;
+  /** FLOPs the kernels also spend on structural zeros (block-diagonal attention layouts); checked, never reported. */
+  readonly zeroFlops: number;
   /** Parameters the call uses. */
   readonly params: number;
 }
@@ -115,14 +122,15 @@ export function buildPresetBench(preset: string, config: FlowSegConfig, tokenize
   const queryPos = held(tf.randomNormal([1, n, d], 0, 1, 'float32', 13) as tf.Tensor3D);
 
   const cases: ComponentCase[] = [];
-  const add = (key: string, label: string, flops: number, params: number, run: () => unknown) =>
-    cases.push({ key: `${preset}.${key}`, label, flops, params, run });
+  const add = (key: string, label: string, flops: number, params: number, run: () => unknown, zeroFlops = 0) =>
+    cases.push({ key: `${preset}.${key}`, label, flops, params, run, zeroFlops });
 
   add('segmentationEncoder', 'segmentation encoder', segmentationEncoderFlops(config), model.segmentationEncoder.countParams(), () => {
     const out = model.segmentationEncoder.forward(images);
     return [...out.features, out.pixel];
   });
-  add('visionEncoder', 'vision encoder', visionEncoderFlops(config), model.visionEncoder.countParams(), () => model.visionEncoder.forward(images).tokens);
+  const { numHeads: heads } = config.decoder;
+  add('visionEncoder', 'vision encoder', visionEncoderFlops(config), model.visionEncoder.countParams(), () => model.visionEncoder.forward(images).tokens, visionEncoderZeroFlops(config));
   const textTokens = sample.tokenIds[0]!.length;
   add(
     'languageModel',
@@ -158,6 +166,7 @@ export function buildPresetBench(preset: string, config: FlowSegConfig, tokenize
       decoderLayerFlops(config, sizes, pixels, STANDARD_LAYER).total,
       standardLayer.countParams(),
       () => standardLayer.forwardLayer(layerInputs, { ...context, conditions: null }),
+      decoderLayerZeroFlops(config, sizes, STANDARD_LAYER),
     );
     add(
       `layer.bsf.${level}`,
@@ -168,6 +177,7 @@ export function buildPresetBench(preset: string, config: FlowSegConfig, tokenize
         const out = bsfLayer.forward({ ...layerInputs, conditions });
         return out.conditions === conditions ? out.queries : [out.queries, out.conditions?.conditions ?? []];
       },
+      decoderLayerZeroFlops(config, sizes, bsfSwitches(config)),
     );
   });
 
@@ -178,15 +188,20 @@ export function buildPresetBench(preset: string, config: FlowSegConfig, tokenize
     add('bsf.sr', 'BSF extra: SR (semantic attention + gate)', attentionFlops(n, BENCH_CONDITIONS, d) + gateFlops, sr.countParams(), () => {
       const out = sr.forward({ queries, queryPos, ...conditions });
       return [out.fused, out.semantic, out.gate];
-    });
+    }, blockLayoutZeroFlops(n, BENCH_CONDITIONS, d, heads));
     add('bsf.gate', 'BSF extra: gate alone', gateFlops, sr.gate.countParams(), () => {
       const out = sr.gate.forward({ visual: queries, semantic: queryPos });
       return [out.fused, out.gate];
     });
   }
   if (cr) {
-    add('bsf.cr', 'BSF extra: CR (condition refinement)', attentionFlops(BENCH_CONDITIONS, n, d), cr.countParams(), () =>
-      cr.forward({ ...conditions, queries, queryPos }),
+    add(
+      'bsf.cr',
+      'BSF extra: CR (condition refinement)',
+      attentionFlops(BENCH_CONDITIONS, n, d),
+      cr.countParams(),
+      () => cr.forward({ ...conditions, queries, queryPos }),
+      blockLayoutZeroFlops(BENCH_CONDITIONS, n, d, heads),
     );
   }
   add(
@@ -217,11 +232,21 @@ export function buildPresetBench(preset: string, config: FlowSegConfig, tokenize
     model.selector.forward({ queries, condition }),
   );
   const decoderInputs = { features: pix.features, maskFeatures: pix.maskFeatures };
-  add('decoder.standard', 'decoder, standard layers (baseline)', decoderFlops(config, sizes, STANDARD_LAYER), parts.standard.countParams(), () =>
-    parts.standard.forward(decoderInputs),
+  add(
+    'decoder.standard',
+    'decoder, standard layers (baseline)',
+    decoderFlops(config, sizes, STANDARD_LAYER),
+    parts.standard.countParams(),
+    () => parts.standard.forward(decoderInputs),
+    decoderZeroFlops(config, sizes, STANDARD_LAYER),
   );
-  add('decoder.bsf', 'decoder, BSF layers', decoderFlops(config, sizes, bsfSwitches(config)), parts.bsf.countParams(), () =>
-    parts.bsf.forward({ ...decoderInputs, conditions }),
+  add(
+    'decoder.bsf',
+    'decoder, BSF layers',
+    decoderFlops(config, sizes, bsfSwitches(config)),
+    parts.bsf.countParams(),
+    () => parts.bsf.forward({ ...decoderInputs, conditions }),
+    decoderZeroFlops(config, sizes, bsfSwitches(config)),
   );
 
   // The whole model on the sample's prompt and answer. BAR's cost depends on its band, so it
@@ -247,6 +272,7 @@ export function buildPresetBench(preset: string, config: FlowSegConfig, tokenize
     modelFlops(config, prompt, modelBand, evaluation),
     model.countParams(),
     () => model.forward({ images, tokenIds: sample.tokenIds }),
+    modelZeroFlops(config, prompt),
   );
   add(
     'model.selected',
@@ -254,9 +280,16 @@ export function buildPresetBench(preset: string, config: FlowSegConfig, tokenize
     modelFlops(config, prompt, selectedBand, evaluation, 'selected'),
     model.countParams(),
     () => model.forward({ images, tokenIds: sample.tokenIds, refine: 'selected' }),
+    modelZeroFlops(config, prompt),
   );
-  add('model.baseline', 'whole model, baseline (no SR, CR, BAR)', modelFlops(withAblation(config, 'baseline'), prompt, null), baseline.countParams(), () =>
-    baseline.forward({ images, tokenIds: sample.tokenIds }),
+  const baselineConfig = withAblation(config, 'baseline');
+  add(
+    'model.baseline',
+    'whole model, baseline (no SR, CR, BAR)',
+    modelFlops(baselineConfig, prompt, null),
+    baseline.countParams(),
+    () => baseline.forward({ images, tokenIds: sample.tokenIds }),
+    modelZeroFlops(baselineConfig, prompt),
   );
 
   return {

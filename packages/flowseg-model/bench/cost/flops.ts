@@ -6,6 +6,7 @@
  * ran (`kernelProfile.ts`), so a count that drifts from the code shows up in its output.
  */
 import { bsfLayerFlops } from '@flowseg/bsf-layer';
+import { attentionLayout } from '@flowseg/core';
 import type { FlowSegConfig } from '../../src/index.js';
 
 /** `[m, k] × [k, n]`. */
@@ -14,6 +15,16 @@ export const matmulFlops = (m: number, k: number, n: number): number => 2 * m * 
 /** Multi-head attention, `nq` queries over `nk` keys, width `d`: q/k/v/out projections, scores, weighted sum. */
 export const attentionFlops = (nq: number, nk: number, d: number): number =>
   2 * matmulFlops(nq, d, d) + 2 * matmulFlops(nk, d, d) + 2 * matmulFlops(nq, d, nk);
+
+/**
+ * FLOPs an unmasked attention call spends on structural zeros: in `MultiHeadAttention`'s
+ * block-diagonal layouts (core's `attentionLayout`: few keys or few queries) each of the two
+ * products runs over all `heads` blocks, `heads − 1` of them zero. Not part of the analytic
+ * (algorithmic) counts; the benchmark adds it only when checking them against the kernels.
+ */
+export function blockLayoutZeroFlops(nq: number, nk: number, d: number, heads: number): number {
+  return attentionLayout(nq, nk, heads, d) === 'perHead' ? 0 : (heads - 1) * 2 * matmulFlops(nq, d, nk);
+}
 
 /** 3×3 kernels in the built-in encoder blocks and the FPN's output convs. */
 const CONV_TAPS = 9;
@@ -156,6 +167,35 @@ export function decoderLayerFlops(c: FlowSegConfig, sizes: DecoderSizes, pixels:
     },
     switches,
   );
+}
+
+/** Structural zeros of one decoder layer's unmasked attentions: self-attention, SR, CR (see {@link blockLayoutZeroFlops}). */
+export function decoderLayerZeroFlops(c: FlowSegConfig, sizes: DecoderSizes, switches: BsfSwitches): number {
+  const { hiddenDim: d, numHeads: h } = c.decoder;
+  const { queries: n, conditions: t } = sizes;
+  const self = blockLayoutZeroFlops(n, n, d, h);
+  const sr = switches.semanticRefinement && t > 0 ? blockLayoutZeroFlops(n, t, d, h) : 0;
+  const cr = switches.conditionRefinement && t > 0 ? blockLayoutZeroFlops(t, n, d, h) : 0;
+  return sizes.batch * (self + sr + cr);
+}
+
+/** Structural zeros of a whole decoder pass (L layers). */
+export function decoderZeroFlops(c: FlowSegConfig, sizes: DecoderSizes, switches: BsfSwitches): number {
+  return c.decoder.numLayers * decoderLayerZeroFlops(c, sizes, switches);
+}
+
+/** Structural zeros of the vision encoder's (unmasked) self-attentions. */
+export function visionEncoderZeroFlops(c: FlowSegConfig): number {
+  const { patchSize: p, width: w, depth, numHeads } = c.visionEncoder;
+  const patches = (c.image.height / p) * (c.image.width / p);
+  return depth * blockLayoutZeroFlops(patches, patches, w, numHeads);
+}
+
+/** Structural zeros of the whole model: vision encoder and decoder (the language model's attentions are causal-masked, per head). */
+export function modelZeroFlops(c: FlowSegConfig, prompt: PromptSizes): number {
+  const sizes: DecoderSizes = { batch: prompt.targets, queries: c.decoder.numQueries, conditions: prompt.conditions };
+  const bsf: BsfSwitches = { semanticRefinement: c.bsf.semanticRefinement, conditionRefinement: c.bsf.conditionRefinement };
+  return visionEncoderZeroFlops(c) + decoderZeroFlops(c, sizes, bsf);
 }
 
 /** One prediction head call: `decoder_norm` → class logits and mask MLP, masks `mask_embed(Q)·F_pix`. */

@@ -49,6 +49,12 @@ export function kernelFlops(name: string, inputShapes: ReadonlyArray<readonly nu
   }
 }
 
+/**
+ * Entries of `tf.profile` that wrap kernels listed on their own too: custom-gradient scopes
+ * ("unnamed scope") and ops run as named scopes (`fusedMatMul__op` around `_FusedMatMul`).
+ */
+const isWrapperScope = (name: string): boolean => name === 'unnamed scope' || name.endsWith('__op');
+
 /** The backend's kernel timer, measuring process CPU time instead of wall time while installed. */
 function withCpuKernelTimer<T>(body: () => Promise<T>): Promise<T> {
   const backend = tf.backend() as unknown as { time?: (f: () => void) => Promise<{ kernelMs: number }> };
@@ -90,14 +96,13 @@ export async function profileCall(fn: () => unknown, calls = 1): Promise<KernelP
       let countedFlops = 0;
       for (const k of info.kernels) {
         countedFlops += kernelFlops(k.name, k.inputShapes as number[][], k.outputShapes as number[][]);
-        // Custom-gradient scopes ("unnamed scope") wrap kernels that are listed on their own too.
-        if (k.name === 'unnamed scope') continue;
+        if (isWrapperScope(k.name)) continue;
         const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
         byName.set(k.name, (byName.get(k.name) ?? 0) + ms);
       }
       first ??= {
         countedFlops,
-        kernels: info.kernels.length,
+        kernels: info.kernels.filter((k) => !isWrapperScope(k.name)).length,
         peakBytes: Math.max(0, info.peakBytes - bytesBefore),
         leakedTensors: tf.memory().numTensors - before,
       };

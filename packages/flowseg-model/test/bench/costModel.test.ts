@@ -6,7 +6,7 @@ import { buildPresetBench } from '../../bench/cost/components.js';
 import { benchTokenizer } from '../../bench/cost/fixtures.js';
 import { kernelFlops, profileCall } from '../../bench/cost/kernelProfile.js';
 import { tensorsOf } from '../../bench/cost/timing.js';
-import { attentionFlops, barDenseFlops, decoderFlops, STANDARD_LAYER } from '../../bench/cost/flops.js';
+import { attentionFlops, barDenseFlops, blockLayoutZeroFlops, decoderFlops, STANDARD_LAYER } from '../../bench/cost/flops.js';
 import { ellipseMaskLogits } from '../../bench/cost/fixtures.js';
 import { BoundaryAwareRefinement } from '@flowseg/bar-head';
 
@@ -33,6 +33,13 @@ describe('kernelFlops', () => {
     expect(kernelFlops('Add', [[4], [4]], [[4]])).toBe(0);
   });
 
+  it('structural zeros of the block layouts by hand: (heads − 1) × the two attention products, none per head', () => {
+    // 16 queries over 8 keys, width 64, 8 heads: few keys (8·8 ≤ 64); two [16,64]×[64,8] products per head block.
+    expect(blockLayoutZeroFlops(16, 8, 64, 8)).toBe(7 * 2 * (2 * 16 * 64 * 8));
+    expect(blockLayoutZeroFlops(8, 16, 64, 8)).toBe(7 * 2 * (2 * 8 * 64 * 16));
+    expect(blockLayoutZeroFlops(200, 200, 256, 8)).toBe(0);
+  });
+
   it('attention count by hand: 4 projections and 2 products', () => {
     expect(attentionFlops(2, 3, 4)).toBe(2 * (2 * 4 * 4 + 2 * 4 * 4 + 3 * 4 * 4 + 3 * 4 * 4 + 2 * 4 * 3 + 2 * 3 * 4));
   });
@@ -46,7 +53,8 @@ describe('analytic FLOPs of the small preset equal the kernels that ran', () => 
       for (const c of bench.cases) {
         tf.dispose(tensorsOf(c.run())); // first calls may build caches meant to outlive them
         const p = await profileCall(c.run);
-        expect(p.countedFlops, c.key).toBe(c.flops);
+        // The kernels run the analytic FLOPs plus the block layouts' structural zeros, nothing else.
+        expect(p.countedFlops, c.key).toBe(c.flops + c.zeroFlops);
         expect(p.leakedTensors, c.key).toBe(0);
       }
       const std = bench.cases.find((c) => c.key === 'small.decoder.standard')!;
