@@ -30,8 +30,9 @@ export function refsegExamples(
   }
   // Round-robin over the families until each has its weight: a, b, c, a, b, a … rather than
   // a, a, a, b, b, c, so that a batch of consecutive examples mixes families.
+  const cycleLength = weights.reduce((n, [, w]) => n + w, 0);
   const cycle: { family: Family; occurrence: number }[] = [];
-  for (let round = 0; cycle.length < weights.reduce((n, [, w]) => n + w, 0); round++) {
+  for (let round = 0; cycle.length < cycleLength; round++) {
     for (const [family, weight] of weights) if (round < weight) cycle.push({ family, occurrence: round });
   }
   if (cycle.length === 0) throw new ValueError('mix: expected at least one family with a positive weight', 'mix');
