@@ -28,5 +28,14 @@ export function itemHasConditions(conditionMask: tf.Tensor2D): tf.Tensor3D {
  */
 export function conditionsKnownAllReal(conditionMask: tf.Tensor2D): boolean {
   if (!backendKeepsDataOnHost()) return false;
-  return (conditionMask.dataSync() as Float32Array).every((m) => m > 0);
+  // Every BSF layer's SR and CR ask about the same (immutable) mask tensor: read it once.
+  let allReal = knownAllReal.get(conditionMask);
+  if (allReal === undefined) {
+    allReal = (conditionMask.dataSync() as Float32Array).every((m) => m > 0);
+    knownAllReal.set(conditionMask, allReal);
+  }
+  return allReal;
 }
+
+/** Answers of {@link conditionsKnownAllReal} per mask tensor (tensors never change their values). */
+const knownAllReal = new WeakMap<tf.Tensor2D, boolean>();

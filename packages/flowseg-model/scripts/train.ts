@@ -32,6 +32,8 @@ import { evaluateModel } from '../src/evaluation/evaluateModel.js';
 import { TRAINING_STREAMS, argValue, startWasmBackend } from './scriptSetup.js';
 
 const FULL = { segmentorSteps: 1500, alignmentSteps: 300, jointSteps: 1500, batchSize: 8, evalPerFamily: 200 };
+/** A plan as recorded in a checkpoint's metadata (continuations add their summed steps). */
+type RecordedPlan = typeof FULL & { continuedJointSteps?: number };
 const QUICK = { segmentorSteps: 6, alignmentSteps: 3, jointSteps: 6, batchSize: 4, evalPerFamily: 6 };
 
 /** Peak learning rate of a continued joint stage: half the joint stage's default (1e-3). */
@@ -138,10 +140,10 @@ async function continueJoint(from: string): Promise<void> {
   const previous = (config.metadata ?? {}) as {
     command?: string;
     previousCommand?: string | null;
-    plan?: typeof FULL & { continuedJointSteps?: number };
+    plan?: RecordedPlan;
     trainingMinutes?: Record<string, number>;
   };
-  const plan: typeof FULL & { continuedJointSteps?: number } = previous.plan ?? FULL;
+  const plan: RecordedPlan = previous.plan ?? FULL;
   // Skip the examples the earlier joint stages (the first run's and any continuation) used.
   const earlierSteps = plan.jointSteps + (plan.continuedJointSteps ?? 0);
   const offset = earlierSteps * plan.batchSize;

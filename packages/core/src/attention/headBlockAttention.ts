@@ -43,11 +43,12 @@ function headBlockMask(heads: number, n: number, dim: number): tf.Tensor3D {
 
 /**
  * Rows `x[b, i]` repeated once per head with only that head's channels kept:
- * `[batch, heads·n, dim]`, row `(h, i)` = `x[b, i] ⊙ [d ∈ head h]` (one broadcast multiply).
+ * `[batch, heads·n, dim]`, row `(h, i)` = `x[b, i] ⊙ mask[h, i]` (one broadcast multiply with
+ * the `[heads, n, dim]` {@link headBlockMask}).
  */
-function perHeadRows(x: tf.Tensor3D, heads: number): tf.Tensor3D {
+function perHeadRows(x: tf.Tensor3D, mask: tf.Tensor3D): tf.Tensor3D {
   const [b, n, dim] = x.shape;
-  return tf.reshape(tf.mul(tf.reshape(x, [b, 1, n, dim]), headBlockMask(heads, n, dim)), [b, heads * n, dim]);
+  return tf.reshape(tf.mul(tf.reshape(x, [b, 1, n, dim]), mask), [b, mask.shape[0] * n, dim]);
 }
 
 /** Inputs shared by both block layouts (projected, `q` already scaled by `1/√d_head`). */
@@ -91,15 +92,16 @@ function itemSeesAKey(padded: tf.Tensor2D): tf.Tensor3D {
  */
 export function attendFewKeys(x: HeadBlockInputs): HeadBlockOutputs {
   const { q, k, v, heads } = x;
-  const [b, nq] = q.shape;
+  const [b, nq, dim] = q.shape;
   const nk = k.shape[1];
-  let scores: tf.Tensor = tf.reshape(tf.matMul(q, perHeadRows(k, heads), false, true), [b, nq, heads, nk]);
+  const mask = headBlockMask(heads, nk, dim); // shared by K̂ and V̂
+  let scores: tf.Tensor = tf.reshape(tf.matMul(q, perHeadRows(k, mask), false, true), [b, nq, heads, nk]);
   if (x.padded) scores = tf.add(scores, tf.reshape(tf.mul(x.padded, x.blocked), [b, 1, 1, nk]));
   let weights: tf.Tensor = tf.reshape(tf.softmax(scores), [b, nq, heads * nk]);
   const seen = x.padded ? itemSeesAKey(x.padded) : null;
   if (seen && x.returnWeights) weights = tf.mul(weights, seen);
   const dropped = x.dropout > 0 ? tf.dropout(weights, x.dropout) : weights;
-  let ctx = tf.matMul(dropped, perHeadRows(v, heads)) as tf.Tensor3D; // [B, Nq, D]
+  let ctx = tf.matMul(dropped, perHeadRows(v, mask)) as tf.Tensor3D; // [B, Nq, D]
   if (seen && !x.returnWeights) ctx = tf.mul(ctx, seen);
   if (!x.returnWeights) return { ctx };
   return { ctx, weights: tf.transpose(tf.reshape(weights, [b, nq, heads, nk]), [0, 2, 1, 3]) as tf.Tensor4D };
@@ -114,14 +116,15 @@ export function attendFewQueries(x: HeadBlockInputs): HeadBlockOutputs {
   const { q, k, v, heads } = x;
   const [b, nq, dim] = q.shape;
   const nk = k.shape[1];
-  let scoresT: tf.Tensor = tf.matMul(k, perHeadRows(q, heads), false, true); // [B, Nk, h·Nq]
+  const mask = headBlockMask(heads, nq, dim); // shared by Q̂ and the channel selection below
+  let scoresT: tf.Tensor = tf.matMul(k, perHeadRows(q, mask), false, true); // [B, Nk, h·Nq]
   if (x.padded) scoresT = tf.add(scoresT, tf.reshape(tf.mul(x.padded, x.blocked), [b, nk, 1]));
   let weights: tf.Tensor = tf.softmax(tf.transpose(scoresT, [0, 2, 1])); // [B, h·Nq, Nk]
   const seen = x.padded ? itemSeesAKey(x.padded) : null;
   if (seen && x.returnWeights) weights = tf.mul(weights, seen);
   const dropped = x.dropout > 0 ? tf.dropout(weights, x.dropout) : weights;
   // [B, h, Nq, D] with other heads' channels zeroed, then the heads summed.
-  const all = tf.mul(tf.reshape(tf.matMul(dropped, v), [b, heads, nq, dim]), headBlockMask(heads, nq, dim));
+  const all = tf.mul(tf.reshape(tf.matMul(dropped, v), [b, heads, nq, dim]), mask);
   let ctx = tf.sum(all, 1) as tf.Tensor3D;
   if (seen && !x.returnWeights) ctx = tf.mul(ctx, seen);
   if (!x.returnWeights) return { ctx };

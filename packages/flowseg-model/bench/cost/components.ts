@@ -11,6 +11,7 @@ import {
   attentionFlops,
   barFlopsFor,
   blockLayoutZeroFlops,
+  bsfSwitchesOf,
   decoderLayerZeroFlops,
   decoderZeroFlops,
   modelZeroFlops,
@@ -25,7 +26,6 @@ import {
   selectionFlops,
   visionEncoderFlops,
   type BandCounts,
-  type BsfSwitches,
   type DecoderSizes,
 } from './flops.js';
 import { tensorsOf, type TimedCase } from './timing.js';
@@ -73,11 +73,6 @@ export interface PresetBench {
   /** Free every tensor and weight. */
   dispose(): void;
 }
-
-const bsfSwitches = (c: FlowSegConfig): BsfSwitches => ({
-  semanticRefinement: c.bsf.semanticRefinement,
-  conditionRefinement: c.bsf.conditionRefinement,
-});
 
 /**
  * Build one preset's component cases: each part of the model on its own, with inputs of the
@@ -171,13 +166,13 @@ export function buildPresetBench(preset: string, config: FlowSegConfig, tokenize
     add(
       `layer.bsf.${level}`,
       `decoder layer, BSF (memory ${at})`,
-      decoderLayerFlops(config, sizes, pixels, bsfSwitches(config)).total,
+      decoderLayerFlops(config, sizes, pixels, bsfSwitchesOf(config)).total,
       bsfLayer.countParams(),
       () => {
         const out = bsfLayer.forward({ ...layerInputs, conditions });
         return out.conditions === conditions ? out.queries : [out.queries, out.conditions?.conditions ?? []];
       },
-      decoderLayerZeroFlops(config, sizes, bsfSwitches(config)),
+      decoderLayerZeroFlops(config, sizes, bsfSwitchesOf(config)),
     );
   });
 
@@ -243,10 +238,10 @@ export function buildPresetBench(preset: string, config: FlowSegConfig, tokenize
   add(
     'decoder.bsf',
     'decoder, BSF layers',
-    decoderFlops(config, sizes, bsfSwitches(config)),
+    decoderFlops(config, sizes, bsfSwitchesOf(config)),
     parts.bsf.countParams(),
     () => parts.bsf.forward({ ...decoderInputs, conditions }),
-    decoderZeroFlops(config, sizes, bsfSwitches(config)),
+    decoderZeroFlops(config, sizes, bsfSwitchesOf(config)),
   );
 
   // The whole model on the sample's prompt and answer. BAR's cost depends on its band, so it

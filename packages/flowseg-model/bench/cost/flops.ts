@@ -141,6 +141,12 @@ export interface BsfSwitches {
   readonly conditionRefinement: boolean;
 }
 
+/** The BSF parts `c` switches on. */
+export const bsfSwitchesOf = (c: FlowSegConfig): BsfSwitches => ({
+  semanticRefinement: c.bsf.semanticRefinement,
+  conditionRefinement: c.bsf.conditionRefinement,
+});
+
 /** The standard Mask2Former layer: both BSF parts off. */
 export const STANDARD_LAYER: BsfSwitches = { semanticRefinement: false, conditionRefinement: false };
 
@@ -153,6 +159,13 @@ export interface DecoderSizes {
   /** Condition slots `T`. */
   readonly conditions: number;
 }
+
+/** The decoder pass of a prompt: one row per target, the model's queries, the prompt's conditions. */
+export const promptDecoderSizes = (c: FlowSegConfig, prompt: PromptSizes): DecoderSizes => ({
+  batch: prompt.targets,
+  queries: c.decoder.numQueries,
+  conditions: prompt.conditions,
+});
 
 /** One decoder layer attending `pixels` memory positions (`bsfLayerFlops`). */
 export function decoderLayerFlops(c: FlowSegConfig, sizes: DecoderSizes, pixels: number, switches: BsfSwitches) {
@@ -193,9 +206,7 @@ export function visionEncoderZeroFlops(c: FlowSegConfig): number {
 
 /** Structural zeros of the whole model: vision encoder and decoder (the language model's attentions are causal-masked, per head). */
 export function modelZeroFlops(c: FlowSegConfig, prompt: PromptSizes): number {
-  const sizes: DecoderSizes = { batch: prompt.targets, queries: c.decoder.numQueries, conditions: prompt.conditions };
-  const bsf: BsfSwitches = { semanticRefinement: c.bsf.semanticRefinement, conditionRefinement: c.bsf.conditionRefinement };
-  return visionEncoderZeroFlops(c) + decoderZeroFlops(c, sizes, bsf);
+  return visionEncoderZeroFlops(c) + decoderZeroFlops(c, promptDecoderSizes(c, prompt), bsfSwitchesOf(c));
 }
 
 /** One prediction head call: `decoder_norm` → class logits and mask MLP, masks `mask_embed(Q)·F_pix`. */
@@ -300,9 +311,9 @@ export function modelFlops(
   evaluation: 'band' | 'dense' = 'band',
   refine: 'all' | 'selected' = 'all',
 ): number {
-  const sizes: DecoderSizes = { batch: prompt.targets, queries: c.decoder.numQueries, conditions: prompt.conditions };
+  const sizes = promptDecoderSizes(c, prompt);
   const maskPixels = area(modelGeometry(c).maskSize);
-  const bsf: BsfSwitches = { semanticRefinement: c.bsf.semanticRefinement, conditionRefinement: c.bsf.conditionRefinement };
+  const bsf = bsfSwitchesOf(c);
   return (
     visionEncoderFlops(c) +
     languageModelFlops(c, prompt.textTokens, prompt.vocabSize) +
