@@ -1,6 +1,6 @@
 import { describe, it, expect, beforeAll } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { affine, selectBackend } from '@flowseg/core';
+import { affine, DTypeError, ShapeError, selectBackend } from '@flowseg/core';
 import { expectNoLeaks } from '@flowseg/core/testing';
 
 describe.each(['cpu', 'wasm'] as const)('affine on %s', (backend) => {
@@ -19,6 +19,16 @@ describe.each(['cpu', 'wasm'] as const)('affine on %s', (backend) => {
     expect(y.arraySync()).toEqual([[5.5, 1, 1], [1.5, -2, -1], [1.5, -0.5, 2]]);
     expect(affine(xs, ws, null).arraySync()).toEqual([[5, 2, -1], [1, -1, -3], [1, 0.5, 0]]);
     tf.dispose([xs, ws, bs, y]);
+  });
+
+  it('refuses mismatched shapes and non-float32 inputs, naming the argument', () => {
+    const [xs, ws, bs] = [x(), w(), b()];
+    expect(() => affine(xs, tf.zeros([3, 3]) as tf.Tensor2D, bs)).toThrow(ShapeError);
+    expect(() => affine(xs, tf.zeros([3, 3]) as tf.Tensor2D, bs)).toThrow(/^kernel: .*in: 3 ≠ 2/);
+    expect(() => affine(xs, ws, tf.zeros([2]) as tf.Tensor1D)).toThrow(/^bias: .*out: 2 ≠ 3/);
+    expect(() => affine(tf.zeros([2, 2, 2]) as unknown as tf.Tensor2D, ws, bs)).toThrow(/^x: .*rank 3/);
+    expect(() => affine(tf.zeros([3, 2], 'int32') as tf.Tensor2D, ws, bs)).toThrow(DTypeError);
+    tf.dispose([xs, ws, bs]);
   });
 
   it('takes zero rows, giving [0, out]', () => {
