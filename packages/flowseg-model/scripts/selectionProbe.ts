@@ -59,7 +59,8 @@ function extract(model: FlowSegModel, family: Family, split: 'train' | 'test', c
       const ids = tf.tensor2d(seq.ids, undefined, 'int32');
       const mask = tf.tensor2d(seq.attentionMask, undefined, 'int32');
       const lm = model.languageModel.forward({ imageTokens: model.visionEncoder.forward(images).tokens, tokenIds: ids, attentionMask: mask });
-      const initial = model.adapter.forward({ tokenIds: seq.ids, hiddenStates: lm.hiddenStates, attentionMask: seq.attentionMask }).conditions;
+      const hiddenStates = model.adapterHiddenStates(lm.hiddenStates, ids);
+      const initial = model.adapter.forward({ tokenIds: seq.ids, hiddenStates, attentionMask: seq.attentionMask }).conditions;
       const rows = fwd.candidateLogits.shape[0];
       const [mh, mw] = model.maskSize;
       const up = model.upsampleToImage(tf.reshape(fwd.candidateLogits, [rows * numQueries, mh, mw]) as tf.Tensor3D);

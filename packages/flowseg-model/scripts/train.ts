@@ -1,5 +1,5 @@
 /**
- * `npm run train [-- --quick] [--attributes] [--joint-steps N] [--out dir]`: trains the full FlowSeg model (BSF + BAR, `small`
+ * `npm run train [-- --quick] [--attributes] [--joint-steps N] [--region-crops N] [--lexical-skip] [--out dir]`: trains the full FlowSeg model (BSF + BAR, `small`
  * preset) through the paper's three stages on the synthetic benchmark and writes the
  * checkpoint that `npm start` and `flowseg` load (default
  * packages/flowseg-model/checkpoints/flowseg-small). Resumable: rerun the same command after an
@@ -15,6 +15,10 @@
  * warm-up and cosine schedule at half the joint stage's peak rate, then the same evaluation.
  * Resumable in `--run-dir`/joint-continued. `--joint-attributes` (for a checkpoint trained with
  * `--attributes`) adds attribute supervision of each target's query and condition to those steps.
+ * `--region-crops N` (fresh runs and continuations) gives the model a candidate region encoder
+ * with N×N crops (`CandidateRegionEncoder`), `--lexical-skip` a lexical skip into the condition
+ * adapter (`LexicalSkip`; docs/selection.md has both); a continuation adds them, fresh, to the
+ * loaded checkpoint.
  */
 import { execFileSync } from 'node:child_process';
 import { resolve } from 'node:path';
@@ -25,6 +29,9 @@ import {
   withAblation,
   refsegExamples,
   REFSEG_ATTRIBUTE_CLASSES,
+  validateCropSize,
+  extendFlowSegModel,
+  type FlowSegConfigOverrides,
 } from '@flowseg/flowseg-model';
 import { trainStage, saveCheckpoint, loadCheckpoint, readCheckpointFile, formatSeconds } from '@flowseg/flowseg-model/node';
 import { syntheticTokenizer } from '../src/data/syntheticTokenizer.js';
@@ -51,7 +58,8 @@ async function main(): Promise<void> {
   const backend = await startWasmBackend();
   console.log(`backend ${backend}; plan ${JSON.stringify(plan)}`);
   const attributes = process.argv.includes('--attributes');
-  const config = resolveFlowSegConfig(attributes ? { attributeClasses: REFSEG_ATTRIBUTE_CLASSES } : {});
+  const extensions = extensionArgs();
+  const config = resolveFlowSegConfig({ ...(attributes ? { attributeClasses: REFSEG_ATTRIBUTE_CLASSES } : {}), ...extensions.overrides });
   const model = new FlowSegModel({ config: withAblation(config, 'full'), tokenizer: syntheticTokenizer() });
   const b = plan.batchSize;
   const stageSeconds: Record<string, number> = {};
@@ -83,7 +91,8 @@ async function main(): Promise<void> {
   await saveCheckpoint(model, out, {
     metadata: {
       command: ['npm run train', ...(quick || attributes || jointSteps ? ['--'] : []), ...(quick ? ['--quick'] : []),
-        ...(attributes ? ['--attributes'] : []), ...(jointSteps === undefined ? [] : ['--joint-steps', jointSteps])].join(' '),
+        ...(attributes ? ['--attributes'] : []), ...(jointSteps === undefined ? [] : ['--joint-steps', jointSteps]),
+        ...extensions.flags].join(' '),
       plan,
       backend,
       // Summed over resumed runs (each stage's state keeps its own wall-clock total).
@@ -126,10 +135,29 @@ async function testMetrics(model: FlowSegModel, perFamily: number): Promise<Reco
   return metrics;
 }
 
+/**
+ * `--region-crops N` (a candidate region encoder with N×N crops) and `--lexical-skip` (a
+ * lexical skip into the adapter): config overrides, and the flags as given, for the record.
+ */
+function extensionArgs(): { overrides: FlowSegConfigOverrides; flags: string[] } {
+  const raw = argValue('--region-crops');
+  const size = raw === undefined ? undefined : Number(raw);
+  if (size !== undefined) validateCropSize(size, '--region-crops');
+  const lexical = process.argv.includes('--lexical-skip');
+  return {
+    overrides: {
+      ...(size === undefined ? {} : { selection: { regionCropSize: size } }),
+      ...(lexical ? { adapter: { lexicalSkip: true } } : {}),
+    },
+    flags: [...(size === undefined ? [] : ['--region-crops', String(size)]), ...(lexical ? ['--lexical-skip'] : [])],
+  };
+}
+
 /** `--continue <dir>`: more joint steps on a finished checkpoint (see the file comment). */
 async function continueJoint(from: string): Promise<void> {
   const started = performance.now();
   const steps = positiveInt(argValue('--joint-steps') ?? '1500', '--joint-steps');
+  const extensions = extensionArgs();
   // No default: a continuation must not replace the shipped checkpoint by accident.
   const rawOut = argValue('--out');
   if (rawOut === undefined) throw new Error('--out: --continue needs an output folder for the new checkpoint');
@@ -148,7 +176,10 @@ async function continueJoint(from: string): Promise<void> {
   const earlierSteps = plan.jointSteps + (plan.continuedJointSteps ?? 0);
   const offset = earlierSteps * plan.batchSize;
   console.log(`backend ${backend}; continuing ${from}: ${steps} joint steps from example ${offset}`);
-  const model = await loadCheckpoint(from);
+  const loaded = await loadCheckpoint(from);
+  // Extensions start with zero gates: the continuation begins from the checkpoint's outputs.
+  const model = extensions.flags.length === 0 ? loaded : extendFlowSegModel(loaded, extensions.overrides).model;
+  if (model !== loaded) loaded.dispose();
   // Needs a checkpoint trained with --attributes (it has the attribute head).
   const jointAttributes = process.argv.includes('--joint-attributes');
   const run = await trainStage(model, {
@@ -163,7 +194,7 @@ async function continueJoint(from: string): Promise<void> {
   const metrics = await testMetrics(model, plan.evalPerFamily);
   await saveCheckpoint(model, out, {
     metadata: {
-      command: `npm run train -- --continue <previous checkpoint> --joint-steps ${steps}${jointAttributes ? ' --joint-attributes' : ''}`,
+      command: ['npm run train -- --continue <previous checkpoint> --joint-steps', String(steps), ...(jointAttributes ? ['--joint-attributes'] : []), ...extensions.flags].join(' '),
       // Chains add up: steps and minutes over every continuation, commands in order.
       plan: { ...plan, continuedJointSteps: (plan.continuedJointSteps ?? 0) + steps, continuedLearningRate: CONTINUE_LEARNING_RATE },
       previousCommand: [previous.previousCommand, previous.command].filter(Boolean).join(' && ') || null,

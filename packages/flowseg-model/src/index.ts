@@ -22,7 +22,18 @@ export {
 export { resolveFlowSegConfig, validateFlowSegConfig } from './config/resolveFlowSegConfig.js';
 export { FlowSegModel, type FlowSegModelOptions } from './model/FlowSegModel.js';
 export { ConditionQuerySelector, type ConditionQuerySelectorConfig, type SelectionInputs } from './model/ConditionQuerySelector.js';
+export { LexicalSkip, type LexicalSkipConfig, type LexicalSkipInputs } from './language/LexicalSkip.js';
 export { AttributeHead, validateAttributeClasses, type AttributeHeadConfig } from './model/AttributeHead.js';
+export {
+  CandidateRegionEncoder,
+  DEFAULT_REGION_CONV_CHANNELS,
+  validateCropSize,
+  type CandidateRegionEncoderConfig,
+  type CandidateRegionInputs,
+} from './model/CandidateRegionEncoder.js';
+export { candidateCrops } from './model/region/candidateCrops.js';
+export { regionBoxes, REGION_BOX_HALF_SIDE_SIGMAS, REGION_BOX_MIN_HALF_PIXELS, type RegionBoxes } from './model/region/regionBoxes.js';
+export { extendFlowSegModel, type ExtendedFlowSegModel } from './model/extendFlowSegModel.js';
 export type { BarCandidates, FlowSegInputs, FlowSegOutputs, SegmentorOutputs } from './model/flowSegTypes.js';
 export {
   CHECKPOINT_FORMAT_VERSION,

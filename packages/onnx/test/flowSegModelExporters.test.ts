@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '@flowseg/core';
 import { LlmConditionAdapter, LlmProjection, buildPoolingPlan, type PhrasePooling } from '@flowseg/llm-condition-adapter';
 import {
+  CandidateRegionEncoder,
   ConditionQuerySelector,
   ConvSegmentationEncoder,
   Conv2d,
@@ -189,5 +190,28 @@ describe('ConditionQuerySelector exporter', () => {
     tf.dispose([queries, condition, ref, ...Object.values(out)]);
     await s.release();
     selector.dispose();
+  });
+});
+
+describe('CandidateRegionEncoder exporter', () => {
+  it('region embeddings equal forward (empty, one-pixel, full and ordinary masks; two rows; dynamic sizes)', async () => {
+    const encoder = new CandidateRegionEncoder({ hiddenDim: 6, cropSize: 8, convChannels: [3, 4, 5], seed: 2 });
+    randomizeWeights(encoder, 11);
+    const s = await session(exportOnnx(encoder));
+    for (const [mh, ih] of [[8, 16], [6, 12]] as const) {
+      const images = tf.randomUniform([2, ih, ih, 3], 0, 1, 'float32', mh) as tf.Tensor4D;
+      const logits = tf.tidy(() => {
+        const random = tf.randomNormal([2, 4, mh, mh], -0.5, 2, 'float32', 3);
+        const onePixel = tf.sub(tf.mul(tf.oneHot(tf.tensor1d([mh + 2], 'int32'), mh * mh), 6), 3).reshape([1, 1, mh, mh]);
+        const special = tf.concat([tf.fill([1, 1, mh, mh], -4), onePixel, tf.fill([1, 1, mh, mh], 4), tf.slice(random, [0, 3], [1, 1])], 1);
+        return tf.concat([special, tf.slice(random, [1], [1])], 0) as tf.Tensor4D;
+      });
+      const ref = encoder.forward({ images, maskLogits: logits });
+      expect(Math.max(...Array.from(tf.abs(ref).dataSync()))).toBeGreaterThan(0.1);
+      const out = await expectOutputsClose(s, { images, maskLogits: logits }, { output: ref });
+      tf.dispose([images, logits, ref, ...Object.values(out)]);
+    }
+    await s.release();
+    encoder.dispose();
   });
 });

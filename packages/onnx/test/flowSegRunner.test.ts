@@ -241,6 +241,33 @@ describe('OnnxFlowSegRunner', () => {
     variant.dispose();
   });
 
+  it('a model with a candidate region encoder (images per target) and a lexical skip (token ids), dynamic spatial axes: equals forward', async () => {
+    const regional = tinyModel(9, {
+      selection: { projectionDim: 16, temperature: 0.07, regionCropSize: 8 },
+      adapter: { pooling: 'mean', projectionHiddenDim: 32, separateProjections: false, lexicalSkip: true },
+    });
+    // Trained-looking gates: both extensions must move the outputs well above the tolerance.
+    regional.namedWeights().get('region_encoder.gate')!.write(tf.tensor1d([2]));
+    regional.namedWeights().get('lexical_skip.gate')!.write(tf.fill([32], 0.8));
+    for (const dynamicSpatial of [false, true]) {
+      const exported = exportFlowSegOnnx(regional, { dynamicSpatial });
+      expect(exported.manifest.regionEncoder).toBe(true);
+      expect(exported.manifest.lexicalSkip).toBe(true);
+      const r = await OnnxFlowSegRunner.create(exported, { intraOpNumThreads: 1 });
+      const inputs = batch(['describe <p> red ball </p> <SEG>', '<p> blue cube </p> <p> ball </p> <SEG> <SEG>'], 10);
+      const ref = regional.forward(inputs);
+      const out = await r.forward(inputs);
+      expectParity(out, ref);
+      disposeOutputs(out);
+      disposeOutputs(ref);
+      tf.dispose(inputs.images);
+      await r.release();
+    }
+    expect(models.manifest.regionEncoder).toBe(false);
+    expect(models.manifest.lexicalSkip).toBe(false);
+    regional.dispose();
+  });
+
   it('the same API runs on onnxruntime-web (WebAssembly) with the same results', async () => {
     const web = await OnnxFlowSegRunner.create(models, { runtime: 'web', intraOpNumThreads: 1 });
     expect(web.runtime).toBe('web');

@@ -63,6 +63,11 @@ export interface FlowSegConfig {
     readonly projectionHiddenDim: number;
     /** Separate `φ_llm` for C and S (the paper: shared). */
     readonly separateProjections: boolean;
+    /**
+     * Add the gated token embeddings to the hidden states the adapter pools (`LexicalSkip`:
+     * `H' = H + g ⊙ E(tokens)`, `g` starting at 0). Beyond the paper; absent means false.
+     */
+    readonly lexicalSkip?: boolean;
   };
   /** Mask2Former query decoder. */
   readonly decoder: {
@@ -107,6 +112,12 @@ export interface FlowSegConfig {
     readonly projectionDim: number;
     /** Temperature τ of the similarity softmax (scores are `cos / τ`). */
     readonly temperature: number;
+    /**
+     * Crop side of the candidate region encoder (`CandidateRegionEncoder`: each candidate's
+     * output query gets an embedding of an image crop around its mask before selection), a
+     * multiple of 4, ≥ 8; absent for none (the paper's selection). Beyond the paper.
+     */
+    readonly regionCropSize?: number;
   };
   /**
    * Classes of each object attribute group the segmentor pretraining supervises on the output

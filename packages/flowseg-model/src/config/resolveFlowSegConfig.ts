@@ -3,6 +3,7 @@ import { ADAPTIVE_THRESHOLDS } from '@flowseg/bar-head';
 import { CONDITION_REFINEMENT_SOURCES } from '@flowseg/bsf-layer';
 import { CONFIG_PRESETS, type FlowSegConfig, type FlowSegConfigOverrides } from './flowSegConfig.js';
 import { validateAttributeClasses } from '../model/AttributeHead.js';
+import { validateCropSize } from '../model/CandidateRegionEncoder.js';
 
 const POOLINGS = ['mean', 'last', 'attention'] as const;
 
@@ -94,6 +95,7 @@ export function validateFlowSegConfig(c: FlowSegConfig): void {
   choice(c.adapter.pooling, 'adapter.pooling', POOLINGS);
   positiveInt(c.adapter.projectionHiddenDim, 'adapter.projectionHiddenDim');
   bool(c.adapter.separateProjections, 'adapter.separateProjections');
+  if (c.adapter.lexicalSkip !== undefined) bool(c.adapter.lexicalSkip, 'adapter.lexicalSkip');
   for (const k of ['numQueries', 'numLayers', 'hiddenDim', 'numHeads', 'ffnDim'] as const) positiveInt(c.decoder[k], `decoder.${k}`);
   if (c.decoder.hiddenDim !== c.pixelDecoder.convDim) {
     throw new ValueError(
@@ -116,6 +118,7 @@ export function validateFlowSegConfig(c: FlowSegConfig): void {
   if (!(c.selection.temperature > 0) || !Number.isFinite(c.selection.temperature)) {
     throw new ValueError(`selection.temperature: expected a finite value > 0, received ${c.selection.temperature}`, 'selection.temperature');
   }
+  if (c.selection.regionCropSize !== undefined) validateCropSize(c.selection.regionCropSize, 'selection.regionCropSize');
   if (c.attributeClasses !== undefined) validateAttributeClasses(c.attributeClasses, 'attributeClasses');
   if (!Number.isInteger(c.seed)) throw new ValueError(`seed: expected an integer, received ${c.seed}`, 'seed');
 }

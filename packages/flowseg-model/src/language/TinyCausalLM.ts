@@ -161,6 +161,15 @@ export class TinyCausalLM extends FlowSegLayer implements ConditionLanguageModel
     return tf.tidy(() => this.run(inputs, dims));
   }
 
+  /**
+   * Input embeddings of text tokens (the `embed_tokens` lookup alone, no positions).
+   * @param tokenIds - `[batch, tokens]` int32 ids in `[0, vocabSize)`.
+   * @returns `[batch, tokens, hidden]`.
+   */
+  embedTokens(tokenIds: tf.Tensor2D): tf.Tensor3D {
+    return this.tokenEmbedding.forward(tokenIds) as tf.Tensor3D;
+  }
+
   /** Next-token logits `[batch, tokens, vocab]`: row `t` scores the token at `t + 1`. */
   logits(inputs: LanguageModelInputs): tf.Tensor3D {
     const dims = this.check(inputs);

@@ -11,6 +11,8 @@ import { WordTokenizer } from '../tokenizer/WordTokenizer.js';
 import { validateFlowSegConfig } from '../config/resolveFlowSegConfig.js';
 import type { FlowSegConfig } from '../config/flowSegConfig.js';
 import { ConditionQuerySelector } from './ConditionQuerySelector.js';
+import { CandidateRegionEncoder } from './CandidateRegionEncoder.js';
+import { LexicalSkip } from '../language/LexicalSkip.js';
 import { AttributeHead } from './AttributeHead.js';
 import type { BarCandidates, FlowSegInputs, FlowSegOutputs, SegmentorOutputs } from './flowSegTypes.js';
 import { tokenTensors } from './tokenTensors.js';
@@ -32,19 +34,24 @@ export interface FlowSegModelOptions {
  * The assembled FlowSeg system (DESIGN.md §1):
  * image → vision encoder → image tokens ┐
  * tokens (prompt + answer with `<p>…</p>`, `<SEG>`) → language model → hidden states `H`
- * → adapter → conditions `C = φ(C_LLM)` and segmentation embeddings `S = φ(S_LLM)`;
+ * → adapter → conditions `C = φ(C_LLM)` and segmentation embeddings `S = φ(S_LLM)` (with
+ * `config.adapter.lexicalSkip`, the pooled states also get the gated token embeddings);
  * image → segmentation encoder → FPN pixel decoder → 3 scales `F` + per-pixel features `F_pix`;
  * per `<SEG>`: Mask2Former decoder with BSF layers from `Q⁽⁰⁾ = Q + S`, carrying `C⁽ˡ⁾`
  * → candidate masks → BAR → selection `argmax_i cos(W_q Q_out,i, W_c c) / τ` where `c` is the
  * mean of the target's refined conditions `C⁽ᴸ⁾` (its `<SEG>`'s tied phrases; `S` itself when it
- * has none). Selection never reads the masks, so inference can refine only the selected ones
+ * has none). With `config.selection.regionCropSize`, `Q_out,i` first gets the region embedding
+ * of candidate `i`'s raw mask ({@link CandidateRegionEncoder}, beyond the paper). Selection
+ * never reads the BAR-refined masks, so inference can refine only the selected ones
  * (`refine: 'selected'`, see {@link BarCandidates}).
  *
  * Several `<SEG>` tokens give several targets, each with its own decoder pass (its own query
  * initialisation, its own conditions and its own selected mask). Weights are named after the
  * children: `segmentation_encoder.*`, `pixel_position.*`, `pixel_decoder.*`, `vision_encoder.*`,
  * `language_model.*`, `adapter.*`, `decoder.*`, `bar.*` (when enabled), `selector.*`,
- * `attribute_head.*` (when `config.attributeClasses` is not empty; training only).
+ * `attribute_head.*` (when `config.attributeClasses` is not empty; training only),
+ * `region_encoder.*` (with `config.selection.regionCropSize`), `lexical_skip.gate` (with
+ * `config.adapter.lexicalSkip`).
  *
  * @example
  * ```ts
@@ -78,6 +85,10 @@ export class FlowSegModel extends FlowSegLayer {
   readonly selector: ConditionQuerySelector;
   /** Projection of the sine position encoding added to the finest backbone map. */
   readonly pixelPosition: Linear;
+  /** Gated token embeddings added to what the adapter pools, or `null` without `config.adapter.lexicalSkip`. */
+  readonly lexicalSkip: LexicalSkip | null;
+  /** Region embedding of each candidate added to its query before selection, or `null` without `config.selection.regionCropSize`. */
+  readonly regionEncoder: CandidateRegionEncoder | null;
   /** Training-only attribute classifiers on the output queries, or `null` when `config.attributeClasses` is empty. */
   readonly attributeHead: AttributeHead | null;
   private positionCache: tf.Tensor2D | null = null;
@@ -183,6 +194,11 @@ export class FlowSegModel extends FlowSegLayer {
       temperature: c.selection.temperature,
       seed: seed(8),
     });
+    this.lexicalSkip = c.adapter.lexicalSkip ? new LexicalSkip({ hiddenSize: c.languageModel.hiddenSize }) : null;
+    this.regionEncoder =
+      c.selection.regionCropSize === undefined
+        ? null
+        : new CandidateRegionEncoder({ hiddenDim: c.decoder.hiddenDim, cropSize: c.selection.regionCropSize, seed: seed(11) });
     const attributeClasses = c.attributeClasses ?? [];
     this.attributeHead =
       attributeClasses.length > 0 ? new AttributeHead({ hiddenDim: c.decoder.hiddenDim, classes: attributeClasses, seed: seed(10) }) : null;
@@ -205,6 +221,8 @@ export class FlowSegModel extends FlowSegLayer {
       ['selector', this.selector],
       ['pixel_position', this.pixelPosition],
       ['attribute_head', this.attributeHead],
+      ['region_encoder', this.regionEncoder],
+      ['lexical_skip', this.lexicalSkip],
     ];
     for (const [key, layer] of children) {
       if (!layer) continue;
@@ -243,17 +261,29 @@ export class FlowSegModel extends FlowSegLayer {
         const lm = this.languageModel.forward({ imageTokens, tokenIds: tokens.ids, attentionMask: tokens.mask });
         const cond = this.adapter.forward({
           tokenIds: tokens.rows,
-          hiddenStates: lm.hiddenStates,
+          hiddenStates: this.adapterHiddenStates(lm.hiddenStates, tokens.ids),
           attentionMask: tokens.maskRows,
           training,
         });
         const pix = this.pixelFeatures(inputs.images);
-        return { lmLogits: lm.logits, ...this.decodeTargets(cond, pix, batchIndex, segIndex, maxSeg, training, refine) };
+        const targets = this.decodeTargets(inputs.images, cond, pix, batchIndex, segIndex, maxSeg, training, refine);
+        return { lmLogits: lm.logits, ...targets };
       });
       return { ...out, batchIndex: Int32Array.from(batchIndex), segIndex: Int32Array.from(segIndex) };
     } finally {
       tokens.dispose();
     }
+  }
+
+  /**
+   * What the condition adapter pools: the language model's hidden states, plus the gated
+   * token embeddings when the model has a {@link LexicalSkip} (`config.adapter.lexicalSkip`).
+   * @param hiddenStates - `[batch, tokens, hidden]` from the language model.
+   * @param tokenIds - `[batch, tokens]` int32, the same tokens.
+   */
+  adapterHiddenStates(hiddenStates: tf.Tensor3D, tokenIds: tf.Tensor2D): tf.Tensor3D {
+    if (!this.lexicalSkip) return hiddenStates;
+    return tf.tidy(() => this.lexicalSkip!.forward({ hiddenStates, tokenEmbeddings: this.languageModel.embedTokens(tokenIds) }));
   }
 
   /**
@@ -281,6 +311,7 @@ export class FlowSegModel extends FlowSegLayer {
 
   /** Decoder, BAR and selection for every target row (inside the caller's tidy). */
   private decodeTargets(
+    images: tf.Tensor4D,
     cond: ReturnType<LlmConditionAdapter['forward']>,
     pix: ReturnType<FpnPixelDecoder['forward']>,
     batchIndex: number[],
@@ -334,8 +365,9 @@ export class FlowSegModel extends FlowSegLayer {
     const mean = tf.div(tf.sum(tf.mul(refined, tf.expandDims(conditionMask, 2)), 1), tf.maximum(count, 1));
     const has = tf.minimum(count, 1);
     const c = tf.add(tf.mul(mean, has), tf.mul(s, tf.sub(1, has))) as tf.Tensor2D;
-    // Selection reads queries and c, never the masks, so it can run before BAR.
-    const scores = this.selector.forward({ queries: dec.queries, condition: c });
+    // Selection reads queries, c and at most the raw masks, so it can run before BAR.
+    const queries = this.candidateFeatures(dec.queries, dec.predMasks, perRow(images));
+    const scores = this.selector.forward({ queries, condition: c });
     const selectedIndex = tf.cast(tf.argMax(scores, 1), 'int32') as tf.Tensor1D;
     const pick = tf.reshape(tf.oneHot(selectedIndex, n), [rows, n, 1, 1]);
     let candidates: tf.Tensor4D;
@@ -356,7 +388,7 @@ export class FlowSegModel extends FlowSegLayer {
       classLogits: dec.predLogits,
       rawCandidateLogits: dec.predMasks,
       candidateLogits: candidates,
-      queries: dec.queries,
+      queries,
       scores,
       selectedIndex,
       selectedLogits,
@@ -381,8 +413,15 @@ export class FlowSegModel extends FlowSegLayer {
       const predMasks = this.bar
         ? this.bar.forward({ maskLogits: dec.predMasks, pixelFeatures: pix.maskFeatures, training }).refinedLogits
         : dec.predMasks;
-      return { predLogits: dec.predLogits, predMasks, auxOutputs: dec.auxOutputs, queries: dec.queries };
+      const queries = this.candidateFeatures(dec.queries, dec.predMasks, images);
+      return { predLogits: dec.predLogits, predMasks, auxOutputs: dec.auxOutputs, queries };
     });
+  }
+
+  /** `Q_out`, plus each candidate's region embedding when the model has a region encoder. */
+  private candidateFeatures(queries: tf.Tensor3D, rawMasks: tf.Tensor4D, images: tf.Tensor4D): tf.Tensor3D {
+    if (!this.regionEncoder) return queries;
+    return tf.add(queries, this.regionEncoder.forward({ images, maskLogits: rawMasks })) as tf.Tensor3D;
   }
 
   /**

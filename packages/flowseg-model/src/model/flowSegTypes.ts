@@ -1,5 +1,6 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { DecoderPrediction } from '@flowseg/mask2former-decoder';
+import type { CandidateRegionEncoder } from './CandidateRegionEncoder.js';
 
 /** Inputs of {@link FlowSegModel.forward}. */
 export interface FlowSegInputs {
@@ -25,8 +26,9 @@ export interface FlowSegInputs {
  * Which candidate masks {@link FlowSegModel.forward} passes through BAR:
  * - `'all'` (default): every candidate, so `candidateLogits` are all refined — what the
  *   training losses and the oracle metrics read;
- * - `'selected'`: only the selected candidate of each target. Selection reads the queries and
- *   the condition, never the masks, so `selectedLogits` are identical to `'all'`, at the cost of
+ * - `'selected'`: only the selected candidate of each target. Selection reads the queries, the
+ *   condition and (with a region encoder) the raw masks, never the refined ones, so
+ *   `selectedLogits` are identical to `'all'`, at the cost of
  *   BAR on one mask per target instead of `queries` masks; `candidateLogits` then hold the raw
  *   logits except the selected candidate's, which is refined. Inference only.
  */
@@ -55,11 +57,13 @@ export interface FlowSegOutputs {
    */
   readonly candidateLogits: tf.Tensor4D;
   /**
-   * Output queries `Q_out` after the decoder's final norm `[targets, queries, channels]`: what
-   * the selector projects (`scores = cos(W_q Q_out, W_c c) / τ`); for analysis.
+   * Candidate features `[targets, queries, channels]`: the output queries `Q_out` after the
+   * decoder's final norm, plus each candidate's region embedding when the model has a
+   * {@link CandidateRegionEncoder} (`config.selection.regionCropSize`). What the selector
+   * projects (`scores = cos(W_q Q, W_c c) / τ`) and the attribute head reads; for analysis.
    */
   readonly queries: tf.Tensor3D;
-  /** Selection scores `cos(Q_out, C⁽ᴸ⁾) / τ` `[targets, queries]`. */
+  /** Selection scores `cos(W_q Q, W_c c) / τ` of each candidate `[targets, queries]` (`Q` = {@link FlowSegOutputs.queries}). */
   readonly scores: tf.Tensor2D;
   /** Index of the selected candidate per target `[targets]`, int32. */
   readonly selectedIndex: tf.Tensor1D;
@@ -81,6 +85,10 @@ export interface SegmentorOutputs {
   readonly predMasks: tf.Tensor4D;
   /** Deep-supervision predictions before the final one. */
   readonly auxOutputs: readonly DecoderPrediction[];
-  /** Output queries `Q_out` after the decoder's final norm `[batch, queries, channels]` (what the attribute head reads). */
+  /**
+   * Candidate features `[batch, queries, channels]`: output queries `Q_out` after the decoder's
+   * final norm, plus the region embedding of each candidate's raw mask when the model has a
+   * region encoder (what the attribute head reads; see {@link FlowSegOutputs.queries}).
+   */
   readonly queries: tf.Tensor3D;
 }

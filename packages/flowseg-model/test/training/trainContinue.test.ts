@@ -45,18 +45,30 @@ describe('npm run train -- --continue', () => {
       // The weights moved.
       const weights = async (d: string) => readFile(join(d, 'model.safetensors'));
       expect(Buffer.compare(await weights(first), await weights(second))).not.toBe(0);
-      // A continuation of a continuation skips both earlier joint stages and adds up the chain.
+      // A continuation of a continuation skips both earlier joint stages and adds up the chain;
+      // this one also adds a candidate region encoder and a lexical skip to the loaded model.
       const third = join(dir, 'third');
-      const log3 = await train(['--continue', second, '--joint-steps', '1', '--out', third, '--run-dir', join(dir, 'run3')]);
+      const log3 = await train(['--continue', second, '--joint-steps', '1', '--region-crops', '8', '--lexical-skip', '--out', third, '--run-dir', join(dir, 'run3')]);
       expect(log3).toMatch(/continuing .*second: 1 joint steps from example 28/);
       const chained = await metadataOf(third);
       expect(chained.plan.continuedJointSteps).toBe(3);
+      expect(chained.command).toBe('npm run train -- --continue <previous checkpoint> --joint-steps 1 --region-crops 8 --lexical-skip');
+      const thirdConfig = JSON.parse(await readFile(join(third, 'config.json'), 'utf8')) as {
+        config: { selection: { regionCropSize?: number }; adapter: { lexicalSkip?: boolean } };
+      };
+      expect(thirdConfig.config.selection.regionCropSize).toBe(8);
+      expect(thirdConfig.config.adapter.lexicalSkip).toBe(true);
+      const thirdWeights = await readFile(join(third, 'model.safetensors'));
+      expect(thirdWeights.includes('region_encoder.gate') && thirdWeights.includes('lexical_skip.gate')).toBe(true);
       expect(chained.previousCommand).toBe(`${before.command} && ${after.command}`);
       expect(chained.trainingMinutes['jointContinued']).toBeGreaterThanOrEqual(after.trainingMinutes['jointContinued']!);
       await expect(train(['--continue', first, '--joint-steps', '0', '--out', join(dir, 'bad')])).rejects.toThrow(
         /--joint-steps: expected a positive integer, received 0/,
       );
       await expect(train(['--continue', first])).rejects.toThrow(/--out: --continue needs an output folder/);
+      await expect(train(['--continue', first, '--region-crops', '6', '--out', join(dir, 'bad')])).rejects.toThrow(
+        /--region-crops: expected an integer multiple of 4, ≥ 8, received 6/,
+      );
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -3,6 +3,7 @@ import { BoundaryAwareRefinement, BoundaryRefineNet } from '@flowseg/bar-head';
 import { LlmConditionAdapter, LlmProjection } from '@flowseg/llm-condition-adapter';
 import { Conv2d, FpnPixelDecoder, GroupNorm, Mask2FormerDecoder, Mask2FormerDecoderLayer, MaskEmbeddingMlp } from '@flowseg/mask2former-decoder';
 import {
+  CandidateRegionEncoder,
   ConditionQuerySelector,
   ConvSegmentationEncoder,
   Embedding,
@@ -26,6 +27,7 @@ import {
   residualConvBlockExporter,
   tinyCausalLMExporter,
 } from './flowSegModelExporters.js';
+import { candidateRegionEncoderExporter } from './regionExporters.js';
 
 /**
  * Register the exporters of FlowSeg's packages: `@flowseg/bsf-layer` (`SemanticGate`,
@@ -35,7 +37,8 @@ import {
  * (`BoundaryAwareRefinement`, `BoundaryRefineNet`), `@flowseg/llm-condition-adapter`
  * (`LlmConditionAdapter`'s tensor half, `LlmProjection`) and `@flowseg/flowseg-model`
  * (`ConvSegmentationEncoder`, `ResidualConvBlock`, `Conv2d`, `PatchVisionEncoder`,
- * `PreNormTransformerBlock`, `Embedding`, `TinyCausalLM`, `ConditionQuerySelector`).
+ * `PreNormTransformerBlock`, `Embedding`, `TinyCausalLM`, `ConditionQuerySelector`,
+ * `CandidateRegionEncoder`).
  * Importing `@flowseg/onnx` does this; call it again to restore them after replacing one.
  */
 export function registerFlowSegOnnxExporters(): void {
@@ -60,4 +63,5 @@ export function registerFlowSegOnnxExporters(): void {
   registerOnnxExporter(PatchVisionEncoder, patchVisionEncoderExporter);
   registerOnnxExporter(TinyCausalLM, tinyCausalLMExporter);
   registerOnnxExporter(ConditionQuerySelector, conditionQuerySelectorExporter);
+  registerOnnxExporter(CandidateRegionEncoder, candidateRegionEncoderExporter);
 }

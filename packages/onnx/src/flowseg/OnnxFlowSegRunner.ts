@@ -217,6 +217,7 @@ export class OnnxFlowSegRunner {
       segSelection: float32Tensor(plan.segSelection, [batch, k, t]),
       conditionMask: float32Tensor(padded(plan.conditionMask, batch * c), [batch, c]),
       segMask: float32Tensor(plan.segMask, [batch, k]),
+      ...(m.lexicalSkip ? { tokenIds: { dtype: 'int32' as const, dims: [batch, tokens.tokens], data: tokens.ids } } : {}),
     });
 
     // One row per target: its image's features and conditions, its S, its tied phrases.
@@ -239,6 +240,7 @@ export class OnnxFlowSegRunner {
       segEmbeddings: float32Tensor(gatherRows(adapted['segEmbeddings']!.data as Float32Array, d, segRows), [rows, d]),
       conditions: perTarget(adapted['conditions']!),
       conditionMask: float32Tensor(conditionMask, [rows, c]),
+      ...(m.regionEncoder ? { images: perTarget(images) } : {}),
     });
     const refined = dec['refinedConditions']!;
     const auxOutputs: OnnxDecoderPrediction[] = [];

@@ -65,6 +65,16 @@ export interface FlowSegOnnxManifest {
   readonly requireSeg: boolean;
   /** Whether BAR is part of the decoder graph. */
   readonly bar: boolean;
+  /**
+   * Whether the decoder graph has a candidate region encoder and so takes each target's image
+   * (`images [targets, H, W, 3]`). Absent in manifests written before it existed: false.
+   */
+  readonly regionEncoder?: boolean;
+  /**
+   * Whether the adapter graph has a lexical skip and so takes the token ids (`tokenIds
+   * [batch, T]` int32). Absent in manifests written before it existed: false.
+   */
+  readonly lexicalSkip?: boolean;
   /** Whether the decoder graph outputs the deep-supervision predictions. */
   readonly auxOutputs: boolean;
   /** Whether the segmentor/decoder spatial axes are symbolic. */
@@ -80,10 +90,10 @@ export interface FlowSegOnnxManifest {
  * | `vision` | `images [batch, H, W, 3]` → `imageTokens [batch, I, llmDim]` |
  * | `languageModel` | `imageTokens`, `tokenIds [batch, T]` int32, `attentionMask [batch, T]` int32 → `hiddenStates [batch, T, llmDim]`, `logits [batch, T, vocab]` |
  * | JS | `<p>…</p>`/`<SEG>` parsing (`parseSpecialTokens`) and the pooling plan (`buildPoolingPlan`) |
- * | `adapter` | `hiddenStates`, `spanWeights [batch, C, T]`, `segSelection [batch, K, T]`, `conditionMask [batch, C]`, `segMask [batch, K]` → `conditions [batch, C, D]`, `segEmbeddings [batch, K, D]` |
+ * | `adapter` | `hiddenStates` (+ `tokenIds [batch, T]` int32 with a lexical skip), `spanWeights [batch, C, T]`, `segSelection [batch, K, T]`, `conditionMask [batch, C]`, `segMask [batch, K]` → `conditions [batch, C, D]`, `segEmbeddings [batch, K, D]` |
  * | `segmentor` | `images` → `features0..2 [batch, h_i, w_i, D]` (coarsest first), `maskFeatures [batch, mh, mw, Dm]` |
  * | JS | one row per `<SEG>` (target): its image's features, its `S`, its image's conditions masked by its tied phrases |
- * | `decoder` | `features0..2`, `maskFeatures [targets, …]`, `segEmbeddings [targets, D]`, `conditions [targets, C, D]`, `conditionMask [targets, C]` → `classLogits [targets, N, 2]`, `rawCandidateLogits`/`candidateLogits [targets, N, mh, mw]`, `scores [targets, N]`, `selectedIndex [targets]` int32, `selectedLogits [targets, mh, mw]`, `refinedConditions [targets, C, D]` (+ `auxClassLogits [L, targets, N, 2]`, `auxMaskLogits [L, targets, N, mh, mw]` with `auxOutputs`) |
+ * | `decoder` | `features0..2`, `maskFeatures [targets, …]`, `segEmbeddings [targets, D]`, `conditions [targets, C, D]`, `conditionMask [targets, C]` (+ `images [targets, H, W, 3]` with a region encoder) → `classLogits [targets, N, 2]`, `rawCandidateLogits`/`candidateLogits [targets, N, mh, mw]`, `scores [targets, N]`, `selectedIndex [targets]` int32, `selectedLogits [targets, mh, mw]`, `refinedConditions [targets, C, D]` (+ `auxClassLogits [L, targets, N, 2]`, `auxMaskLogits [L, targets, N, mh, mw]` with `auxOutputs`) |
  *
  * Batch, token, condition and target axes are dynamic; `C` must be ≥ 1 (the runner pads a
  * batch without any phrase with one 0-mask slot, which changes nothing). BAR is exported
@@ -160,6 +170,8 @@ export function exportFlowSegOnnx(model: FlowSegModel, options: ExportFlowSegOnn
     emptyPhrase: adapter.emptyPhrase,
     requireSeg: adapter.requireSeg,
     bar: model.bar !== null,
+    regionEncoder: model.regionEncoder !== null,
+    lexicalSkip: model.lexicalSkip !== null,
     auxOutputs: graphOptions.auxOutputs,
     dynamicSpatial: graphOptions.dynamicSpatial,
   };

@@ -71,8 +71,18 @@ export function adapterGraph(model: FlowSegModel, options: FlowSegGraphOptions):
   const { builder, ctx } = start(model, 'flowseg_adapter', options);
   const a = model.adapter;
   reserve(builder, ['conditions', 'segEmbeddings']);
+  let hiddenStates = builder.addInput('hiddenStates', 'float32', ['batch', 'tokens', a.llmDim]);
+  if (model.lexicalSkip) {
+    // H' = H + g ⊙ E(tokens), the embedding table shared with the language model's checkpoint weights.
+    const tokenIds = builder.addInput('tokenIds', 'int32', ['batch', 'tokens']);
+    const h = hiddenStates;
+    hiddenStates = ctx.withScope('lexical_skip', () => {
+      const embedded = ctx.op('Gather', [ctx.weight(model, 'language_model.embed_tokens.weight'), tokenIds], { axis: 0 }, 'embedded');
+      return ctx.op('Add', [h, ctx.op('Mul', [embedded, ctx.weight(model, 'lexical_skip.gate')], {}, 'gated')], {}, 'hidden_states');
+    });
+  }
   const inputs = {
-    hiddenStates: builder.addInput('hiddenStates', 'float32', ['batch', 'tokens', a.llmDim]),
+    hiddenStates,
     spanWeights: builder.addInput('spanWeights', 'float32', ['batch', 'conditions', 'tokens']),
     segSelection: builder.addInput('segSelection', 'float32', ['batch', 'targets', 'tokens']),
     conditionMask: builder.addInput('conditionMask', 'float32', ['batch', 'conditions']),
@@ -132,7 +142,8 @@ export function segmentorGraph(model: FlowSegModel, options: FlowSegGraphOptions
 /**
  * `decoder`: FlowSeg's decode path for per-target rows (FlowSegModel's `decodeTargets`):
  * Mask2Former decoder with BSF layers from `Q⁽⁰⁾ = Q + S` carrying the target's conditions,
- * BAR on the final masks, `c` = mean of the refined tied conditions (S when none), selection
+ * BAR on the final masks, `c` = mean of the refined tied conditions (S when none), the region
+ * embeddings of the raw masks (with a region encoder; needs `images` per target), selection
  * scores, argmax, and the selected candidate's logits.
  */
 export function decoderGraph(model: FlowSegModel, options: FlowSegGraphOptions): OnnxGraphBuilder {
@@ -161,6 +172,9 @@ export function decoderGraph(model: FlowSegModel, options: FlowSegGraphOptions):
   const segEmbeddings = builder.addInput('segEmbeddings', 'float32', ['targets', d]);
   const conditions = builder.addInput('conditions', 'float32', ['targets', 'conditions', d]);
   const conditionMask = builder.addInput('conditionMask', 'float32', ['targets', 'conditions']);
+  // With a region encoder, selection also looks at each target's image around its candidates.
+  const [ih, iw] = spatial(model, 1, 'image', options);
+  const images = model.regionEncoder ? builder.addInput('images', 'float32', ['targets', ih, iw, 3]) : null;
 
   const dec = ctx.emit(
     model.decoder,
@@ -188,7 +202,15 @@ export function decoderGraph(model: FlowSegModel, options: FlowSegGraphOptions):
     const fallback = ctx.op('Mul', [segEmbeddings, ctx.op('Sub', [ctx.scalar(1), has], {}, 'has_not')], {}, 'fallback');
     return ctx.op('Add', [ctx.op('Mul', [mean, has], {}, 'mean_kept'), fallback], {}, 'condition');
   });
-  const scores = ctx.emit(model.selector, { queries: dec['queries']!, condition: selection }, 'selector')['scores']!;
+  const queries = model.regionEncoder
+    ? ctx.op(
+        'Add',
+        [dec['queries']!, ctx.emit(model.regionEncoder, { images: images!, maskLogits: dec['predMasks']! }, 'region_encoder')['output']!],
+        {},
+        'candidate_features',
+      )
+    : dec['queries']!;
+  const scores = ctx.emit(model.selector, { queries, condition: selection }, 'selector')['scores']!;
   const best = ctx.op('ArgMax', [scores], { axis: 1, keepdims: 1 }, 'best'); // first maximum, as tf.argMax
   const selectedLogits = ctx.op('GatherND', [candidates, best], { batch_dims: 1 }, 'selected');
   const selectedIndex = ctx.op('Cast', [ctx.op('Squeeze', [best, ctx.int64([1])], {}, 'best_flat')], { to: 6 }, 'selected_index');
@@ -196,7 +218,7 @@ export function decoderGraph(model: FlowSegModel, options: FlowSegGraphOptions):
     classLogits: f32(dec['predLogits']!),
     rawCandidateLogits: f32(dec['predMasks']!),
     candidateLogits: f32(candidates),
-    queries: f32(dec['queries']!),
+    queries: f32(queries),
     scores: f32(scores),
     selectedIndex: { value: selectedIndex, dtype: 'int32' },
     selectedLogits: f32(selectedLogits),
