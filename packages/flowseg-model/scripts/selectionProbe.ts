@@ -10,7 +10,9 @@
  * best IoU, and reports the mean IoU of the candidate each picks on the test samples (a gIoU),
  * next to the model's own selection and the oracle (best candidate). If a probe does much
  * better than the model, its selector is under-trained; if no probe gets near the oracle, the
- * features do not carry what the phrase names. Last line: one JSON object.
+ * features do not carry what the phrase names. With an attribute head it also reports the head's
+ * accuracy per attribute group on the oracle candidate and on the condition. Last line: one JSON
+ * object.
  */
 import { resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -31,6 +33,11 @@ interface ProbeSample {
   readonly iou: number[];
   /** The model's own pick. */
   readonly selected: number;
+  /**
+   * With an attribute head: the target's attribute classes, and the head's argmax on the
+   * oracle candidate's features and on the target's condition `C⁽ᴸ⁾`.
+   */
+  readonly readout: { readonly truth: readonly number[]; readonly oracleQuery: number[]; readonly condition: number[] } | null;
 }
 
 const PROBE_EPOCHS = 400;
@@ -74,7 +81,14 @@ function extract(model: FlowSegModel, family: Family, split: 'train' | 'test', c
         }),
       );
       const first = (t: tf.Tensor3D) => tf.squeeze(tf.slice(t, [0, 0, 0], [-1, 1, -1]), [1]);
+      const head = model.attributeHead;
+      const classes = (logits: tf.Tensor2D[]) => logits.map((l) => Array.from(tf.argMax(l, 1).dataSync()));
+      const headOf = head === null ? undefined : {
+        queries: classes(head.forward(tf.reshape(fwd.queries, [rows * numQueries, -1]) as tf.Tensor2D)),
+        condition: classes(head.forward(first(fwd.conditions) as tf.Tensor2D)),
+      };
       return {
+        headOf,
         queries: fwd.queries.arraySync(),
         initial: first(initial).arraySync() as number[][],
         refined: first(fwd.conditions).arraySync() as number[][],
@@ -82,19 +96,38 @@ function extract(model: FlowSegModel, family: Family, split: 'train' | 'test', c
         selected: Array.from(fwd.selectedIndex.dataSync()),
       };
     });
-    values.iou.forEach((iou, r) =>
+    values.iou.forEach((iou, r) => {
+      const e = examples[r]!;
+      const truth = e.instanceAttributes?.[e.targetInstances?.[0] ?? -1];
+      const h = values.headOf ?? null;
+      const best = argmax(iou);
       out.push({
         queries: values.queries[r]!,
         initialCondition: values.initial[r]!,
         refinedCondition: values.refined[r]!,
         iou,
         selected: values.selected[r]!,
-      }),
-    );
+        readout: h && truth ? { truth, oracleQuery: h.queries.map((g) => g[r * numQueries + best]!), condition: h.condition.map((g) => g[r]!) } : null,
+      });
+    });
     tf.dispose([images, ...Object.values(fwd).filter((v): v is tf.Tensor => v instanceof tf.Tensor)]);
     tf.dispose(fwd.auxOutputs.flatMap((a) => [a.predLogits, a.predMasks]));
   }
   return out.slice(0, count);
+}
+
+/**
+ * Accuracy per attribute group of the model's attribute head on the test samples, read from
+ * the oracle candidate's features (does the object side know what it shows?) and from the
+ * target's condition (does the phrase side know what it names?); `null` without a head.
+ */
+function attributeReadout(samples: readonly ProbeSample[]): { oracleQuery: number[]; condition: number[] } | null {
+  const withReadout = samples.filter((s) => s.readout !== null);
+  if (withReadout.length === 0) return null;
+  const groups = withReadout[0]!.readout!.truth.length;
+  const accuracy = (pick: (s: ProbeSample) => readonly number[]) =>
+    Array.from({ length: groups }, (_, g) => withReadout.filter((s) => pick(s)[g] === s.readout!.truth[g]).length / withReadout.length);
+  return { oracleQuery: accuracy((s) => s.readout!.oracleQuery), condition: accuracy((s) => s.readout!.condition) };
 }
 
 /** Mean IoU of the candidate with the highest score in each sample. */
@@ -186,11 +219,17 @@ async function main(): Promise<void> {
     model: pickedIoU(test, (s) => s.selected),
     chance: test.reduce((a, s) => a + s.iou.reduce((x, v) => x + v, 0) / s.iou.length, 0) / test.length,
     probes,
+    attributeReadout: attributeReadout(test),
     seconds: +((performance.now() - started) / 1000).toFixed(1),
   };
   console.log(`selection probe, ${family}, ${checkpoint} (${train.length} train / ${test.length} test samples, teacher-forced)`);
   console.log(`mean IoU of the picked candidate on test: oracle ${result.oracle.toFixed(3)}, model ${result.model.toFixed(3)}, random candidate ${result.chance.toFixed(3)}`);
   for (const [name, p] of Object.entries(probes)) console.log(`probe ${name.padEnd(15)} train ${p.train.toFixed(3)}  test ${p.test.toFixed(3)}`);
+  const readout = result.attributeReadout;
+  if (readout) {
+    const line = (acc: number[]) => acc.map((a) => a.toFixed(3)).join(' / ');
+    console.log(`attribute head accuracy per group on test: oracle candidate ${line(readout.oracleQuery)}, condition ${line(readout.condition)}`);
+  }
   console.log(JSON.stringify(result));
 }
 
