@@ -18,9 +18,11 @@ export interface LexicalSkipInputs {
 }
 
 /**
- * What the condition adapter pools, with a lexical shortcut: `H' = H + g ⊙ E(tokens)`, `g` a
- * learned per-channel gate that starts at 0 (so adding the skip to a trained model changes
- * nothing until it is trained).
+ * What the condition adapter pools, with a lexical shortcut: `H' = H + g ⊙ (√hidden · E(tokens))`,
+ * `g` a learned per-channel gate that starts at 0 (so adding the skip to a trained model changes
+ * nothing until it is trained). The `√hidden` factor (the original Transformer's embedding
+ * scale) brings embedding rows of norm ~1 to the per-channel scale of the final-norm states, so
+ * that `g` near 1 matters and an optimizer's ~1e-3 steps open the gate within a few hundred steps.
  *
  * Why (beyond the paper): a small causal LM's final states are shaped for predicting the next
  * token; on the synthetic benchmark, a linear probe reads the shape a phrase names from the
@@ -47,7 +49,7 @@ export class LexicalSkip extends FlowSegLayer {
     super.build([]);
   }
 
-  /** `H + g ⊙ E` `[batch, tokens, hidden]`. */
+  /** `H + g ⊙ (√hidden · E)` `[batch, tokens, hidden]`. */
   forward(inputs: LexicalSkipInputs): tf.Tensor3D {
     checkShapes(
       {
@@ -56,7 +58,7 @@ export class LexicalSkip extends FlowSegLayer {
       },
       { hidden: this.hiddenSize },
     );
-    return tf.tidy(() => tf.add(inputs.hiddenStates, tf.mul(inputs.tokenEmbeddings, this.gate.read())) as tf.Tensor3D);
+    return tf.tidy(() => tf.add(inputs.hiddenStates, tf.mul(inputs.tokenEmbeddings, tf.mul(this.gate.read(), Math.sqrt(this.hiddenSize)))) as tf.Tensor3D);
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {

@@ -14,7 +14,7 @@ describe('LexicalSkip', () => {
     await selectBackend('wasm', { wasmThreads: 1 });
   });
 
-  it('H + g ⊙ E with hand values; g starts at 0 and gets a gradient; shapes checked', () => {
+  it('H + g ⊙ (√hidden · E) with hand values; g starts at 0 and gets a gradient; shapes checked', () => {
     const skip = new LexicalSkip({ hiddenSize: 2 });
     const h = tf.tensor3d([[[1, 2], [3, 4]]]);
     const e = tf.tensor3d([[[10, 20], [30, 40]]]);
@@ -22,10 +22,12 @@ describe('LexicalSkip', () => {
     expect(Array.from(zero.dataSync())).toEqual([1, 2, 3, 4]);
     const gate = skip.namedWeights().get('gate')!;
     const g = tf.variableGrads(() => tf.sum(skip.forward({ hiddenStates: h, tokenEmbeddings: e })) as tf.Scalar);
-    expect(Array.from(g.grads[gate.name]!.dataSync())).toEqual([40, 60]); // Σ_tokens E per channel
+    // d/dg = √2 · Σ_tokens E per channel.
+    Array.from(g.grads[gate.name]!.dataSync()).forEach((v, i) => expect(v).toBeCloseTo(Math.SQRT2 * [40, 60][i]!, 4));
     gate.write(tf.tensor1d([0.5, -1]));
     const y = skip.forward({ hiddenStates: h, tokenEmbeddings: e });
-    expect(Array.from(y.dataSync())).toEqual([1 + 5, 2 - 20, 3 + 15, 4 - 40]);
+    const r = Math.SQRT2;
+    Array.from(y.dataSync()).forEach((v, i) => expect(v).toBeCloseTo([1 + 5 * r, 2 - 20 * r, 3 + 15 * r, 4 - 40 * r][i]!, 4));
     const wide = tf.zeros([1, 2, 3]) as tf.Tensor3D;
     expect(() => skip.forward({ hiddenStates: h, tokenEmbeddings: wide })).toThrow(ShapeError);
     expect(skip.getConfig()).toMatchObject({ hiddenSize: 2 });
@@ -47,11 +49,11 @@ describe('LexicalSkip', () => {
     expect(Array.from(b.conditions.dataSync())).toEqual(Array.from(a.conditions.dataSync()));
     expect(Array.from(b.scores.dataSync())).toEqual(Array.from(a.scores.dataSync()));
     model.lexicalSkip!.namedWeights().get('gate')!.write(tf.fill([model.config.languageModel.hiddenSize], 0.7));
-    // adapterHiddenStates = H + 0.7 · (embedding rows of the ids), the rows read from the table directly.
+    // adapterHiddenStates = H + 0.7 · √hidden · (embedding rows of the ids), the rows read from the table directly.
     const idTensor = tf.tensor2d(ids, undefined, 'int32');
     const hidden = model.languageModel.hiddenStates({ imageTokens: model.visionEncoder.forward(images).tokens, tokenIds: idTensor });
     const table = model.languageModel.namedWeights().get('embed_tokens.weight')!.read().arraySync() as number[][];
-    const expected = tf.add(hidden, tf.mul(tf.tensor3d([ids[0]!.map((id) => table[id]!)]), 0.7));
+    const expected = tf.add(hidden, tf.mul(tf.tensor3d([ids[0]!.map((id) => table[id]!)]), 0.7 * Math.sqrt(model.config.languageModel.hiddenSize)));
     const got = model.adapterHiddenStates(hidden, idTensor);
     expect(Math.max(...Array.from(tf.abs(tf.sub(got, expected)).dataSync()))).toBeLessThan(1e-5);
     const c = model.forward({ images, tokenIds: ids });
