@@ -177,7 +177,7 @@ async function continueJoint(from: string): Promise<void> {
   const offset = earlierSteps * plan.batchSize;
   console.log(`backend ${backend}; continuing ${from}: ${steps} joint steps from example ${offset}`);
   const loaded = await loadCheckpoint(from);
-  // Extensions start with zero gates: the continuation begins from the checkpoint's outputs.
+  // Extensions start at zero: the continuation begins from the checkpoint's outputs.
   const model = extensions.flags.length === 0 ? loaded : extendFlowSegModel(loaded, extensions.overrides).model;
   if (model !== loaded) loaded.dispose();
   // Needs a checkpoint trained with --attributes (it has the attribute head).

@@ -248,7 +248,7 @@ describe('OnnxFlowSegRunner', () => {
     });
     // Trained-looking gates: both extensions must move the outputs well above the tolerance.
     regional.namedWeights().get('region_encoder.gate')!.write(tf.tensor1d([2]));
-    regional.namedWeights().get('lexical_skip.gate')!.write(tf.fill([32], 0.8));
+    regional.namedWeights().get('lexical_skip.kernel')!.write(tf.randomNormal([32, 32], 0, 0.5, 'float32', 4));
     for (const dynamicSpatial of [false, true]) {
       const exported = exportFlowSegOnnx(regional, { dynamicSpatial });
       expect(exported.manifest.regionEncoder).toBe(true);

@@ -65,7 +65,7 @@ export interface FlowSegConfig {
     readonly separateProjections: boolean;
     /**
      * Add the gated token embeddings to the hidden states the adapter pools (`LexicalSkip`:
-     * `H' = H + g ⊙ (√hidden · E(tokens))`, `g` starting at 0). Beyond the paper; absent means false.
+     * `H' = H + E(tokens)·W`, `W` starting at 0). Beyond the paper; absent means false.
      */
     readonly lexicalSkip?: boolean;
   };

@@ -50,7 +50,7 @@ export interface FlowSegModelOptions {
  * children: `segmentation_encoder.*`, `pixel_position.*`, `pixel_decoder.*`, `vision_encoder.*`,
  * `language_model.*`, `adapter.*`, `decoder.*`, `bar.*` (when enabled), `selector.*`,
  * `attribute_head.*` (when `config.attributeClasses` is not empty; training only),
- * `region_encoder.*` (with `config.selection.regionCropSize`), `lexical_skip.gate` (with
+ * `region_encoder.*` (with `config.selection.regionCropSize`), `lexical_skip.kernel` (with
  * `config.adapter.lexicalSkip`).
  *
  * @example

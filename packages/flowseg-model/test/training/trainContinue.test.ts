@@ -59,7 +59,7 @@ describe('npm run train -- --continue', () => {
       expect(thirdConfig.config.selection.regionCropSize).toBe(8);
       expect(thirdConfig.config.adapter.lexicalSkip).toBe(true);
       const thirdWeights = await readFile(join(third, 'model.safetensors'));
-      expect(thirdWeights.includes('region_encoder.gate') && thirdWeights.includes('lexical_skip.gate')).toBe(true);
+      expect(thirdWeights.includes('region_encoder.gate') && thirdWeights.includes('lexical_skip.kernel')).toBe(true);
       expect(chained.previousCommand).toBe(`${before.command} && ${after.command}`);
       expect(chained.trainingMinutes['jointContinued']).toBeGreaterThanOrEqual(after.trainingMinutes['jointContinued']!);
       await expect(train(['--continue', first, '--joint-steps', '0', '--out', join(dir, 'bad')])).rejects.toThrow(

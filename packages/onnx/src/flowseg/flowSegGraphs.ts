@@ -73,13 +73,12 @@ export function adapterGraph(model: FlowSegModel, options: FlowSegGraphOptions):
   reserve(builder, ['conditions', 'segEmbeddings']);
   let hiddenStates = builder.addInput('hiddenStates', 'float32', ['batch', 'tokens', a.llmDim]);
   if (model.lexicalSkip) {
-    // H' = H + g ⊙ (√hidden · E(tokens)), the embedding table shared with the language model's checkpoint weights.
+    // H' = H + E(tokens)·W, the embedding table shared with the language model's checkpoint weights.
     const tokenIds = builder.addInput('tokenIds', 'int32', ['batch', 'tokens']);
     const h = hiddenStates;
     hiddenStates = ctx.withScope('lexical_skip', () => {
       const embedded = ctx.op('Gather', [ctx.weight(model, 'language_model.embed_tokens.weight'), tokenIds], { axis: 0 }, 'embedded');
-      const scaledGate = ctx.op('Mul', [ctx.weight(model, 'lexical_skip.gate'), ctx.scalar(Math.sqrt(model.lexicalSkip!.hiddenSize))], {}, 'scaled_gate');
-      return ctx.op('Add', [h, ctx.op('Mul', [embedded, scaledGate], {}, 'gated')], {}, 'hidden_states');
+      return ctx.op('Add', [h, ctx.op('MatMul', [embedded, ctx.weight(model, 'lexical_skip.kernel')], {}, 'lexical')], {}, 'hidden_states');
     });
   }
   const inputs = {
