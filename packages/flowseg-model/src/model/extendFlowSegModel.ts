@@ -16,8 +16,9 @@ export interface ExtendedFlowSegModel {
  * A copy of a trained model with config `overrides` that only add components — e.g.
  * `{ selection: { regionCropSize: 16 } }` (a `CandidateRegionEncoder`) or
  * `{ adapter: { lexicalSkip: true } }` (a `LexicalSkip`) — every existing weight copied by
- * name. Both extensions start at zero (a zero gate, a zero matrix), so the copy's outputs equal the original's
- * until it is trained. The original is left as it was (the caller still owns it).
+ * name. Both extensions start at zero (a zero gate, a zero matrix), so the copy's outputs
+ * equal the original's until it is trained. The original is left as it was (the caller still
+ * owns it).
  *
  * @throws ValueError when the overrides would drop or reshape an existing weight (e.g. a
  *   different decoder width) or are invalid.
