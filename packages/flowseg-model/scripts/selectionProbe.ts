@@ -82,7 +82,8 @@ function extract(model: FlowSegModel, family: Family, split: 'train' | 'test', c
       );
       const first = (t: tf.Tensor3D) => tf.squeeze(tf.slice(t, [0, 0, 0], [-1, 1, -1]), [1]);
       const head = model.attributeHead;
-      const classes = (logits: tf.Tensor2D[]) => logits.map((l) => Array.from(tf.argMax(l, 1).dataSync()));
+      // One read per call: the argmax of every group, stacked [groups, rows].
+      const classes = (logits: tf.Tensor2D[]) => tf.stack(logits.map((l) => tf.argMax(l, 1))).arraySync() as number[][];
       const headOf = head === null ? undefined : {
         queries: classes(head.forward(tf.reshape(fwd.queries, [rows * numQueries, -1]) as tf.Tensor2D)),
         condition: classes(head.forward(first(fwd.conditions) as tf.Tensor2D)),

@@ -366,7 +366,7 @@ export class FlowSegModel extends FlowSegLayer {
     const has = tf.minimum(count, 1);
     const c = tf.add(tf.mul(mean, has), tf.mul(s, tf.sub(1, has))) as tf.Tensor2D;
     // Selection reads queries, c and at most the raw masks, so it can run before BAR.
-    const queries = this.candidateFeatures(dec.queries, dec.predMasks, perRow(images));
+    const queries = this.candidateFeatures(dec.queries, dec.predMasks, images, items);
     const scores = this.selector.forward({ queries, condition: c });
     const selectedIndex = tf.cast(tf.argMax(scores, 1), 'int32') as tf.Tensor1D;
     const pick = tf.reshape(tf.oneHot(selectedIndex, n), [rows, n, 1, 1]);
@@ -413,15 +413,20 @@ export class FlowSegModel extends FlowSegLayer {
       const predMasks = this.bar
         ? this.bar.forward({ maskLogits: dec.predMasks, pixelFeatures: pix.maskFeatures, training }).refinedLogits
         : dec.predMasks;
-      const queries = this.candidateFeatures(dec.queries, dec.predMasks, images);
+      const queries = this.candidateFeatures(dec.queries, dec.predMasks, images, null);
       return { predLogits: dec.predLogits, predMasks, auxOutputs: dec.auxOutputs, queries };
     });
   }
 
-  /** `Q_out`, plus each candidate's region embedding when the model has a region encoder. */
-  private candidateFeatures(queries: tf.Tensor3D, rawMasks: tf.Tensor4D, images: tf.Tensor4D): tf.Tensor3D {
+  /**
+   * `Q_out`, plus each candidate's region embedding when the model has a region encoder.
+   * `rowImages` maps rows to their batch item's image (`null`: one row per image); the images
+   * are gathered only when an encoder reads them.
+   */
+  private candidateFeatures(queries: tf.Tensor3D, rawMasks: tf.Tensor4D, images: tf.Tensor4D, rowImages: tf.Tensor1D | null): tf.Tensor3D {
     if (!this.regionEncoder) return queries;
-    return tf.add(queries, this.regionEncoder.forward({ images, maskLogits: rawMasks })) as tf.Tensor3D;
+    const perRow = rowImages ? (tf.gather(images, rowImages) as tf.Tensor4D) : images;
+    return tf.add(queries, this.regionEncoder.forward({ images: perRow, maskLogits: rawMasks })) as tf.Tensor3D;
   }
 
   /**

@@ -3,16 +3,23 @@ import type { OnnxExportContext } from '../export/OnnxExportContext.js';
 import type { OnnxLayerExporter } from '../export/registry.js';
 import { concatShape, conv2dAt, shapeSlice, spaceToDepthNhwc, toFloat } from './graphOps.js';
 
-/** `0, 1, …, length − 1` as float32, `length` an int64 `[1]` read at run time. */
-function floatRange(ctx: OnnxExportContext, length: string, hint: string): string {
-  const range = ctx.op('Range', [ctx.int64([0], []), ctx.op('Squeeze', [length], {}, `${hint}/n`), ctx.int64([1], [])], {}, `${hint}/range`);
-  return toFloat(ctx, range, `${hint}/range_f`);
+/** One spatial axis read at run time: its length (int64 `[1]`), as float32, and `0 … length − 1` as float32. */
+interface RuntimeAxis {
+  readonly length: string;
+  readonly lengthF: string;
+  readonly range: string;
 }
 
-/** Pixel-centre coordinates `(i + ½)/length` of an axis whose length is read at run time, shaped `shape`. */
-function pixelCentres(ctx: OnnxExportContext, length: string, lengthF: string, shape: readonly number[], hint: string): string {
-  const range = floatRange(ctx, length, hint);
-  const centres = ctx.op('Div', [ctx.op('Add', [range, ctx.scalar(0.5)], {}, `${hint}/half`), lengthF], {}, `${hint}/centres`);
+/** Axis `dim` of `x`, each piece computed once for every use below. */
+function runtimeAxis(ctx: OnnxExportContext, x: string, dim: number, hint: string): RuntimeAxis {
+  const length = shapeSlice(ctx, x, dim, dim + 1, hint);
+  const range = ctx.op('Range', [ctx.int64([0], []), ctx.op('Squeeze', [length], {}, `${hint}/n`), ctx.int64([1], [])], {}, `${hint}/range`);
+  return { length, lengthF: toFloat(ctx, length, `${hint}/f`), range: toFloat(ctx, range, `${hint}/range_f`) };
+}
+
+/** Pixel-centre coordinates `(i + ½)/length` of an axis, shaped `shape`. */
+function pixelCentres(ctx: OnnxExportContext, axis: RuntimeAxis, shape: readonly number[], hint: string): string {
+  const centres = ctx.op('Div', [ctx.op('Add', [axis.range, ctx.scalar(0.5)], {}, `${hint}/half`), axis.lengthF], {}, `${hint}/centres`);
   return ctx.op('Reshape', [centres, ctx.int64(shape)], {}, hint);
 }
 
@@ -25,8 +32,7 @@ function samplingWeights(
   centre: string,
   half: string,
   size: number,
-  length: string,
-  lengthF: string,
+  axis: RuntimeAxis,
   sourceFirst: boolean,
   hint: string,
 ): string {
@@ -35,8 +41,8 @@ function samplingWeights(
   const c = ctx.op('Reshape', [centre, ctx.int64([-1, 1, 1])], {}, `${hint}/centre`);
   const h = ctx.op('Reshape', [half, ctx.int64([-1, 1, 1])], {}, `${hint}/half`);
   const p = ctx.op('Add', [ctx.op('Sub', [c, h], {}, `${hint}/start`), ctx.op('Mul', [h, ctx.floatConstant(`${hint}/steps`, steps, stepShape)], {}, `${hint}/offsets`)], {}, `${hint}/positions`);
-  const u = ctx.op('Sub', [ctx.op('Mul', [p, lengthF], {}, `${hint}/scaled`), ctx.scalar(0.5)], {}, `${hint}/u`);
-  const source = ctx.op('Reshape', [floatRange(ctx, length, hint), ctx.int64(sourceFirst ? [1, -1, 1] : [1, 1, -1])], {}, `${hint}/source`);
+  const u = ctx.op('Sub', [ctx.op('Mul', [p, axis.lengthF], {}, `${hint}/scaled`), ctx.scalar(0.5)], {}, `${hint}/u`);
+  const source = ctx.op('Reshape', [axis.range, ctx.int64(sourceFirst ? [1, -1, 1] : [1, 1, -1])], {}, `${hint}/source`);
   const distance = ctx.op('Abs', [ctx.op('Sub', [u, source], {}, `${hint}/delta`)], {}, `${hint}/distance`);
   return ctx.op('Relu', [ctx.op('Sub', [ctx.scalar(1), distance], {}, `${hint}/tent`)], {}, hint);
 }
@@ -61,18 +67,17 @@ export const candidateRegionEncoderExporter: OnnxLayerExporter<CandidateRegionEn
     const [c0, c1] = layer.convChannels;
     const rows = shapeSlice(ctx, maskLogits!, 0, 1, 'rows');
     const candidates = shapeSlice(ctx, maskLogits!, 1, 2, 'candidates');
-    const mh = shapeSlice(ctx, maskLogits!, 2, 3, 'mask_h');
-    const mw = shapeSlice(ctx, maskLogits!, 3, 4, 'mask_w');
-    const ih = shapeSlice(ctx, images!, 1, 2, 'image_h');
-    const iw = shapeSlice(ctx, images!, 2, 3, 'image_w');
-    const [mhF, mwF, ihF, iwF] = [mh, mw, ih, iw].map((d, i) => toFloat(ctx, d, `${['mask_h', 'mask_w', 'image_h', 'image_w'][i]}_f`)) as [string, string, string, string];
-    const logits = ctx.op('Reshape', [maskLogits!, concatShape(ctx, [ctx.int64([-1]), mh, mw], 'masks_shape')], {}, 'masks');
+    const mh = runtimeAxis(ctx, maskLogits!, 2, 'mask_h');
+    const mw = runtimeAxis(ctx, maskLogits!, 3, 'mask_w');
+    const ih = runtimeAxis(ctx, images!, 1, 'image_h');
+    const iw = runtimeAxis(ctx, images!, 2, 'image_w');
+    const logits = ctx.op('Reshape', [maskLogits!, concatShape(ctx, [ctx.int64([-1]), mh.length, mw.length], 'masks_shape')], {}, 'masks');
 
     // Boxes from the binary mask's moments (regionBoxes).
     const boxes = ctx.withScope('boxes', () => {
       const binary = toFloat(ctx, ctx.op('Greater', [logits, ctx.scalar(0)], {}, 'positive'), 'binary');
-      const ys = pixelCentres(ctx, mh, mhF, [1, -1, 1], 'ys');
-      const xs = pixelCentres(ctx, mw, mwF, [1, 1, -1], 'xs');
+      const ys = pixelCentres(ctx, mh, [1, -1, 1], 'ys');
+      const xs = pixelCentres(ctx, mw, [1, 1, -1], 'xs');
       const sum = (x: string, hint: string) => ctx.op('ReduceSum', [x, ctx.int64([1, 2])], { keepdims: 0 }, hint);
       const mass = sum(binary, 'mass');
       const empty = ctx.op('LessOrEqual', [mass, ctx.scalar(0)], {}, 'empty');
@@ -85,7 +90,7 @@ export const candidateRegionEncoderExporter: OnnxLayerExporter<CandidateRegionEn
         return ctx.op('Div', [sum(ctx.op('Mul', [binary, ctx.op('Mul', [d, d], {}, `${hint}/d2`)], {}, `${hint}/weighted`), `${hint}/sum`), safe], {}, hint);
       };
       const sigma = ctx.op('Sqrt', [ctx.op('Max', [variance(ys, cy, 'var_y'), variance(xs, cx, 'var_x')], {}, 'variance')], {}, 'sigma');
-      const minHalf = ctx.op('Div', [ctx.scalar(REGION_BOX_MIN_HALF_PIXELS), ctx.op('Min', [mhF, mwF], {}, 'min_side')], {}, 'min_half');
+      const minHalf = ctx.op('Div', [ctx.scalar(REGION_BOX_MIN_HALF_PIXELS), ctx.op('Min', [mh.lengthF, mw.lengthF], {}, 'min_side')], {}, 'min_half');
       const raw = ctx.op('Mul', [sigma, ctx.scalar(REGION_BOX_HALF_SIDE_SIGMAS)], {}, 'raw_half');
       const half = ctx.op('Min', [ctx.op('Max', [raw, minHalf], {}, 'half_floor'), ctx.scalar(0.5)], {}, 'half_clamped');
       const orCentre = (x: string, hint: string) => ctx.op('Where', [empty, ctx.scalar(0.5), x], {}, hint);
@@ -93,19 +98,19 @@ export const candidateRegionEncoderExporter: OnnxLayerExporter<CandidateRegionEn
     });
 
     const crops = ctx.withScope('crops', () => {
-      const wy = samplingWeights(ctx, boxes.cy, boxes.half, size, ih, ihF, false, 'image_wy');
-      const wxT = samplingWeights(ctx, boxes.cx, boxes.half, size, iw, iwF, true, 'image_wx');
+      const wy = samplingWeights(ctx, boxes.cy, boxes.half, size, ih, false, 'image_wy');
+      const wxT = samplingWeights(ctx, boxes.cx, boxes.half, size, iw, true, 'image_wx');
       // Rows share their image: [rows, N·size, H] × [rows, H, W·3].
-      const wyRows = ctx.op('Reshape', [wy, concatShape(ctx, [rows, ctx.int64([-1]), ih], 'wy_rows_shape')], {}, 'wy_rows');
-      const flatImages = ctx.op('Reshape', [images!, concatShape(ctx, [rows, ih, ctx.int64([-1])], 'images_flat_shape')], {}, 'images_flat');
+      const wyRows = ctx.op('Reshape', [wy, concatShape(ctx, [rows, ctx.int64([-1]), ih.length], 'wy_rows_shape')], {}, 'wy_rows');
+      const flatImages = ctx.op('Reshape', [images!, concatShape(ctx, [rows, ih.length, ctx.int64([-1])], 'images_flat_shape')], {}, 'images_flat');
       const alongY = ctx.op('MatMul', [wyRows, flatImages], {}, 'along_y');
-      const perRegion = ctx.op('Reshape', [alongY, concatShape(ctx, [ctx.int64([-1, size]), iw, ctx.int64([3])], 'per_region_shape')], {}, 'per_region');
+      const perRegion = ctx.op('Reshape', [alongY, concatShape(ctx, [ctx.int64([-1, size]), iw.length, ctx.int64([3])], 'per_region_shape')], {}, 'per_region');
       const columnsLast = ctx.op('Transpose', [perRegion], { perm: [0, 1, 3, 2] }, 'columns_last');
-      const stacked = ctx.op('Reshape', [columnsLast, concatShape(ctx, [ctx.int64([-1, size * 3]), iw], 'stacked_shape')], {}, 'stacked');
+      const stacked = ctx.op('Reshape', [columnsLast, concatShape(ctx, [ctx.int64([-1, size * 3]), iw.length], 'stacked_shape')], {}, 'stacked');
       const alongX = ctx.op('MatMul', [stacked, wxT], {}, 'along_x');
       const image = ctx.op('Transpose', [ctx.op('Reshape', [alongX, ctx.int64([-1, size, 3, size])], {}, 'image_split')], { perm: [0, 1, 3, 2] }, 'image');
-      const mwy = samplingWeights(ctx, boxes.cy, boxes.half, size, mh, mhF, false, 'mask_wy');
-      const mwxT = samplingWeights(ctx, boxes.cx, boxes.half, size, mw, mwF, true, 'mask_wx');
+      const mwy = samplingWeights(ctx, boxes.cy, boxes.half, size, mh, false, 'mask_wy');
+      const mwxT = samplingWeights(ctx, boxes.cx, boxes.half, size, mw, true, 'mask_wx');
       const probability = ctx.op('Sigmoid', [logits], {}, 'probability');
       const mask = ctx.op('MatMul', [ctx.op('MatMul', [mwy, probability], {}, 'mask_y'), mwxT], {}, 'mask_yx');
       return ctx.op('Concat', [image, ctx.op('Unsqueeze', [mask, ctx.int64([3])], {}, 'mask')], { axis: 3 }, 'crops');
