@@ -86,6 +86,17 @@ function expectParity(out: FlowSegOutputs, ref: FlowSegOutputs): void {
   expect(maskAgreement(out.selectedLogits, ref.selectedLogits)).toBeGreaterThanOrEqual(MASK_AGREEMENT);
 }
 
+/** Runs `texts` (random images from `seed`) through the runner and through `m.forward`; every output must agree. */
+async function expectRunnerMatches(r: OnnxFlowSegRunner, m: FlowSegModel, texts: readonly string[], seed: number): Promise<void> {
+  const inputs = batch([...texts], seed);
+  const ref = m.forward(inputs);
+  const out = await r.forward(inputs);
+  expectParity(out, ref);
+  disposeOutputs(out);
+  disposeOutputs(ref);
+  tf.dispose(inputs.images);
+}
+
 let model: FlowSegModel;
 let models: FlowSegOnnxModels;
 let runner: OnnxFlowSegRunner;
@@ -171,13 +182,7 @@ describe('OnnxFlowSegRunner', () => {
       [['image <p> green square </p> <SEG>'], 2],
       [['describe the image', '<SEG>', '<p> red </p> <SEG> and <p> blue cube </p> <SEG>'], 3],
     ] as const) {
-      const inputs = batch([...texts], seed);
-      const ref = model.forward(inputs);
-      const out = await runner.forward(inputs);
-      expectParity(out, ref);
-      disposeOutputs(out);
-      disposeOutputs(ref);
-      tf.dispose(inputs.images);
+      await expectRunnerMatches(runner, model, texts, seed);
     }
   });
 
@@ -230,13 +235,7 @@ describe('OnnxFlowSegRunner', () => {
     const exported = exportFlowSegOnnx(variant, { dynamicSpatial: true });
     expect(exported.manifest.bar).toBe(false);
     const r = await OnnxFlowSegRunner.create(exported, { intraOpNumThreads: 2, concurrent: true });
-    const inputs = batch(['describe <p> red ball </p> <p> cube </p> <SEG>', '<p> blue </p> <SEG>'], 8);
-    const ref = variant.forward(inputs);
-    const out = await r.forward(inputs);
-    expectParity(out, ref);
-    disposeOutputs(out);
-    disposeOutputs(ref);
-    tf.dispose(inputs.images);
+    await expectRunnerMatches(r, variant, ['describe <p> red ball </p> <p> cube </p> <SEG>', '<p> blue </p> <SEG>'], 8);
     await r.release();
     variant.dispose();
   });
@@ -254,13 +253,7 @@ describe('OnnxFlowSegRunner', () => {
       expect(exported.manifest.regionEncoder).toBe(true);
       expect(exported.manifest.lexicalSkip).toBe(true);
       const r = await OnnxFlowSegRunner.create(exported, { intraOpNumThreads: 1 });
-      const inputs = batch(['describe <p> red ball </p> <SEG>', '<p> blue cube </p> <p> ball </p> <SEG> <SEG>'], 10);
-      const ref = regional.forward(inputs);
-      const out = await r.forward(inputs);
-      expectParity(out, ref);
-      disposeOutputs(out);
-      disposeOutputs(ref);
-      tf.dispose(inputs.images);
+      await expectRunnerMatches(r, regional, ['describe <p> red ball </p> <SEG>', '<p> blue cube </p> <p> ball </p> <SEG> <SEG>'], 10);
       await r.release();
     }
     expect(models.manifest.regionEncoder).toBe(false);
@@ -271,13 +264,7 @@ describe('OnnxFlowSegRunner', () => {
   it('the same API runs on onnxruntime-web (WebAssembly) with the same results', async () => {
     const web = await OnnxFlowSegRunner.create(models, { runtime: 'web', intraOpNumThreads: 1 });
     expect(web.runtime).toBe('web');
-    const inputs = batch(['describe <p> red ball </p> <SEG>'], 9);
-    const ref = model.forward(inputs);
-    const out = await web.forward(inputs);
-    expectParity(out, ref);
-    disposeOutputs(out);
-    disposeOutputs(ref);
-    tf.dispose(inputs.images);
+    await expectRunnerMatches(web, model, ['describe <p> red ball </p> <SEG>'], 9);
     await web.release();
   });
 });

@@ -1,12 +1,9 @@
 import { describe, it, expect, beforeAll } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { ShapeError, selectBackend } from '@flowseg/core';
 import { expectNoLeaks } from '@flowseg/core/testing';
 import { LexicalSkip, disposeFlowSegOutputs, extendFlowSegModel, resolveFlowSegConfig } from '../../src/index.js';
-import { loadCheckpoint, saveCheckpoint } from '../../src/node/index.js';
+import { reloadThroughCheckpoint } from '../support/checkpointRoundTrip.js';
 import { tinyModel } from '../support/tinyFlowSeg.js';
 
 describe('LexicalSkip', () => {
@@ -61,18 +58,12 @@ describe('LexicalSkip', () => {
     const c = model.forward({ images, tokenIds: ids });
     expect(Array.from(c.lmLogits.dataSync())).toEqual(Array.from(a.lmLogits.dataSync()));
     expect(Array.from(c.conditions.dataSync())).not.toEqual(Array.from(a.conditions.dataSync()));
-    const dir = await mkdtemp(join(tmpdir(), 'flowseg-lexical-'));
-    try {
-      await saveCheckpoint(model, dir);
-      const loaded = await loadCheckpoint(dir);
-      expect(loaded.config.adapter.lexicalSkip).toBe(true);
-      const d = loaded.forward({ images, tokenIds: ids });
-      expect(Array.from(d.conditions.dataSync())).toEqual(Array.from(c.conditions.dataSync()));
-      disposeFlowSegOutputs(d);
-      loaded.dispose();
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    const loaded = await reloadThroughCheckpoint(model);
+    expect(loaded.config.adapter.lexicalSkip).toBe(true);
+    const reloaded = loaded.forward({ images, tokenIds: ids });
+    expect(Array.from(reloaded.conditions.dataSync())).toEqual(Array.from(c.conditions.dataSync()));
+    disposeFlowSegOutputs(reloaded);
+    loaded.dispose();
     for (const out of [a, b, c]) disposeFlowSegOutputs(out);
     tf.dispose([images, idTensor, hidden, expected, got, w]);
     model.dispose();

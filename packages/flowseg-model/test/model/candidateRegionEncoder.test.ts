@@ -1,9 +1,6 @@
 import { describe, it, expect, beforeAll } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { ShapeError, ValueError, getLayerWeights, selectBackend } from '@flowseg/core';
+import { ShapeError, ValueError, selectBackend } from '@flowseg/core';
 import { expectNoLeaks } from '@flowseg/core/testing';
 import {
   CandidateRegionEncoder,
@@ -15,7 +12,7 @@ import {
   type FlowSegModel,
 } from '../../src/index.js';
 import { cropImageRegions } from '../../src/model/region/cropRegions.js';
-import { loadCheckpoint, saveCheckpoint } from '../../src/node/index.js';
+import { expectSameWeights, reloadThroughCheckpoint } from '../support/checkpointRoundTrip.js';
 import { tinyModel } from '../support/tinyFlowSeg.js';
 
 /** Plain-JS bilinear sampler (zero outside), written from the definition, not from the code under test. */
@@ -221,19 +218,10 @@ describe('region encoder in the model', () => {
     expect(Math.max(...Array.from(tf.abs(tf.sub(seg.queries, segExpected)).dataSync()))).toBeLessThan(1e-5);
     expect(Math.max(...Array.from(tf.abs(tf.sub(seg.queries, segPlain.queries)).dataSync()))).toBeGreaterThan(1e-3);
 
-    const dir = await mkdtemp(join(tmpdir(), 'flowseg-region-'));
-    try {
-      await saveCheckpoint(withRegion, dir);
-      const loaded = await loadCheckpoint(dir);
-      expect(loaded.config.selection.regionCropSize).toBe(8);
-      const w1 = getLayerWeights(withRegion.regionEncoder!);
-      const w2 = getLayerWeights(loaded.regionEncoder!);
-      for (const [k, v] of w1) expect(Array.from(w2.get(k)!.dataSync()), k).toEqual(Array.from(v.dataSync()));
-      tf.dispose([...w1.values(), ...w2.values()]);
-      loaded.dispose();
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    const loaded = await reloadThroughCheckpoint(withRegion);
+    expect(loaded.config.selection.regionCropSize).toBe(8);
+    expectSameWeights(loaded.regionEncoder!, withRegion.regionEncoder!);
+    loaded.dispose();
     const segmentorTensors = [seg, segPlain].flatMap((o) => [o.predLogits, o.predMasks, o.queries, ...o.auxOutputs.flatMap((x) => [x.predLogits, x.predMasks])]);
     tf.dispose([images, embedding, expected, segExpected, ...segmentorTensors]);
     regionSegmentor.dispose();

@@ -1,8 +1,5 @@
 import { describe, it, expect, beforeAll } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { ValueError, getLayerWeights, selectBackend } from '@flowseg/core';
 import { SetCriterion } from '@flowseg/mask2former-decoder';
 import { COLORS, COLOR_RGB, generateSample } from '@flowseg/refseg-synth';
@@ -17,7 +14,8 @@ import {
   stageObjective,
   type FlowSegConfig,
 } from '../../src/index.js';
-import { loadCheckpoint, saveCheckpoint, trainStage } from '../../src/node/index.js';
+import { trainStage } from '../../src/node/index.js';
+import { expectSameWeights, reloadThroughCheckpoint } from '../support/checkpointRoundTrip.js';
 import { tinyModel } from '../support/tinyFlowSeg.js';
 
 const data = (start: number, count: number) =>
@@ -126,20 +124,11 @@ describe('attribute head in the model', () => {
     const model = tinyModel({ attributeClasses: [6, 6, 2] });
     const names = [...model.namedWeights().keys()].filter((k) => k.startsWith('attribute_head.'));
     expect(names.sort()).toEqual([0, 1, 2].flatMap((g) => [`attribute_head.group_${g}.bias`, `attribute_head.group_${g}.kernel`]).sort());
-    const dir = await mkdtemp(join(tmpdir(), 'flowseg-attr-'));
-    try {
-      await saveCheckpoint(model, dir);
-      const loaded = await loadCheckpoint(dir);
-      expect(loaded.config.attributeClasses).toEqual([6, 6, 2]);
-      const a = getLayerWeights(model.attributeHead!);
-      const b = getLayerWeights(loaded.attributeHead!);
-      for (const [k, v] of a) expect(Array.from(b.get(k)!.dataSync()), k).toEqual(Array.from(v.dataSync()));
-      tf.dispose([...a.values(), ...b.values()]);
-      loaded.dispose();
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-      model.dispose();
-    }
+    const loaded = await reloadThroughCheckpoint(model);
+    expect(loaded.config.attributeClasses).toEqual([6, 6, 2]);
+    expectSameWeights(loaded.attributeHead!, model.attributeHead!);
+    loaded.dispose();
+    model.dispose();
   });
 
   it('the segmentor stage trains the head: its loss falls, its weights move, no tensor leaks', async () => {
