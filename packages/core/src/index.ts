@@ -5,12 +5,16 @@
  * @module @flowseg/core
  */
 import { installWasmKernels } from './backend/wasm/installWasmKernels.js';
+import { installCpuKernels } from './backend/cpu/installCpuKernels.js';
 
 // Importing core makes wasm's batched/transposed matmuls fast and its missing training
-// kernels available, for FlowSeg and for any other model in the same process.
+// kernels available, and fixes a wrong cpu gradient kernel, for FlowSeg and for any other
+// model in the same process.
 installWasmKernels();
+installCpuKernels();
 
 export { installWasmKernels, uninstallWasmKernels, WASM_KERNEL_PATCHES } from './backend/wasm/installWasmKernels.js';
+export { installCpuKernels, CPU_KERNEL_PATCHES } from './backend/cpu/installCpuKernels.js';
 export { FlowSegError, ValueError, DTypeError, WeightsError } from './errors/FlowSegError.js';
 export { requirePositiveInt, requireInt, requireFinite, requireRate } from './errors/requireValue.js';
 export { ShapeError } from './shapes/ShapeError.js';

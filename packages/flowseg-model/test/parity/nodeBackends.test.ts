@@ -3,7 +3,8 @@
  * wasm (reference), cpu and WebGPU (Dawn for Node on the SwiftShader Vulkan ICD). Mask logits
  * agree within `LOGIT_ATOL + LOGIT_RTOL·|x|`, selected masks on ≥ 99.5 % of pixels. The input is
  * the scene and answer the browser test uses; a `multi` scene (two `<SEG>` targets) is compared
- * on cpu as well, where it is cheap.
+ * on cpu as well, where it is cheap. Gradients of every weight are compared too, on a three-row
+ * batch (a wrong batch stride in one backend's gradient kernel only shows from the second row).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
@@ -12,7 +13,8 @@ import { SMALL_CONFIG, modelFromCheckpoint, type WordTokenizer } from '@flowseg/
 import { parityCheckpoint, loadParityModel, type ParityCheckpoint } from './support/parityCheckpoint.js';
 import { parityBatch, type ParityBatch } from './support/parityInputs.js';
 import { forwardArrays, type ForwardArrays } from './support/forwardArrays.js';
-import { LOGIT_ATOL, LOGIT_RTOL, MIN_PIXEL_AGREEMENT, compareLogits, maskAgreement } from './support/agreement.js';
+import { LOGIT_ATOL, LOGIT_RTOL, MIN_PIXEL_AGREEMENT, compareGradients, compareLogits, maskAgreement } from './support/agreement.js';
+import { gradientArrays } from './support/gradientArrays.js';
 import { SWIFTSHADER_ICD, nodeWebGpuUnavailable } from './support/nodeWebGpu.js';
 
 let checkpoint: ParityCheckpoint;
@@ -45,6 +47,36 @@ function expectAgreement(result: ForwardArrays, backend: string): void {
       `selected ${image.maxAbsDiff.toExponential(2)}, scores ${scores.maxAbsDiff.toExponential(2)}; ` +
       `selected masks agree on ${(100 * agreement).toFixed(2)} % of pixels; selected ${[...result.selectedIndex]} vs ${[...reference.selectedIndex]}`,
   );
+}
+
+/** The three-row batch the gradient checks run (multi, attribute, reasoning). */
+function gradientBatch(): ParityBatch {
+  return parityBatch(tokenizer, [['multi', 1], ['attribute', 3], ['reasoning', 5]], SMALL_CONFIG.languageModel.maxPositions);
+}
+
+let wasmGradients: Map<string, Float32Array> | undefined;
+/** Every weight's gradient on the active backend; the wasm reference is computed once. */
+async function gradients(): Promise<Map<string, Float32Array>> {
+  const model = loadParityModel(checkpoint.bytes);
+  try {
+    return await gradientArrays(model, gradientBatch());
+  } finally {
+    model.dispose();
+  }
+}
+async function wasmReferenceGradients(): Promise<Map<string, Float32Array>> {
+  if (!wasmGradients) {
+    await selectBackend('wasm');
+    wasmGradients = await gradients();
+  }
+  return wasmGradients;
+}
+
+function expectSameGradients(result: Map<string, Float32Array>, reference: Map<string, Float32Array>, backend: string): void {
+  const diff = compareGradients(result, reference);
+  console.log(`${backend} vs wasm gradients: ${diff.compared} weights, worst relative difference ${diff.worstRelative.toExponential(2)}`);
+  expect(diff.compared).toBeGreaterThan(100);
+  expect(diff.outside, `${backend}: weights whose gradient differs from wasm's`).toEqual([]);
 }
 
 beforeAll(async () => {
@@ -91,6 +123,12 @@ describe(`parity of the small checkpoint across Node backends`, () => {
     expect(maskAgreement(cpu.imageLogits, wasm.imageLogits)).toBeGreaterThanOrEqual(MIN_PIXEL_AGREEMENT);
   }, 120_000);
 
+  it('cpu gradients of every weight agree with wasm on a three-row batch', async () => {
+    const reference = await wasmReferenceGradients();
+    await selectBackend('cpu');
+    expectSameGradients(await gradients(), reference, 'cpu');
+  }, 240_000);
+
   it('Node WebGPU (Dawn, SwiftShader Vulkan ICD) agrees with wasm', async (ctx) => {
     const why = nodeWebGpuUnavailable();
     if (why) {
@@ -102,4 +140,12 @@ describe(`parity of the small checkpoint across Node backends`, () => {
     console.log(`webgpu adapter: ${selection.device}`);
     expectAgreement(await run(), 'webgpu');
   }, 240_000);
+
+  it('Node WebGPU gradients of every weight agree with wasm on a three-row batch', async (ctx) => {
+    const why = nodeWebGpuUnavailable();
+    if (why) ctx.skip(why);
+    const reference = await wasmReferenceGradients();
+    await selectBackend('webgpu', { vulkanIcd: SWIFTSHADER_ICD });
+    expectSameGradients(await gradients(), reference, 'webgpu');
+  }, 480_000);
 });

@@ -30,3 +30,37 @@ export function maskAgreement(a: ArrayLike<number>, b: ArrayLike<number>): numbe
   for (let i = 0; i < a.length; i++) if (a[i]! > 0 === b[i]! > 0) same++;
   return a.length === 0 ? 1 : same / a.length;
 }
+
+/** Per-weight gradient tolerance of {@link compareGradients}, relative to the weight's gradient norm. */
+export const GRADIENT_RTOL = 1e-3;
+
+/**
+ * Weights whose gradients differ by more than `GRADIENT_RTOL·max(‖b‖, floor)`, worst first.
+ * The floor (1e-3 × the RMS of all gradient norms) matters for weights whose true gradient is 0
+ * — a key projection's bias (softmax ignores a shift shared by all keys) — where ‖b‖ is
+ * rounding noise and each backend's noise differs.
+ */
+export function compareGradients(
+  a: ReadonlyMap<string, Float32Array>,
+  b: ReadonlyMap<string, Float32Array>,
+): { outside: string[]; worstRelative: number; compared: number } {
+  const names = [...b.keys()];
+  const missing = names.filter((n) => a.get(n)?.length !== b.get(n)!.length);
+  if (missing.length > 0 || a.size !== b.size) throw new Error(`gradients missing or of another size: ${missing.join(', ') || `${a.size} vs ${b.size}`}`);
+  const norm = (x: Float32Array) => Math.sqrt(x.reduce((s, v) => s + v * v, 0));
+  const norms = names.map((n) => norm(b.get(n)!));
+  const floor = 1e-3 * Math.sqrt(norms.reduce((s, v) => s + v * v, 0) / Math.max(1, norms.length));
+  const rows = names.map((n, i) => {
+    const x = a.get(n)!;
+    const y = b.get(n)!;
+    let d = 0;
+    for (let j = 0; j < y.length; j++) d += (x[j]! - y[j]!) ** 2;
+    return { n, rel: Math.sqrt(d) / Math.max(norms[i]!, floor) };
+  });
+  rows.sort((p, q) => q.rel - p.rel);
+  return {
+    outside: rows.filter((r) => !(r.rel <= GRADIENT_RTOL)).map((r) => `${r.n} (${r.rel.toExponential(2)})`),
+    worstRelative: rows[0]?.rel ?? 0,
+    compared: rows.length,
+  };
+}
