@@ -22,7 +22,7 @@ function seeded(shape: number[], seed: number): tf.Tensor4D {
 function kernelGradient(x: tf.Tensor4D, dy: tf.Tensor4D, alignCorners: boolean, halfPixelCenters: boolean): Float32Array {
   const size: [number, number] = [dy.shape[1], dy.shape[2]];
   return tf.tidy(() => {
-    const g = tf.grad((t: tf.Tensor4D) => tf.sum(tf.mul(tf.image.resizeNearestNeighbor(t, size, alignCorners, halfPixelCenters), dy)))(x);
+    const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.image.resizeNearestNeighbor(t as tf.Tensor4D, size, alignCorners, halfPixelCenters), dy)))(x);
     return g.dataSync() as Float32Array;
   });
 }
