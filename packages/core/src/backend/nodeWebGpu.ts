@@ -76,8 +76,10 @@ export async function ensureNodeWebGpu(vulkanIcd?: string): Promise<NodeWebGpuAd
   }
   if (!adapter) {
     throw new Error(
-      'Dawn found no WebGPU adapter (no Vulkan driver; on a machine without a GPU install libvulkan1 and point ' +
-        'VK_ICD_FILENAMES at a software ICD such as /usr/lib/chromium/vk_swiftshader_icd.json)',
+      'Dawn found no WebGPU adapter (no usable Vulkan driver). With an NVIDIA GPU install libvulkan1 and ' +
+        'libglvnd0 (NVIDIA\'s Vulkan driver, libGLX_nvidia.so.0, loads through libglvnd; in containers also set ' +
+        'VK_DRIVER_FILES to its nvidia_icd.json); on a machine without a GPU install libvulkan1 and point ' +
+        'VK_ICD_FILENAMES at a software ICD such as /usr/lib/chromium/vk_swiftshader_icd.json',
     );
   }
   const info = (adapter.info ?? {}) as Record<string, unknown>;

@@ -1,6 +1,7 @@
 /**
  * Parity of the assembled model across Node backends: the same checkpoint and inputs through
- * wasm (reference), cpu and WebGPU (Dawn for Node on the SwiftShader Vulkan ICD). Mask logits
+ * wasm (reference), cpu and WebGPU (Dawn for Node on the SwiftShader Vulkan ICD, or on a real GPU's
+ * driver named by `FLOWSEG_TEST_VULKAN_ICD`). Mask logits
  * agree within `LOGIT_ATOL + LOGIT_RTOL·|x|`, selected masks on ≥ 99.5 % of pixels. The input is
  * the scene and answer the browser test uses; a `multi` scene (two `<SEG>` targets) is compared
  * on cpu as well, where it is cheap. Gradients of every weight are compared too, on a three-row
@@ -15,7 +16,7 @@ import { parityBatch, type ParityBatch } from './support/parityInputs.js';
 import { forwardArrays, type ForwardArrays } from './support/forwardArrays.js';
 import { LOGIT_ATOL, LOGIT_RTOL, MIN_PIXEL_AGREEMENT, compareGradients, compareLogits, maskAgreement } from './support/agreement.js';
 import { gradientArrays } from './support/gradientArrays.js';
-import { SWIFTSHADER_ICD, nodeWebGpuUnavailable } from './support/nodeWebGpu.js';
+import { NODE_WEBGPU_ICD, nodeWebGpuUnavailable } from './support/nodeWebGpu.js';
 
 let checkpoint: ParityCheckpoint;
 let tokenizer: WordTokenizer;
@@ -129,13 +130,13 @@ describe(`parity of the small checkpoint across Node backends`, () => {
     expectSameGradients(await gradients(), reference, 'cpu');
   }, 240_000);
 
-  it('Node WebGPU (Dawn, SwiftShader Vulkan ICD) agrees with wasm', async (ctx) => {
+  it('Node WebGPU (Dawn; SwiftShader or FLOWSEG_TEST_VULKAN_ICD) agrees with wasm', async (ctx) => {
     const why = nodeWebGpuUnavailable();
     if (why) {
       console.warn(why);
       ctx.skip(why);
     }
-    const selection = await selectBackend('webgpu', { vulkanIcd: SWIFTSHADER_ICD });
+    const selection = await selectBackend('webgpu', { vulkanIcd: NODE_WEBGPU_ICD });
     expect(tf.getBackend()).toBe('webgpu');
     console.log(`webgpu adapter: ${selection.device}`);
     expectAgreement(await run(), 'webgpu');
@@ -145,7 +146,7 @@ describe(`parity of the small checkpoint across Node backends`, () => {
     const why = nodeWebGpuUnavailable();
     if (why) ctx.skip(why);
     const reference = await wasmReferenceGradients();
-    await selectBackend('webgpu', { vulkanIcd: SWIFTSHADER_ICD });
+    await selectBackend('webgpu', { vulkanIcd: NODE_WEBGPU_ICD });
     expectSameGradients(await gradients(), reference, 'webgpu');
   }, 480_000);
 });

@@ -9,7 +9,7 @@ import { selectBackend } from '@flowseg/core';
 import { generateSample } from '@flowseg/refseg-synth';
 import { segment } from '@flowseg/flowseg-model';
 import { loadParityModel, parityCheckpoint } from './support/parityCheckpoint.js';
-import { SWIFTSHADER_ICD, nodeWebGpuUnavailable } from './support/nodeWebGpu.js';
+import { NODE_WEBGPU_ICD, nodeWebGpuUnavailable } from './support/nodeWebGpu.js';
 import { TINY_CONFIG } from './support/tinyConfig.js';
 
 const RUNS = 50;
@@ -43,7 +43,7 @@ describe('Node WebGPU memory over repeated segmentations', () => {
     }
     await selectBackend('wasm', { wasmThreads: 1 });
     const { bytes } = await parityCheckpoint(TINY_CONFIG);
-    await selectBackend('webgpu', { vulkanIcd: SWIFTSHADER_ICD });
+    await selectBackend('webgpu', { vulkanIcd: NODE_WEBGPU_ICD });
     const model = loadParityModel(bytes);
     const sample = generateSample('test', 'attribute', 3, { width: 32, height: 32 });
     const image = { rgb: sample.scene.image, width: 32, height: 32 };
