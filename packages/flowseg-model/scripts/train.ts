@@ -18,7 +18,9 @@
  * `--region-crops N` (fresh runs and continuations) gives the model a candidate region encoder
  * with N×N crops (`CandidateRegionEncoder`), `--lexical-skip` a lexical skip into the condition
  * adapter (`LexicalSkip`; docs/selection.md has both); a continuation adds them, fresh, to the
- * loaded checkpoint.
+ * loaded checkpoint. `--lm-weight W` (continuations) weighs the next-token loss by W in the joint
+ * objective instead of 1 (segmentation 1, selection 2), for a language model whose answers are
+ * the weak link.
  */
 import { execFileSync } from 'node:child_process';
 import { resolve } from 'node:path';
@@ -31,6 +33,7 @@ import {
   REFSEG_ATTRIBUTE_CLASSES,
   validateCropSize,
   extendFlowSegModel,
+  DEFAULT_JOINT_LOSS_WEIGHTS,
   type FlowSegConfigOverrides,
 } from '@flowseg/flowseg-model';
 import { trainStage, saveCheckpoint, loadCheckpoint, readCheckpointFile, formatSeconds } from '@flowseg/flowseg-model/node';
@@ -158,6 +161,9 @@ async function continueJoint(from: string): Promise<void> {
   const started = performance.now();
   const steps = positiveInt(argValue('--joint-steps') ?? '1500', '--joint-steps');
   const extensions = extensionArgs();
+  const rawLmWeight = argValue('--lm-weight');
+  const lmWeight = rawLmWeight === undefined ? DEFAULT_JOINT_LOSS_WEIGHTS.lm : Number(rawLmWeight);
+  if (!(Number.isFinite(lmWeight) && lmWeight > 0)) throw new Error(`--lm-weight: expected a positive number, received ${rawLmWeight}`);
   // No default: a continuation must not replace the shipped checkpoint by accident.
   const rawOut = argValue('--out');
   if (rawOut === undefined) throw new Error('--out: --continue needs an output folder for the new checkpoint');
@@ -184,6 +190,7 @@ async function continueJoint(from: string): Promise<void> {
   const jointAttributes = process.argv.includes('--joint-attributes');
   const run = await trainStage(model, {
     jointAttributes,
+    lossWeights: { ...DEFAULT_JOINT_LOSS_WEIGHTS, lm: lmWeight },
     stage: 'joint',
     steps,
     batchSize: plan.batchSize,
@@ -194,7 +201,8 @@ async function continueJoint(from: string): Promise<void> {
   const metrics = await testMetrics(model, plan.evalPerFamily);
   await saveCheckpoint(model, out, {
     metadata: {
-      command: ['npm run train -- --continue <previous checkpoint> --joint-steps', String(steps), ...(jointAttributes ? ['--joint-attributes'] : []), ...extensions.flags].join(' '),
+      command: ['npm run train -- --continue <previous checkpoint> --joint-steps', String(steps), ...(jointAttributes ? ['--joint-attributes'] : []),
+        ...(rawLmWeight === undefined ? [] : ['--lm-weight', String(lmWeight)]), ...extensions.flags].join(' '),
       // Chains add up: steps and minutes over every continuation, commands in order.
       plan: { ...plan, continuedJointSteps: (plan.continuedJointSteps ?? 0) + steps, continuedLearningRate: CONTINUE_LEARNING_RATE },
       previousCommand: [previous.previousCommand, previous.command].filter(Boolean).join(' && ') || null,

@@ -46,13 +46,14 @@ describe('npm run train -- --continue', () => {
       const weights = async (d: string) => readFile(join(d, 'model.safetensors'));
       expect(Buffer.compare(await weights(first), await weights(second))).not.toBe(0);
       // A continuation of a continuation skips both earlier joint stages and adds up the chain;
-      // this one also adds a candidate region encoder and a lexical skip to the loaded model.
+      // this one also adds a candidate region encoder and a lexical skip to the loaded model, and
+      // weighs the next-token loss by 3.
       const third = join(dir, 'third');
-      const log3 = await train(['--continue', second, '--joint-steps', '1', '--region-crops', '8', '--lexical-skip', '--out', third, '--run-dir', join(dir, 'run3')]);
+      const log3 = await train(['--continue', second, '--joint-steps', '1', '--lm-weight', '3', '--region-crops', '8', '--lexical-skip', '--out', third, '--run-dir', join(dir, 'run3')]);
       expect(log3).toMatch(/continuing .*second: 1 joint steps from example 28/);
       const chained = await metadataOf(third);
       expect(chained.plan.continuedJointSteps).toBe(3);
-      expect(chained.command).toBe('npm run train -- --continue <previous checkpoint> --joint-steps 1 --region-crops 8 --lexical-skip');
+      expect(chained.command).toBe('npm run train -- --continue <previous checkpoint> --joint-steps 1 --lm-weight 3 --region-crops 8 --lexical-skip');
       const thirdConfig = JSON.parse(await readFile(join(third, 'config.json'), 'utf8')) as {
         config: { selection: { regionCropSize?: number }; adapter: { lexicalSkip?: boolean } };
       };
@@ -64,6 +65,9 @@ describe('npm run train -- --continue', () => {
       expect(chained.trainingMinutes['jointContinued']).toBeGreaterThanOrEqual(after.trainingMinutes['jointContinued']!);
       await expect(train(['--continue', first, '--joint-steps', '0', '--out', join(dir, 'bad')])).rejects.toThrow(
         /--joint-steps: expected a positive integer, received 0/,
+      );
+      await expect(train(['--continue', first, '--lm-weight', '0', '--out', join(dir, 'bad')])).rejects.toThrow(
+        /--lm-weight: expected a positive number, received 0/,
       );
       await expect(train(['--continue', first])).rejects.toThrow(/--out: --continue needs an output folder/);
       await expect(train(['--continue', first, '--region-crops', '6', '--out', join(dir, 'bad')])).rejects.toThrow(
