@@ -1,8 +1,8 @@
 /**
  * Parity of the assembled model across Node backends: the same checkpoint and inputs through
- * wasm (reference), cpu and WebGPU (Dawn for Node on the SwiftShader Vulkan ICD, or on a real GPU's
- * driver named by `FLOWSEG_TEST_VULKAN_ICD`). Mask logits
- * agree within `LOGIT_ATOL + LOGIT_RTOL·|x|`, selected masks on ≥ 99.5 % of pixels. The input is
+ * wasm (reference), cpu and WebGPU (Dawn for Node on the SwiftShader Vulkan ICD, or on a real
+ * GPU's driver named by `FLOWSEG_TEST_VULKAN_ICD`). Mask logits agree within
+ * `LOGIT_ATOL + LOGIT_RTOL·|x|`, selected masks on ≥ 99.5 % of pixels. The input is
  * the scene and answer the browser test uses; a `multi` scene (two `<SEG>` targets) is compared
  * on cpu as well, where it is cheap. Gradients of every weight are compared too, on a three-row
  * batch (a wrong batch stride in one backend's gradient kernel only shows from the second row).
