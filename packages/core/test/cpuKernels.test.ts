@@ -7,16 +7,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { CPU_KERNEL_PATCHES, selectBackend } from '@flowseg/core';
 import { expectNoLeaks } from '@flowseg/core/testing';
-import { seededRandom } from './support/reference.js';
+import { randomTensor } from './support/reference.js';
 
 afterAll(async () => {
   await selectBackend('wasm');
 });
-
-function seeded(shape: number[], seed: number): tf.Tensor4D {
-  const rand = seededRandom(seed);
-  return tf.tensor4d(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rand() * 2 - 1), shape as [number, number, number, number]);
-}
 
 /** `d/dx Σ resize(x)·dy`, by the kernel under test. */
 function kernelGradient(x: tf.Tensor4D, dy: tf.Tensor4D, alignCorners: boolean, halfPixelCenters: boolean): Float32Array {
@@ -68,8 +63,8 @@ describe('ResizeNearestNeighborGrad on cpu (FlowSeg kernel)', () => {
   ] as const;
   it.each(cases)('equals Σ resize(e_k)·dy for $shape → $size (alignCorners $alignCorners, halfPixelCenters $halfPixelCenters), leak-free', async (c) => {
     await selectBackend('cpu');
-    const x = seeded([...c.shape], 5);
-    const dy = seeded([c.shape[0], c.size[0], c.size[1], c.shape[3]], 6);
+    const x = randomTensor<tf.Rank.R4>([...c.shape], 5);
+    const dy = randomTensor<tf.Rank.R4>([c.shape[0], c.size[0], c.size[1], c.shape[3]], 6);
     const expected = basisGradient(x, dy, c.alignCorners, c.halfPixelCenters);
     const actual = expectNoLeaks(() => kernelGradient(x, dy, c.alignCorners, c.halfPixelCenters), { warmup: true });
     expect(actual.length).toBe(expected.length);
@@ -80,8 +75,8 @@ describe('ResizeNearestNeighborGrad on cpu (FlowSeg kernel)', () => {
   it('agrees with wasm on the FPN case (batch 2, ×2 upsampling)', async () => {
     const run = async (backend: 'cpu' | 'wasm') => {
       await selectBackend(backend);
-      const x = seeded([2, 4, 4, 3], 7);
-      const dy = seeded([2, 8, 8, 3], 8);
+      const x = randomTensor<tf.Rank.R4>([2, 4, 4, 3], 7);
+      const dy = randomTensor<tf.Rank.R4>([2, 8, 8, 3], 8);
       const g = kernelGradient(x, dy, false, false);
       tf.dispose([x, dy]);
       return g;

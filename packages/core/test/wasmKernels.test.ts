@@ -1,7 +1,7 @@
 import { describe, it, expect, beforeAll } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend, WASM_KERNEL_PATCHES } from '@flowseg/core';
-import { seededRandom } from './support/reference.js';
+import { randomTensor } from './support/reference.js';
 
 interface Result {
   shape: number[];
@@ -12,9 +12,7 @@ let seedCounter = 1;
 
 /** Seeded float32 tensor on the current backend. */
 function seeded(shape: number[], seed = seedCounter++): tf.Tensor {
-  const rand = seededRandom(seed);
-  const size = shape.reduce((a, b) => a * b, 1);
-  return tf.tensor(Float32Array.from({ length: size }, () => rand() * 2 - 1), shape);
+  return randomTensor(shape, seed);
 }
 
 /** Run `build` on cpu, then on wasm (inputs made inside `build`), and return both results. */
