@@ -142,7 +142,10 @@ async function main(): Promise<void> {
         : { backend, device: `skipped: ${(e as { skipped: string }).skipped}` },
     ),
   );
-  console.log('webgpu on "google swiftshader" is a CPU emulation of a GPU: it shows that the path works, not GPU speed.');
+  const webgpu = entries.webgpu;
+  if (webgpu && 'device' in webgpu && /swiftshader/i.test(webgpu.device ?? '')) {
+    console.log('webgpu on "google swiftshader" is a CPU emulation of a GPU: it shows that the path works, not GPU speed.');
+  }
   console.log(JSON.stringify(entries));
 }
 
