@@ -12,7 +12,11 @@ function gradNorms(layer: ReturnType<typeof makeLayer>, loss: () => tf.Scalar): 
   const vars = [...named.values()].map((v) => v.read() as tf.Variable);
   const { value, grads } = tf.variableGrads(loss, vars);
   const out = new Map<string, number>();
-  for (const [name, v] of named) out.set(name, tf.norm(grads[(v.read() as tf.Variable).name]!).dataSync()[0]!);
+  for (const [name, v] of named) {
+    // No gradient at all (a folded attention drops k_proj.bias, which softmax cancels) counts as 0.
+    const g = grads[(v.read() as tf.Variable).name];
+    out.set(name, g ? tf.norm(g).dataSync()[0]! : 0);
+  }
   tf.dispose([value, ...Object.values(grads)]);
   return out;
 }

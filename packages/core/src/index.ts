@@ -35,7 +35,12 @@ export {
   type AttentionInputs,
   type AttentionOutputs,
 } from './attention/MultiHeadAttention.js';
-export { attentionLayout, type AttentionLayout } from './attention/headBlockAttention.js';
+export {
+  attentionLayout,
+  attentionLayoutFlops,
+  type AttentionLayout,
+  type AttentionLayoutOptions,
+} from './attention/attentionLayout.js';
 export {
   CrossAttentionBlock,
   type AttentionBlockConfig,

@@ -1,6 +1,6 @@
 import { describe, it, expect, beforeAll } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { MultiHeadAttention, ShapeError, DTypeError, ValueError, selectBackend, attentionLayout } from '@flowseg/core';
+import { MultiHeadAttention, ShapeError, DTypeError, ValueError, selectBackend, attentionLayout, attentionLayoutFlops } from '@flowseg/core';
 import { expectNoLeaks } from '@flowseg/core/testing';
 import { maxAbsDiff, randomArray, randomizeWeights, referenceAttention, releaseWeights, weightsOf } from './support/reference.js';
 
@@ -173,18 +173,42 @@ describe.each(['cpu', 'wasm'] as const)('MultiHeadAttention layouts on %s', (bac
     expect((await selectBackend(backend)).backend).toBe(backend);
   });
 
-  // D = 8, H = 2: few keys while 2·Nk ≤ 8, few queries while 2·Nq ≤ 8, per head otherwise.
+  // D = 8, H = 2: few keys while 2·Nk ≤ 8, few queries while 2·Nq ≤ 8, per head otherwise;
+  // folded where that does fewer FLOPs (roughly: the other side has more than 2·n rows).
   const cases = [
     { layout: 'fewKeys', nq: 6, nk: 3 },
     { layout: 'fewQueries', nq: 3, nk: 6 },
     { layout: 'perHead', nq: 5, nk: 6 },
+    { layout: 'foldedKeys', nq: 9, nk: 2 },
+    { layout: 'foldedQueries', nq: 2, nk: 9 },
   ] as const;
 
-  it('picks the block layouts only while heads·n fits the width', () => {
-    for (const c of cases) expect(attentionLayout(c.nq, c.nk, H, D)).toBe(c.layout);
-    expect(attentionLayout(200, 8, 8, 256)).toBe('fewKeys'); // BSF's semantic attention
-    expect(attentionLayout(8, 200, 8, 256)).toBe('fewQueries'); // its condition refinement
+  it('picks the block layouts only while heads·n fits the width, folded ones only where they save work', () => {
+    for (const c of cases) expect(attentionLayout(c.nq, c.nk, H, D), `${c.nq}×${c.nk}`).toBe(c.layout);
+    expect(attentionLayout(200, 8, 8, 256)).toBe('foldedKeys'); // BSF's semantic attention
+    expect(attentionLayout(8, 200, 8, 256)).toBe('foldedQueries'); // its condition refinement
+    expect(attentionLayout(8, 200, 8, 256, { fold: false })).toBe('fewQueries'); // e.g. attention dropout in training
+    expect(attentionLayout(16, 8, 4, 64)).toBe('fewKeys'); // the small preset's SR: 4·8 key rows > 16 queries
     expect(attentionLayout(200, 200, 8, 256)).toBe('perHead'); // Mask2Former's self-attention
+  });
+
+  it('counts each layout\'s FLOPs: the textbook count per head, block zeros, folded rows', () => {
+    // Hand counts for Nq = 9, Nk = 2, D = 8, H = 2 (a multiply–add = 2).
+    const [nq, nk, d, h] = [9, 2, 8, 2];
+    const projections = 2 * (2 * nq * d * d + 2 * nk * d * d); // q, out over Nq rows; k, v over Nk rows
+    expect(attentionLayoutFlops('perHead', nq, nk, h, d)).toBe(projections + 2 * 2 * nq * nk * d);
+    expect(attentionLayoutFlops('fewKeys', nq, nk, h, d)).toBe(projections + 2 * 2 * nq * h * nk * d);
+    // k, v projections; k̃ and ṽ over h·Nk rows; the q-bias column; scores and sum over h·Nk columns.
+    expect(attentionLayoutFlops('foldedKeys', nq, nk, h, d)).toBe(2 * (2 * nk * d * d + 2 * h * nk * d * d + h * nk * d + 2 * nq * h * nk * d));
+    // q, out projections over Nk = 9 query rows... swapped roles: Nq = 2 queries over 9 keys, Dk = 6, Dv = 4.
+    expect(attentionLayoutFlops('foldedQueries', 2, 9, h, d, { keyDim: 6, valueDim: 4 })).toBe(
+      2 * (2 * 2 * d * d + h * 2 * d * 6 + 9 * 6 * h * 2 + h * 2 * 9 * 4 + h * 2 * 4 * d),
+    );
+    // BSF at the paper's size: folding does 2.1× fewer FLOPs than the block layouts on both sides.
+    const ratio = (a: 'fewKeys' | 'fewQueries', f: 'foldedKeys' | 'foldedQueries', q: number, k: number) =>
+      attentionLayoutFlops(a, q, k, 8, 256) / attentionLayoutFlops(f, q, k, 8, 256);
+    expect(ratio('fewKeys', 'foldedKeys', 200, 8)).toBeGreaterThan(2);
+    expect(ratio('fewQueries', 'foldedQueries', 8, 200)).toBeGreaterThan(2);
   });
 
   it.each(cases)('$layout: equals the per-head re-derivation, with key padding, a fully padded item and returned weights', ({ nq, nk }) => {
@@ -213,7 +237,7 @@ describe.each(['cpu', 'wasm'] as const)('MultiHeadAttention layouts on %s', (bac
     releaseWeights(mha);
   });
 
-  it.each(cases)('$layout: gradients to inputs and every parameter equal the per-head path', ({ nq, nk }) => {
+  it.each(cases)('$layout: gradients to inputs and every parameter equal the per-head path', ({ layout, nq, nk }) => {
     const mha = makeMha(130);
     const query = tf.tensor3d(randomArray([B, nq, D], 131) as number[][][]);
     const key = tf.tensor3d(randomArray([B, nk, D], 132) as number[][][]);
@@ -240,14 +264,48 @@ describe.each(['cpu', 'wasm'] as const)('MultiHeadAttention layouts on %s', (bac
     }
     const pf = paramGrads(null);
     const ps = paramGrads(open);
-    for (const p of params) expect(maxAbsDiff(pf[p.name]!.arraySync() as number[][], ps[p.name]!.arraySync() as number[][]), p.name).toBeLessThan(1e-5);
+    for (const [name, w] of mha.namedWeights()) {
+      const varName = (w.read() as tf.Variable).name;
+      const slowGrad = ps[varName]!.arraySync() as number[][];
+      if (layout === 'foldedQueries' && name === 'k_proj.bias') {
+        // Folded queries drop the key bias (softmax cancels it): no gradient, where the per-head path's is 0.
+        expect(pf[varName], name).toBeUndefined();
+        expect(Math.max(...(slowGrad as unknown as number[]).map(Math.abs)), name).toBeLessThan(1e-5);
+      } else {
+        expect(maxAbsDiff(pf[varName]!.arraySync() as number[][], slowGrad), name).toBeLessThan(1e-5);
+      }
+    }
     tf.dispose([...fast, ...slow, ...Object.values(pf), ...Object.values(ps), query, key, value, probe, pad, open]);
+    releaseWeights(mha);
+  });
+
+  it.each([
+    { nq: 9, nk: 2, layout: 'foldedKeys' },
+    { nq: 2, nk: 12, layout: 'foldedQueries' },
+  ] as const)('$layout with keyDim 6 / valueDim 4 and positions equals the re-derivation', ({ nq, nk, layout }) => {
+    expect(attentionLayout(nq, nk, H, D, { keyDim: 6, valueDim: 4 })).toBe(layout);
+    const mha = makeMha(150, { keyDim: 6, valueDim: 4 });
+    const q = randomArray([B, nq, D], 151) as number[][][];
+    const k = randomArray([B, nk, 6], 152) as number[][][];
+    const v = randomArray([B, nk, 4], 153) as number[][][];
+    const qp = randomArray([B, nq, D], 154) as number[][][];
+    const kp = randomArray([B, nk, 6], 155) as number[][][];
+    const add = (a: number[][][], b: number[][][]) => a.map((m, i) => m.map((r, j) => r.map((x, c) => x + b[i]![j]![c]!)));
+    const ref = referenceAttention(weightsOf(mha), H, add(q, qp), add(k, kp), v);
+    const args = [q, k, v, qp, kp].map((a) => tf.tensor3d(a)) as tf.Tensor3D[];
+    const out = expectNoLeaks(
+      () => mha.forward({ query: args[0]!, key: args[1]!, value: args[2]!, queryPos: args[3]!, keyPos: args[4]!, returnWeights: true }),
+      { warmup: true },
+    );
+    expect(maxAbsDiff(out.output.arraySync(), ref.output)).toBeLessThan(1e-5);
+    expect(maxAbsDiff(out.weights!.arraySync(), ref.weights)).toBeLessThan(1e-5);
+    tf.dispose([out.output, out.weights!, ...args]);
     releaseWeights(mha);
   });
 
   it('applies attention dropout only in training, in the block layouts too', () => {
     const mha = makeMha(140, { dropout: 0.5 });
-    for (const { nq, nk } of cases.slice(0, 2)) {
+    for (const { nq, nk } of cases.filter((c) => c.layout !== 'perHead')) {
       const q = randomArray([B, nq, D], 141) as number[][][];
       const k = randomArray([B, nk, D], 142) as number[][][];
       const args = { query: tf.tensor3d(q), key: tf.tensor3d(k), value: tf.tensor3d(k) };

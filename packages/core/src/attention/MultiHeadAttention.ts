@@ -6,7 +6,9 @@ import { requirePositiveInt, requireRate } from '../errors/requireValue.js';
 import { checkShapes } from '../shapes/checkShapes.js';
 import { tidy } from '../tensor/tidy.js';
 import { deriveSeed } from '../random/deriveSeed.js';
-import { attendFewKeys, attendFewQueries, attentionLayout } from './headBlockAttention.js';
+import { attendFewKeys, attendFewQueries } from './headBlockAttention.js';
+import { attendFoldedKeys, attendFoldedQueries } from './foldedAttention.js';
+import { attentionLayout } from './attentionLayout.js';
 
 /** Configuration of {@link MultiHeadAttention}. */
 export interface MultiHeadAttentionConfig {
@@ -168,27 +170,39 @@ export class MultiHeadAttention extends FlowSegLayer {
     const nk = b.keys!;
     const h = this.numHeads;
     const dh = this.headDim;
-    // Block layouts: no attention mask (it would need its own re-layout) and no empty axis.
-    const layout = mask || batch * nq * nk === 0 ? 'perHead' : attentionLayout(nq, nk, h, this.embedDim);
+    const training = inputs.training === true && this.dropout > 0;
+    // Block and folded layouts: no attention mask (it would need its own re-layout) and no empty axis.
+    const layout =
+      mask || batch * nq * nk === 0
+        ? 'perHead'
+        : attentionLayout(nq, nk, h, this.embedDim, { keyDim: this.keyDim, valueDim: this.valueDim, fold: !training });
     return tidy(() => {
-      const qIn = inputs.queryPos ? tf.add(query, inputs.queryPos) : query;
-      const kIn = inputs.keyPos ? tf.add(key, inputs.keyPos) : key;
-      // The 1/√d_head scale is folded into q.
-      const qFlat = tf.mul(this.qProj.forward(qIn), 1 / Math.sqrt(dh)) as tf.Tensor3D;
+      const qIn = (inputs.queryPos ? tf.add(query, inputs.queryPos) : query) as tf.Tensor3D;
+      const kIn = (inputs.keyPos ? tf.add(key, inputs.keyPos) : key) as tf.Tensor3D;
+      const scale = 1 / Math.sqrt(dh); // folded into q (into k where q is never projected)
+      const settings = {
+        padded: inputs.keyPaddingMask ? (tf.cast(inputs.keyPaddingMask, 'float32') as tf.Tensor2D) : null,
+        heads: h,
+        dropout: training ? this.dropout : 0,
+        returnWeights: inputs.returnWeights === true,
+        blocked: BLOCKED,
+      };
+      if (layout === 'foldedKeys') {
+        const k = tf.mul(this.kProj.forward(kIn), scale) as tf.Tensor3D;
+        const v = this.vProj.forward(value) as tf.Tensor3D;
+        return attendFoldedKeys({ ...settings, query: qIn, k, v, qProj: this.qProj, outProj: this.outProj });
+      }
+      const qFlat = tf.mul(this.qProj.forward(qIn), scale) as tf.Tensor3D;
+      if (layout === 'foldedQueries') {
+        const r = attendFoldedQueries({ ...settings, q: qFlat, key: kIn, value, kProj: this.kProj, vProj: this.vProj });
+        const output = this.outProj.forward(r.ctx);
+        return r.weights ? { output, weights: r.weights } : { output };
+      }
       const kFlat = this.kProj.forward(kIn) as tf.Tensor3D;
       const vFlat = this.vProj.forward(value) as tf.Tensor3D;
       if (layout !== 'perHead') {
         const attend = layout === 'fewKeys' ? attendFewKeys : attendFewQueries;
-        const r = attend({
-          q: qFlat,
-          k: kFlat,
-          v: vFlat,
-          padded: inputs.keyPaddingMask ? (tf.cast(inputs.keyPaddingMask, 'float32') as tf.Tensor2D) : null,
-          heads: h,
-          dropout: inputs.training ? this.dropout : 0,
-          returnWeights: inputs.returnWeights === true,
-          blocked: BLOCKED,
-        });
+        const r = attend({ ...settings, q: qFlat, k: kFlat, v: vFlat });
         const output = this.outProj.forward(r.ctx);
         return r.weights ? { output, weights: r.weights } : { output };
       }

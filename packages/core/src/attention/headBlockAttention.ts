@@ -1,27 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
 
-/**
- * How {@link MultiHeadAttention} lays out its per-head products:
- * - `'perHead'`: `[B, h, Nq, dh] × [B, h, dh, Nk]` batched products (the general case);
- * - `'fewKeys'`: the keys of all heads side by side in one block-diagonal matrix, so the scores
- *   of every head come from one `[B·Nq, D] × [D, h·Nk]` product (and the values likewise);
- * - `'fewQueries'`: the same with the roles swapped, for a handful of queries over many keys.
- */
-export type AttentionLayout = 'perHead' | 'fewKeys' | 'fewQueries';
-
-/**
- * The layout for `nq` queries over `nk` keys with `heads` heads of total width `dim`. The
- * block-diagonal layouts multiply `heads` times more zeros than the per-head products, so they
- * are used only while that stays within one `dim × dim` projection's work per row (`heads·n ≤ dim`):
- * then two plain 2-D products replace `2·B·h` tiny ones, which on wasm each pay a dispatch and a
- * copy (BSF's semantic attention reads 8 conditions, its condition refinement writes 8).
- */
-export function attentionLayout(nq: number, nk: number, heads: number, dim: number): AttentionLayout {
-  if (heads * nk <= dim) return 'fewKeys';
-  if (heads * nq <= dim) return 'fewQueries';
-  return 'perHead';
-}
-
 const blockMasks = new Map<string, Float32Array>();
 
 /**
@@ -29,7 +7,7 @@ const blockMasks = new Map<string, Float32Array>();
  * for every one of the `n` rows. Host values are cached, the tensor is made per call (no
  * long-lived tensor to leak or to outlive a backend).
  */
-function headBlockMask(heads: number, n: number, dim: number): tf.Tensor3D {
+export function headBlockMask(heads: number, n: number, dim: number): tf.Tensor3D {
   const key = `${heads}/${n}/${dim}`;
   let values = blockMasks.get(key);
   if (!values) {
@@ -46,19 +24,26 @@ function headBlockMask(heads: number, n: number, dim: number): tf.Tensor3D {
  * `[batch, heads·n, dim]`, row `(h, i)` = `x[b, i] ⊙ mask[h, i]` (one broadcast multiply with
  * the `[heads, n, dim]` {@link headBlockMask}).
  */
-function perHeadRows(x: tf.Tensor3D, mask: tf.Tensor3D): tf.Tensor3D {
+export function perHeadRows(x: tf.Tensor3D, mask: tf.Tensor3D): tf.Tensor3D {
   const [b, n, dim] = x.shape;
   return tf.reshape(tf.mul(tf.reshape(x, [b, 1, n, dim]), mask), [b, mask.shape[0] * n, dim]);
 }
 
-/** Inputs shared by both block layouts (projected, `q` already scaled by `1/√d_head`). */
-export interface HeadBlockInputs {
-  /** Scaled projected queries `[batch, queries, channels]`. */
-  readonly q: tf.Tensor3D;
-  /** Projected keys `[batch, keys, channels]`. */
-  readonly k: tf.Tensor3D;
-  /** Projected values `[batch, keys, channels]`. */
-  readonly v: tf.Tensor3D;
+/**
+ * `[batch, dim, heads·n]`: the transpose of {@link perHeadRows}, column `(h, i)` = `x[b, i]`
+ * with only head `h`'s channels kept. Built from `xᵀ` (`dim × n`, small) so a product can take it
+ * as its right-hand side without a transpose flag (which wasm serves slowly).
+ */
+export function perHeadColumns(x: tf.Tensor3D, mask: tf.Tensor3D): tf.Tensor3D {
+  const [b, n, dim] = x.shape;
+  const heads = mask.shape[0];
+  // mask[h, 0, d] → [dim, heads, 1]
+  const columnMask = tf.reshape(tf.transpose(tf.slice(mask, [0, 0, 0], [heads, 1, dim]), [2, 0, 1]), [dim, heads, 1]);
+  return tf.reshape(tf.mul(tf.reshape(tf.transpose(x, [0, 2, 1]), [b, dim, 1, n]), columnMask), [b, dim, heads * n]);
+}
+
+/** What every block layout needs besides its operands. */
+export interface HeadBlockSettings {
   /** Key padding `[batch, keys]`, float32 1 = padding, or null. */
   readonly padded: tf.Tensor2D | null;
   /** Number of heads. */
@@ -71,11 +56,31 @@ export interface HeadBlockInputs {
   readonly blocked: number;
 }
 
+/** Inputs shared by both block layouts (projected, `q` already scaled by `1/√d_head`). */
+export interface HeadBlockInputs extends HeadBlockSettings {
+  /** Scaled projected queries `[batch, queries, channels]`. */
+  readonly q: tf.Tensor3D;
+  /** Projected keys `[batch, keys, channels]`. */
+  readonly k: tf.Tensor3D;
+  /** Projected values `[batch, keys, channels]`. */
+  readonly v: tf.Tensor3D;
+}
+
 /** Result of a block layout: heads merged, before the output projection. */
 export interface HeadBlockOutputs {
   /** `weights · V` with heads concatenated `[batch, queries, channels]`. */
   readonly ctx: tf.Tensor3D;
   /** Attention weights `[batch, heads, queries, keys]` when asked for. */
+  readonly weights?: tf.Tensor4D;
+}
+
+/** Softmaxed weights of a block layout, ready for the weighted sum. */
+export interface BlockWeights {
+  /** Weights after dropout, in the layout's own arrangement. */
+  readonly dropped: tf.Tensor;
+  /** `[batch, 1, 1]`, 1 for items that see some key; null without padding. Multiply the result by it unless the weights are returned (they already are). */
+  readonly seen: tf.Tensor3D | null;
+  /** The weights `[batch, heads, queries, keys]` when asked for. */
   readonly weights?: tf.Tensor4D;
 }
 
@@ -86,25 +91,61 @@ function itemSeesAKey(padded: tf.Tensor2D): tf.Tensor3D {
 }
 
 /**
+ * Weights from scores laid out `[batch, queries, heads·keys]` (the few-keys layouts): padding
+ * bias (plus `scoreBias` `[batch, 1, heads·keys]`, if any, in the same small add), softmax over
+ * each head's keys, dropout.
+ */
+export function fewKeysWeights(scores: tf.Tensor3D, scoreBias: tf.Tensor3D | null, s: HeadBlockSettings): BlockWeights {
+  const [b, nq, hk] = scores.shape;
+  const nk = hk / s.heads;
+  let bias: tf.Tensor | null = scoreBias ? tf.reshape(scoreBias, [b, 1, s.heads, nk]) : null;
+  if (s.padded) {
+    const pad = tf.reshape(tf.mul(s.padded, s.blocked), [b, 1, 1, nk]);
+    bias = bias ? tf.add(bias, pad) : pad;
+  }
+  const shaped = tf.reshape(scores, [b, nq, s.heads, nk]);
+  let weights: tf.Tensor = tf.reshape(tf.softmax(bias ? tf.add(shaped, bias) : shaped), [b, nq, hk]);
+  const seen = s.padded ? itemSeesAKey(s.padded) : null;
+  if (seen && s.returnWeights) weights = tf.mul(weights, seen);
+  const dropped = s.dropout > 0 ? tf.dropout(weights, s.dropout) : weights;
+  if (!s.returnWeights) return { dropped, seen };
+  return { dropped, seen, weights: tf.transpose(tf.reshape(weights, [b, nq, s.heads, nk]), [0, 2, 1, 3]) as tf.Tensor4D };
+}
+
+/**
+ * Weights from transposed scores `[batch, keys, heads·queries]` (the few-queries layouts):
+ * padding bias, softmax over the keys, dropout; the weights come out `[batch, heads·queries, keys]`.
+ */
+export function fewQueriesWeights(scoresT: tf.Tensor3D, s: HeadBlockSettings): BlockWeights {
+  const [b, nk, hq] = scoresT.shape;
+  const biased = s.padded ? tf.add(scoresT, tf.reshape(tf.mul(s.padded, s.blocked), [b, nk, 1])) : scoresT;
+  let weights: tf.Tensor = tf.softmax(tf.transpose(biased, [0, 2, 1])); // [B, h·Nq, Nk]
+  const seen = s.padded ? itemSeesAKey(s.padded) : null;
+  if (seen && s.returnWeights) weights = tf.mul(weights, seen);
+  const dropped = s.dropout > 0 ? tf.dropout(weights, s.dropout) : weights;
+  if (!s.returnWeights) return { dropped, seen };
+  return { dropped, seen, weights: tf.reshape(weights, [b, s.heads, hq / s.heads, nk]) as tf.Tensor4D };
+}
+
+/** `[B, h·Nq, D]` per-head rows → `[B, Nq, D]`: each channel taken from its own head's row (the others masked to 0, then summed). */
+export function mergeHeadRows(rows: tf.Tensor3D, mask: tf.Tensor3D): tf.Tensor3D {
+  const [b, , dim] = rows.shape;
+  const [heads, nq] = mask.shape;
+  return tf.sum(tf.mul(tf.reshape(rows, [b, heads, nq, dim]), mask), 1) as tf.Tensor3D;
+}
+
+/**
  * `'fewKeys'`: `S = q · K̂ᵀ` with `K̂[(h, m), d] = k[m, d]·[d ∈ head h]` `[B, h·Nk, D]`, softmax
  * over each head's `Nk` columns, then `ctx = W · V̂` with `V̂` built like `K̂`, which lands every
  * head's context in its own channels: the heads come out merged.
  */
 export function attendFewKeys(x: HeadBlockInputs): HeadBlockOutputs {
   const { q, k, v, heads } = x;
-  const [b, nq, dim] = q.shape;
-  const nk = k.shape[1];
-  const mask = headBlockMask(heads, nk, dim); // shared by K̂ and V̂
-  let scores: tf.Tensor = tf.reshape(tf.matMul(q, perHeadRows(k, mask), false, true), [b, nq, heads, nk]);
-  if (x.padded) scores = tf.add(scores, tf.reshape(tf.mul(x.padded, x.blocked), [b, 1, 1, nk]));
-  let weights: tf.Tensor = tf.reshape(tf.softmax(scores), [b, nq, heads * nk]);
-  const seen = x.padded ? itemSeesAKey(x.padded) : null;
-  if (seen && x.returnWeights) weights = tf.mul(weights, seen);
-  const dropped = x.dropout > 0 ? tf.dropout(weights, x.dropout) : weights;
-  let ctx = tf.matMul(dropped, perHeadRows(v, mask)) as tf.Tensor3D; // [B, Nq, D]
-  if (seen && !x.returnWeights) ctx = tf.mul(ctx, seen);
-  if (!x.returnWeights) return { ctx };
-  return { ctx, weights: tf.transpose(tf.reshape(weights, [b, nq, heads, nk]), [0, 2, 1, 3]) as tf.Tensor4D };
+  const mask = headBlockMask(heads, k.shape[1], q.shape[2]); // shared by K̂ and V̂
+  const w = fewKeysWeights(tf.matMul(q, perHeadRows(k, mask), false, true), null, x);
+  let ctx = tf.matMul(w.dropped, perHeadRows(v, mask)) as tf.Tensor3D; // [B, Nq, D]
+  if (w.seen && !x.returnWeights) ctx = tf.mul(ctx, w.seen);
+  return w.weights ? { ctx, weights: w.weights } : { ctx };
 }
 
 /**
@@ -114,19 +155,9 @@ export function attendFewKeys(x: HeadBlockInputs): HeadBlockOutputs {
  */
 export function attendFewQueries(x: HeadBlockInputs): HeadBlockOutputs {
   const { q, k, v, heads } = x;
-  const [b, nq, dim] = q.shape;
-  const nk = k.shape[1];
-  const mask = headBlockMask(heads, nq, dim); // shared by Q̂ and the channel selection below
-  let scoresT: tf.Tensor = tf.matMul(k, perHeadRows(q, mask), false, true); // [B, Nk, h·Nq]
-  if (x.padded) scoresT = tf.add(scoresT, tf.reshape(tf.mul(x.padded, x.blocked), [b, nk, 1]));
-  let weights: tf.Tensor = tf.softmax(tf.transpose(scoresT, [0, 2, 1])); // [B, h·Nq, Nk]
-  const seen = x.padded ? itemSeesAKey(x.padded) : null;
-  if (seen && x.returnWeights) weights = tf.mul(weights, seen);
-  const dropped = x.dropout > 0 ? tf.dropout(weights, x.dropout) : weights;
-  // [B, h, Nq, D] with other heads' channels zeroed, then the heads summed.
-  const all = tf.mul(tf.reshape(tf.matMul(dropped, v), [b, heads, nq, dim]), mask);
-  let ctx = tf.sum(all, 1) as tf.Tensor3D;
-  if (seen && !x.returnWeights) ctx = tf.mul(ctx, seen);
-  if (!x.returnWeights) return { ctx };
-  return { ctx, weights: tf.reshape(weights, [b, heads, nq, nk]) as tf.Tensor4D };
+  const mask = headBlockMask(heads, q.shape[1], q.shape[2]); // shared by Q̂ and the channel selection below
+  const w = fewQueriesWeights(tf.matMul(k, perHeadRows(q, mask), false, true), x);
+  let ctx = mergeHeadRows(tf.matMul(w.dropped, v) as tf.Tensor3D, mask);
+  if (w.seen && !x.returnWeights) ctx = tf.mul(ctx, w.seen);
+  return w.weights ? { ctx, weights: w.weights } : { ctx };
 }

@@ -89,6 +89,22 @@ export class Linear extends FlowSegLayer {
     });
   }
 
+  /**
+   * `W` `[inFeatures, outFeatures]` as it stands (on the gradient tape), for callers that fold
+   * this map into another product instead of applying it row by row (e.g. the folded
+   * layouts of `MultiHeadAttention`).
+   */
+  kernelTensor(): tf.Tensor2D {
+    this.ensureBuilt();
+    return this.kernel.read() as tf.Tensor2D;
+  }
+
+  /** `b` `[outFeatures]` as it stands (on the gradient tape), or null without a bias. */
+  biasTensor(): tf.Tensor1D | null {
+    this.ensureBuilt();
+    return this.bias ? (this.bias.read() as tf.Tensor1D) : null;
+  }
+
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     return this.forward(Array.isArray(inputs) ? inputs[0]! : inputs);
   }

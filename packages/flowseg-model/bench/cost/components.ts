@@ -10,12 +10,12 @@ import {
   STANDARD_LAYER,
   attentionFlops,
   barFlopsFor,
-  blockLayoutZeroFlops,
+  attentionLayoutDeltaFlops,
   bsfSwitchesOf,
-  decoderLayerZeroFlops,
-  decoderZeroFlops,
-  modelZeroFlops,
-  visionEncoderZeroFlops,
+  decoderLayerLayoutDeltaFlops,
+  decoderLayoutDeltaFlops,
+  modelLayoutDeltaFlops,
+  visionEncoderLayoutDeltaFlops,
   decoderFlops,
   decoderLayerFlops,
   languageModelFlops,
@@ -36,8 +36,8 @@ export interface ComponentCase extends TimedCase {
   readonly label: string;
   /** Analytic FLOPs of one call. */
   readonly flops: number;
-  /** FLOPs the kernels also spend on structural zeros (block-diagonal attention layouts); checked, never reported. */
-  readonly zeroFlops: number;
+  /** FLOPs the kernels run beyond the analytic count (block layouts' zeros; negative for folded attention layouts). */
+  readonly layoutDeltaFlops: number;
   /** Parameters the call uses. */
   readonly params: number;
 }
@@ -117,15 +117,15 @@ export function buildPresetBench(preset: string, config: FlowSegConfig, tokenize
   const queryPos = held(tf.randomNormal([1, n, d], 0, 1, 'float32', 13) as tf.Tensor3D);
 
   const cases: ComponentCase[] = [];
-  const add = (key: string, label: string, flops: number, params: number, run: () => unknown, zeroFlops = 0) =>
-    cases.push({ key: `${preset}.${key}`, label, flops, params, run, zeroFlops });
+  const add = (key: string, label: string, flops: number, params: number, run: () => unknown, layoutDeltaFlops = 0) =>
+    cases.push({ key: `${preset}.${key}`, label, flops, params, run, layoutDeltaFlops });
 
   add('segmentationEncoder', 'segmentation encoder', segmentationEncoderFlops(config), model.segmentationEncoder.countParams(), () => {
     const out = model.segmentationEncoder.forward(images);
     return [...out.features, out.pixel];
   });
   const { numHeads: heads } = config.decoder;
-  add('visionEncoder', 'vision encoder', visionEncoderFlops(config), model.visionEncoder.countParams(), () => model.visionEncoder.forward(images).tokens, visionEncoderZeroFlops(config));
+  add('visionEncoder', 'vision encoder', visionEncoderFlops(config), model.visionEncoder.countParams(), () => model.visionEncoder.forward(images).tokens, visionEncoderLayoutDeltaFlops(config));
   const textTokens = sample.tokenIds[0]!.length;
   add(
     'languageModel',
@@ -161,7 +161,7 @@ export function buildPresetBench(preset: string, config: FlowSegConfig, tokenize
       decoderLayerFlops(config, sizes, pixels, STANDARD_LAYER).total,
       standardLayer.countParams(),
       () => standardLayer.forwardLayer(layerInputs, { ...context, conditions: null }),
-      decoderLayerZeroFlops(config, sizes, STANDARD_LAYER),
+      decoderLayerLayoutDeltaFlops(config, sizes, STANDARD_LAYER),
     );
     add(
       `layer.bsf.${level}`,
@@ -172,7 +172,7 @@ export function buildPresetBench(preset: string, config: FlowSegConfig, tokenize
         const out = bsfLayer.forward({ ...layerInputs, conditions });
         return out.conditions === conditions ? out.queries : [out.queries, out.conditions?.conditions ?? []];
       },
-      decoderLayerZeroFlops(config, sizes, bsfSwitchesOf(config)),
+      decoderLayerLayoutDeltaFlops(config, sizes, bsfSwitchesOf(config)),
     );
   });
 
@@ -183,7 +183,7 @@ export function buildPresetBench(preset: string, config: FlowSegConfig, tokenize
     add('bsf.sr', 'BSF extra: SR (semantic attention + gate)', attentionFlops(n, BENCH_CONDITIONS, d) + gateFlops, sr.countParams(), () => {
       const out = sr.forward({ queries, queryPos, ...conditions });
       return [out.fused, out.semantic, out.gate];
-    }, blockLayoutZeroFlops(n, BENCH_CONDITIONS, d, heads));
+    }, attentionLayoutDeltaFlops(n, BENCH_CONDITIONS, d, heads));
     add('bsf.gate', 'BSF extra: gate alone', gateFlops, sr.gate.countParams(), () => {
       const out = sr.gate.forward({ visual: queries, semantic: queryPos });
       return [out.fused, out.gate];
@@ -196,7 +196,7 @@ export function buildPresetBench(preset: string, config: FlowSegConfig, tokenize
       attentionFlops(BENCH_CONDITIONS, n, d),
       cr.countParams(),
       () => cr.forward({ ...conditions, queries, queryPos }),
-      blockLayoutZeroFlops(BENCH_CONDITIONS, n, d, heads),
+      attentionLayoutDeltaFlops(BENCH_CONDITIONS, n, d, heads),
     );
   }
   add(
@@ -233,7 +233,7 @@ export function buildPresetBench(preset: string, config: FlowSegConfig, tokenize
     decoderFlops(config, sizes, STANDARD_LAYER),
     parts.standard.countParams(),
     () => parts.standard.forward(decoderInputs),
-    decoderZeroFlops(config, sizes, STANDARD_LAYER),
+    decoderLayoutDeltaFlops(config, sizes, STANDARD_LAYER),
   );
   add(
     'decoder.bsf',
@@ -241,7 +241,7 @@ export function buildPresetBench(preset: string, config: FlowSegConfig, tokenize
     decoderFlops(config, sizes, bsfSwitchesOf(config)),
     parts.bsf.countParams(),
     () => parts.bsf.forward({ ...decoderInputs, conditions }),
-    decoderZeroFlops(config, sizes, bsfSwitchesOf(config)),
+    decoderLayoutDeltaFlops(config, sizes, bsfSwitchesOf(config)),
   );
 
   // The whole model on the sample's prompt and answer. BAR's cost depends on its band, so it
@@ -267,7 +267,7 @@ export function buildPresetBench(preset: string, config: FlowSegConfig, tokenize
     modelFlops(config, prompt, modelBand, evaluation),
     model.countParams(),
     () => model.forward({ images, tokenIds: sample.tokenIds }),
-    modelZeroFlops(config, prompt),
+    modelLayoutDeltaFlops(config, prompt),
   );
   add(
     'model.selected',
@@ -275,7 +275,7 @@ export function buildPresetBench(preset: string, config: FlowSegConfig, tokenize
     modelFlops(config, prompt, selectedBand, evaluation, 'selected'),
     model.countParams(),
     () => model.forward({ images, tokenIds: sample.tokenIds, refine: 'selected' }),
-    modelZeroFlops(config, prompt),
+    modelLayoutDeltaFlops(config, prompt),
   );
   const baselineConfig = withAblation(config, 'baseline');
   add(
@@ -284,7 +284,7 @@ export function buildPresetBench(preset: string, config: FlowSegConfig, tokenize
     modelFlops(baselineConfig, prompt, null),
     baseline.countParams(),
     () => baseline.forward({ images, tokenIds: sample.tokenIds }),
-    modelZeroFlops(baselineConfig, prompt),
+    modelLayoutDeltaFlops(baselineConfig, prompt),
   );
 
   return {

@@ -6,7 +6,7 @@
  * ran (`kernelProfile.ts`), so a count that drifts from the code shows up in its output.
  */
 import { bsfLayerFlops } from '@flowseg/bsf-layer';
-import { attentionLayout } from '@flowseg/core';
+import { attentionLayout, attentionLayoutFlops } from '@flowseg/core';
 import type { FlowSegConfig } from '../../src/index.js';
 
 /** `[m, k] × [k, n]`. */
@@ -17,13 +17,16 @@ export const attentionFlops = (nq: number, nk: number, d: number): number =>
   2 * matmulFlops(nq, d, d) + 2 * matmulFlops(nk, d, d) + 2 * matmulFlops(nq, d, nk);
 
 /**
- * FLOPs an unmasked attention call spends on structural zeros: in `MultiHeadAttention`'s
- * block-diagonal layouts (core's `attentionLayout`: few keys or few queries) each of the two
- * products runs over all `heads` blocks, `heads − 1` of them zero. Not part of the analytic
- * (algorithmic) counts; the benchmark adds it only when checking them against the kernels.
+ * FLOPs an unmasked attention call's kernels run beyond the textbook count
+ * ({@link attentionFlops}), negative where they run fewer: `MultiHeadAttention` picks a layout
+ * (core's `attentionLayout`) — the block-diagonal ones multiply `heads − 1` blocks of zeros,
+ * the folded ones project `heads·n` rows of the short side instead of the long side's rows.
+ * Not part of the analytic (algorithmic) counts, which stay the paper's equations; the
+ * benchmark adds it when checking them against the kernels and reports the executed overhead
+ * next to the analytic one.
  */
-export function blockLayoutZeroFlops(nq: number, nk: number, d: number, heads: number): number {
-  return attentionLayout(nq, nk, heads, d) === 'perHead' ? 0 : (heads - 1) * 2 * matmulFlops(nq, d, nk);
+export function attentionLayoutDeltaFlops(nq: number, nk: number, d: number, heads: number): number {
+  return attentionLayoutFlops(attentionLayout(nq, nk, heads, d), nq, nk, heads, d) - attentionFlops(nq, nk, d);
 }
 
 /** 3×3 kernels in the built-in encoder blocks and the FPN's output convs. */
@@ -182,31 +185,31 @@ export function decoderLayerFlops(c: FlowSegConfig, sizes: DecoderSizes, pixels:
   );
 }
 
-/** Structural zeros of one decoder layer's unmasked attentions: self-attention, SR, CR (see {@link blockLayoutZeroFlops}). */
-export function decoderLayerZeroFlops(c: FlowSegConfig, sizes: DecoderSizes, switches: BsfSwitches): number {
+/** Layout FLOPs (see {@link attentionLayoutDeltaFlops}) of one decoder layer's unmasked attentions: self-attention, SR, CR. */
+export function decoderLayerLayoutDeltaFlops(c: FlowSegConfig, sizes: DecoderSizes, switches: BsfSwitches): number {
   const { hiddenDim: d, numHeads: h } = c.decoder;
   const { queries: n, conditions: t } = sizes;
-  const self = blockLayoutZeroFlops(n, n, d, h);
-  const sr = switches.semanticRefinement && t > 0 ? blockLayoutZeroFlops(n, t, d, h) : 0;
-  const cr = switches.conditionRefinement && t > 0 ? blockLayoutZeroFlops(t, n, d, h) : 0;
+  const self = attentionLayoutDeltaFlops(n, n, d, h);
+  const sr = switches.semanticRefinement && t > 0 ? attentionLayoutDeltaFlops(n, t, d, h) : 0;
+  const cr = switches.conditionRefinement && t > 0 ? attentionLayoutDeltaFlops(t, n, d, h) : 0;
   return sizes.batch * (self + sr + cr);
 }
 
-/** Structural zeros of a whole decoder pass (L layers). */
-export function decoderZeroFlops(c: FlowSegConfig, sizes: DecoderSizes, switches: BsfSwitches): number {
-  return c.decoder.numLayers * decoderLayerZeroFlops(c, sizes, switches);
+/** Layout FLOPs of a whole decoder pass (L layers). */
+export function decoderLayoutDeltaFlops(c: FlowSegConfig, sizes: DecoderSizes, switches: BsfSwitches): number {
+  return c.decoder.numLayers * decoderLayerLayoutDeltaFlops(c, sizes, switches);
 }
 
-/** Structural zeros of the vision encoder's (unmasked) self-attentions. */
-export function visionEncoderZeroFlops(c: FlowSegConfig): number {
+/** Layout FLOPs of the vision encoder's (unmasked) self-attentions. */
+export function visionEncoderLayoutDeltaFlops(c: FlowSegConfig): number {
   const { patchSize: p, width: w, depth, numHeads } = c.visionEncoder;
   const patches = (c.image.height / p) * (c.image.width / p);
-  return depth * blockLayoutZeroFlops(patches, patches, w, numHeads);
+  return depth * attentionLayoutDeltaFlops(patches, patches, w, numHeads);
 }
 
-/** Structural zeros of the whole model: vision encoder and decoder (the language model's attentions are causal-masked, per head). */
-export function modelZeroFlops(c: FlowSegConfig, prompt: PromptSizes): number {
-  return visionEncoderZeroFlops(c) + decoderZeroFlops(c, promptDecoderSizes(c, prompt), bsfSwitchesOf(c));
+/** Layout FLOPs of the whole model: vision encoder and decoder (the language model's attentions are causal-masked, per head). */
+export function modelLayoutDeltaFlops(c: FlowSegConfig, prompt: PromptSizes): number {
+  return visionEncoderLayoutDeltaFlops(c) + decoderLayoutDeltaFlops(c, promptDecoderSizes(c, prompt), bsfSwitchesOf(c));
 }
 
 /** One prediction head call: `decoder_norm` → class logits and mask MLP, masks `mask_embed(Q)·F_pix`. */

@@ -1,12 +1,12 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { selectBackend } from '@flowseg/core';
+import { MultiHeadAttention, attentionLayout, selectBackend } from '@flowseg/core';
 import { SMALL_CONFIG } from '../../src/index.js';
 import { buildPresetBench } from '../../bench/cost/components.js';
 import { benchTokenizer } from '../../bench/cost/fixtures.js';
 import { kernelFlops, profileCall } from '../../bench/cost/kernelProfile.js';
 import { tensorsOf } from '../../bench/cost/timing.js';
-import { attentionFlops, barDenseFlops, blockLayoutZeroFlops, decoderFlops, STANDARD_LAYER } from '../../bench/cost/flops.js';
+import { attentionFlops, barDenseFlops, attentionLayoutDeltaFlops, decoderFlops, STANDARD_LAYER } from '../../bench/cost/flops.js';
 import { ellipseMaskLogits } from '../../bench/cost/fixtures.js';
 import { BoundaryAwareRefinement } from '@flowseg/bar-head';
 
@@ -33,11 +33,39 @@ describe('kernelFlops', () => {
     expect(kernelFlops('Add', [[4], [4]], [[4]])).toBe(0);
   });
 
-  it('structural zeros of the block layouts by hand: (heads − 1) × the two attention products, none per head', () => {
-    // 16 queries over 8 keys, width 64, 8 heads: few keys (8·8 ≤ 64); two [16,64]×[64,8] products per head block.
-    expect(blockLayoutZeroFlops(16, 8, 64, 8)).toBe(7 * 2 * (2 * 16 * 64 * 8));
-    expect(blockLayoutZeroFlops(8, 16, 64, 8)).toBe(7 * 2 * (2 * 8 * 64 * 16));
-    expect(blockLayoutZeroFlops(200, 200, 256, 8)).toBe(0);
+  it('layout FLOPs by hand: block zeros, folded projections, none per head', () => {
+    // 16 queries over 8 keys, width 64, 8 heads: few keys (8·8 ≤ 64); (heads − 1) zero blocks in each of the two products.
+    expect(attentionLayoutDeltaFlops(16, 8, 64, 8)).toBe(7 * 2 * (2 * 16 * 64 * 8));
+    expect(attentionLayoutDeltaFlops(8, 16, 64, 8)).toBe(7 * 2 * (2 * 8 * 64 * 16));
+    expect(attentionLayoutDeltaFlops(200, 200, 256, 8)).toBe(0);
+    // BSF's semantic attention at the paper's size folds: the q and out projections of 200 rows
+    // (2 · 2·200·256²) become projections of 8·8 key rows (2 · 2·64·256²) plus the q-bias column (2·64·256),
+    // and the two products run over all 8 head blocks (+7 zero blocks each).
+    const d = 256;
+    expect(attentionLayoutDeltaFlops(200, 8, d, 8)).toBe(
+      -2 * 2 * 200 * d * d + 2 * 2 * 64 * d * d + 2 * 64 * d + 7 * 2 * (2 * 200 * d * 8),
+    );
+    // Executed: 0.57 × the textbook count (which the analytic figures keep).
+    expect(attentionFlops(200, 8, d) + attentionLayoutDeltaFlops(200, 8, d, 8)).toBeLessThan(0.6 * attentionFlops(200, 8, d));
+  });
+
+  it.each([
+    { nq: 40, nk: 4, layout: 'foldedKeys' },
+    { nq: 4, nk: 40, layout: 'foldedQueries' },
+    { nq: 12, nk: 4, layout: 'fewKeys' },
+  ] as const)('$layout: the kernels of one attention call run the textbook count plus its layout delta', async ({ nq, nk, layout }) => {
+    const [d, h] = [32, 4];
+    expect(attentionLayout(nq, nk, h, d)).toBe(layout);
+    const mha = new MultiHeadAttention({ embedDim: d, numHeads: h, seed: 3 });
+    const query = tf.randomNormal([1, nq, d], 0, 1, 'float32', 1) as tf.Tensor3D;
+    const key = tf.randomNormal([1, nk, d], 0, 1, 'float32', 2) as tf.Tensor3D;
+    const run = () => mha.forward({ query, key, value: key }).output;
+    tf.dispose(run());
+    const p = await profileCall(run);
+    expect(p.countedFlops).toBe(attentionFlops(nq, nk, d) + attentionLayoutDeltaFlops(nq, nk, d, h));
+    expect(p.leakedTensors).toBe(0);
+    tf.dispose([query, key]);
+    for (const v of mha.weights) v.dispose();
   });
 
   it('attention count by hand: 4 projections and 2 products', () => {
@@ -53,8 +81,8 @@ describe('analytic FLOPs of the small preset equal the kernels that ran', () => 
       for (const c of bench.cases) {
         tf.dispose(tensorsOf(c.run())); // first calls may build caches meant to outlive them
         const p = await profileCall(c.run);
-        // The kernels run the analytic FLOPs plus the block layouts' structural zeros, nothing else.
-        expect(p.countedFlops, c.key).toBe(c.flops + c.zeroFlops);
+        // The kernels run the analytic FLOPs adjusted by the attention layouts, nothing else.
+        expect(p.countedFlops, c.key).toBe(c.flops + c.layoutDeltaFlops);
         expect(p.leakedTensors, c.key).toBe(0);
       }
       const std = bench.cases.find((c) => c.key === 'small.decoder.standard')!;
