@@ -54,7 +54,7 @@ export function attendFoldedKeys(x: FoldedKeysInputs): { output: tf.Tensor3D; we
   const { query, k, v, heads } = x;
   const dim = query.shape[2];
   const mask = headBlockMask(heads, k.shape[1], dim);
-  const kHatT = perHeadColumns(k, mask); // [B, D, h·Nk]
+  const kHatT = perHeadColumns(k, heads); // [B, D, h·Nk]
   const qBias = x.qProj.biasTensor();
   // (x·Wq + bq)·k̂ᵀ = x·(Wq·k̂ᵀ) + bq·k̂ᵀ; the second term is one value per key column.
   const scoreBias = qBias ? kernelTimes(tf.reshape(qBias, [1, dim]), kHatT) : null; // [B, 1, h·Nk]
@@ -90,7 +90,7 @@ export interface FoldedQueriesInputs extends HeadBlockSettings {
 export function attendFoldedQueries(x: FoldedQueriesInputs): { ctx: tf.Tensor3D; weights?: tf.Tensor4D } {
   const { q, key, value, heads } = x;
   const mask = headBlockMask(heads, q.shape[1], q.shape[2]);
-  const qTildeT = kernelTimes(x.kProj.kernelTensor(), perHeadColumns(q, mask)); // [B, Dk, h·Nq]
+  const qTildeT = kernelTimes(x.kProj.kernelTensor(), perHeadColumns(q, heads)); // [B, Dk, h·Nq]
   const w = fewQueriesWeights(tf.matMul(key, qTildeT) as tf.Tensor3D, { ...x, dropout: 0 });
   let ctx = mergeHeadRows(timesKernel(tf.matMul(w.dropped, value) as tf.Tensor3D, x.vProj.kernelTensor()), mask);
   const vBias = x.vProj.biasTensor();

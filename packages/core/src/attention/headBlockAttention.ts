@@ -29,16 +29,29 @@ export function perHeadRows(x: tf.Tensor3D, mask: tf.Tensor3D): tf.Tensor3D {
   return tf.reshape(tf.mul(tf.reshape(x, [b, 1, n, dim]), mask), [b, mask.shape[0] * n, dim]);
 }
 
+const columnMasks = new Map<string, Float32Array>();
+
+/** `[dim, heads, 1]` 0/1 tensor, 1 where channel `d` belongs to head `h` (host values cached, like {@link headBlockMask}). */
+function headColumnMask(heads: number, dim: number): tf.Tensor3D {
+  const key = `${heads}/${dim}`;
+  let values = columnMasks.get(key);
+  if (!values) {
+    const dh = dim / heads;
+    values = new Float32Array(dim * heads);
+    for (let d = 0; d < dim; d++) values[d * heads + Math.floor(d / dh)] = 1;
+    columnMasks.set(key, values);
+  }
+  return tf.tensor3d(values, [dim, heads, 1]);
+}
+
 /**
  * `[batch, dim, heads·n]`: the transpose of {@link perHeadRows}, column `(h, i)` = `x[b, i]`
  * with only head `h`'s channels kept. Built from `xᵀ` (`dim × n`, small) so a product can take it
  * as its right-hand side without a transpose flag (which wasm serves slowly).
  */
-export function perHeadColumns(x: tf.Tensor3D, mask: tf.Tensor3D): tf.Tensor3D {
+export function perHeadColumns(x: tf.Tensor3D, heads: number): tf.Tensor3D {
   const [b, n, dim] = x.shape;
-  const heads = mask.shape[0];
-  // mask[h, 0, d] → [dim, heads, 1]
-  const columnMask = tf.reshape(tf.transpose(tf.slice(mask, [0, 0, 0], [heads, 1, dim]), [2, 0, 1]), [dim, heads, 1]);
+  const columnMask = headColumnMask(heads, dim);
   return tf.reshape(tf.mul(tf.reshape(tf.transpose(x, [0, 2, 1]), [b, dim, 1, n]), columnMask), [b, dim, heads * n]);
 }
 
