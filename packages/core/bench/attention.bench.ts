@@ -1,11 +1,13 @@
 /**
  * `npm run bench:attention`: MultiHeadAttention forward and forward+backward on wasm at
  * B=2, Nq=200, Nk=1024, D=256, 8 heads, against a plain 2-D matmul of the same FLOPs and the
- * naive batched formulation on stock tfjs-backend-wasm kernels, all in one run.
+ * naive batched formulation on stock tfjs-backend-wasm kernels; then the folded layouts against
+ * the block layouts at BSF's shapes (`foldedLayouts.ts`), all in one run.
  */
 import * as tf from '@tensorflow/tfjs';
 import { MultiHeadAttention, selectBackend, installWasmKernels, uninstallWasmKernels } from '@flowseg/core';
 import { medianMs, printTable } from './benchUtil.js';
+import { compareFoldedLayouts } from './foldedLayouts.js';
 
 const B = 2, NQ = 200, NK = 1024, D = 256, H = 8;
 // q/k/v/out projections + QKᵀ + PV, 2 FLOPs per multiply-add.
@@ -79,5 +81,16 @@ printTable([
   { path: 'MHA forward+backward', ms: fwdBwdMs, GFLOPs: result.fwdbwd_gflops, 'vs 2-D': ratio.fwdbwd_vs_matmul2d },
   { path: 'naive batched forward (stock wasm)', ms: naiveMs, GFLOPs: result.naive_fwd_gflops, 'vs 2-D': result.naive_fwd_gflops / result.matmul2d_gflops },
 ]);
+const folded = compareFoldedLayouts();
+console.log('\nBSF\'s attentions at the paper size (batch 1, D = 256, 8 heads): folded vs block layout, forward, medians of 15 alternating rounds');
+printTable(
+  folded.map((r) => ({
+    shape: r.shape,
+    'folded ms': r.foldedMs,
+    'block ms': r.blockMs,
+    'speed-up': r.blockMs / r.foldedMs,
+    'MFLOP folded / block': `${(r.foldedFlops / 1e6).toFixed(1)} / ${(r.blockFlops / 1e6).toFixed(1)}`,
+  })),
+);
 console.log(`targets: forward ≥ 0.6 × 2-D (${ratio.fwd_vs_matmul2d.toFixed(2)}), forward+backward ≥ 0.4 × 2-D (${ratio.fwdbwd_vs_matmul2d.toFixed(2)}), forward ≥ 5 × naive (${ratio.fwd_vs_naive.toFixed(1)})`);
-console.log(JSON.stringify({ ...result, ...ratio }));
+console.log(JSON.stringify({ ...result, ...ratio, foldedLayouts: folded }));

@@ -303,6 +303,30 @@ describe.each(['cpu', 'wasm'] as const)('MultiHeadAttention layouts on %s', (bac
     releaseWeights(mha);
   });
 
+  it('foldProjections: false keeps the block layouts (same result); the flag round-trips through getConfig and is validated', async () => {
+    const folded = makeMha(160);
+    const plain = makeMha(160, { foldProjections: false });
+    const q = tf.tensor3d(randomArray([B, 9, D], 161) as number[][][]);
+    const k = tf.tensor3d(randomArray([B, 2, D], 162) as number[][][]);
+    const a = folded.forward({ query: q, key: k, value: k }).output;
+    const b = plain.forward({ query: q, key: k, value: k }).output;
+    expect(maxAbsDiff(a.arraySync(), b.arraySync())).toBeLessThan(1e-5);
+    // Folded: no q projection of the 9 query rows; block: one [18, 8] × [8, 8] product for them.
+    const products = async (m: MultiHeadAttention) =>
+      (await tf.profile(() => m.forward({ query: q, key: k, value: k }).output)).kernels.filter((x) => x.name.includes('MatMul')).map((x) => x.inputShapes[0]!.join('×'));
+    const projectsQueries = (shapes: string[]) => shapes.some((x) => x.endsWith(`${B * 9}×${D}`));
+    expect(projectsQueries(await products(plain))).toBe(true);
+    expect(projectsQueries(await products(folded))).toBe(false);
+    expect(plain.getConfig()['foldProjections']).toBe(false);
+    expect(folded.getConfig()['foldProjections']).toBeUndefined();
+    const copy = MultiHeadAttention.fromConfig(MultiHeadAttention, plain.getConfig()) as MultiHeadAttention;
+    expect(copy.foldProjections).toBe(false);
+    expect(() => new MultiHeadAttention({ embedDim: D, numHeads: H, foldProjections: 1 as unknown as boolean })).toThrow(ValueError);
+    tf.dispose([a, b, q, k]);
+    releaseWeights(folded);
+    releaseWeights(plain);
+  });
+
   it('applies attention dropout only in training, in the block layouts too', () => {
     const mha = makeMha(140, { dropout: 0.5 });
     for (const { nq, nk } of cases.filter((c) => c.layout !== 'perHead')) {

@@ -22,6 +22,13 @@ export interface MultiHeadAttentionConfig {
   valueDim?: number;
   /** Dropout on attention weights in training (default 0). */
   dropout?: number;
+  /**
+   * Allow the folded layouts (default true): with few keys or few queries, the long side's
+   * projections are folded into the short side (see `AttentionLayout`) — the same attention in
+   * fewer FLOPs. `false` keeps every projection where the equation writes it (e.g. to compare
+   * the two, or for arithmetic in PyTorch's order).
+   */
+  foldProjections?: boolean;
   /** Seed for the projections' initializers (default: unseeded). */
   seed?: number;
   /** Layer name. */
@@ -91,6 +98,8 @@ export class MultiHeadAttention extends FlowSegLayer {
   readonly valueDim: number;
   /** Attention-weight dropout rate in training. */
   readonly dropout: number;
+  /** Whether the folded layouts may be used. */
+  readonly foldProjections: boolean;
   /** Width of one head (`embedDim / numHeads`). */
   readonly headDim: number;
   /** Initializer seed, if any. */
@@ -116,6 +125,10 @@ export class MultiHeadAttention extends FlowSegLayer {
     this.keyDim = config.keyDim ?? embedDim;
     this.valueDim = config.valueDim ?? embedDim;
     this.dropout = dropout;
+    if (config.foldProjections !== undefined && typeof config.foldProjections !== 'boolean') {
+      throw new ValueError(`foldProjections: expected true or false, received ${String(config.foldProjections)}`, 'foldProjections');
+    }
+    this.foldProjections = config.foldProjections ?? true;
     this.headDim = embedDim / numHeads;
     this.seed = config.seed;
   }
@@ -175,7 +188,7 @@ export class MultiHeadAttention extends FlowSegLayer {
     const layout =
       mask || batch * nq * nk === 0
         ? 'perHead'
-        : attentionLayout(nq, nk, h, this.embedDim, { keyDim: this.keyDim, valueDim: this.valueDim, fold: !training });
+        : attentionLayout(nq, nk, h, this.embedDim, { keyDim: this.keyDim, valueDim: this.valueDim, fold: this.foldProjections && !training });
     return tidy(() => {
       const qIn = (inputs.queryPos ? tf.add(query, inputs.queryPos) : query) as tf.Tensor3D;
       const kIn = (inputs.keyPos ? tf.add(key, inputs.keyPos) : key) as tf.Tensor3D;
@@ -273,6 +286,7 @@ export class MultiHeadAttention extends FlowSegLayer {
       keyDim: this.keyDim,
       valueDim: this.valueDim,
       dropout: this.dropout,
+      ...(this.foldProjections ? {} : { foldProjections: false }),
       ...(this.seed === undefined ? {} : { seed: this.seed }),
     };
   }
