@@ -4,6 +4,7 @@ import { morphologicalGradient, thresholdGradient } from './band/boundaryBand.js
 import { learnedThresholdBand } from './band/learnedThresholdBand.js';
 import { BoundaryRefineNet } from './BoundaryRefineNet.js';
 import { buildBandIndices } from './bandIndices.js';
+import { HOST_BAND_MAX_PIXELS, hostBoundaryBand } from './band/hostBoundaryBand.js';
 import { gatherRows, scatterRows } from './gatherRows.js';
 import { compactFeatureTaps } from './compactFeatureTaps.js';
 import {
@@ -159,14 +160,26 @@ export class BoundaryAwareRefinement extends FlowSegLayer {
       },
     }) as { height: number; width: number };
     return tidy(() => {
-      const band = this.band(maskLogits);
       // Band evaluation reads the band back (dataSync); where that is impossible, go dense (same ΔM).
-      const delta =
-        s.evaluation === 'dense' || !backendReadsSynchronously()
-          ? this.denseDelta(maskLogits, this.compFeatures(pixelFeatures, height, width), band)
-          : this.bandDelta(maskLogits, pixelFeatures, band);
-      const refinedLogits = tf.add(maskLogits, delta) as tf.Tensor4D;
-      return { refinedLogits, band, delta };
+      if (s.evaluation === 'dense' || !backendReadsSynchronously()) {
+        const band = this.band(maskLogits);
+        const delta = this.denseDelta(maskLogits, this.compFeatures(pixelFeatures, height, width), band);
+        return { refinedLogits: tf.add(maskLogits, delta) as tf.Tensor4D, band, delta };
+      }
+      let band: tf.Tensor4D;
+      let bandValues: ArrayLike<number>;
+      if (!this.epsilonLogit && maskLogits.size <= HOST_BAND_MAX_PIXELS) {
+        // A few masks (inference on the selected one): the band from read-back probabilities, same values.
+        const mode = s.adaptiveThreshold === 'relative' ? 'relative' : 'off';
+        const probs = tf.sigmoid(maskLogits).dataSync() as Float32Array;
+        bandValues = hostBoundaryBand(probs, maskLogits.shape, s.bandKernel, s.epsilon, mode);
+        band = tf.tensor4d(bandValues as Float32Array, maskLogits.shape);
+      } else {
+        band = this.band(maskLogits);
+        bandValues = band.dataSync();
+      }
+      const delta = this.bandDelta(maskLogits, pixelFeatures, bandValues);
+      return { refinedLogits: tf.add(maskLogits, delta) as tf.Tensor4D, band, delta };
     });
   }
 
@@ -184,10 +197,10 @@ export class BoundaryAwareRefinement extends FlowSegLayer {
   }
 
   /** `α·tanh(f_refine(…)) ⊙ B` with `f_refine` evaluated at the band pixels only, scattered back. */
-  private bandDelta(maskLogits: tf.Tensor4D, pixelFeatures: tf.Tensor4D, band: tf.Tensor4D): tf.Tensor4D {
+  private bandDelta(maskLogits: tf.Tensor4D, pixelFeatures: tf.Tensor4D, band: ArrayLike<number>): tf.Tensor4D {
     const shape = maskLogits.shape;
     const [b, , h, w] = shape;
-    const indices = buildBandIndices(band.dataSync(), shape, this.settings.refineKernelSize);
+    const indices = buildBandIndices(band, shape, this.settings.refineKernelSize);
     // Empty band: no output depends on f_refine; keep α on the tape (zero gradient).
     if (indices.bandCount === 0) return tf.mul(tf.zeros(shape), this.alpha.read()) as tf.Tensor4D;
     let pre: tf.Tensor1D;
