@@ -5,6 +5,7 @@ import { learnedThresholdBand } from './band/learnedThresholdBand.js';
 import { BoundaryRefineNet } from './BoundaryRefineNet.js';
 import { buildBandIndices } from './bandIndices.js';
 import { HOST_BAND_MAX_PIXELS, hostBoundaryBand } from './band/hostBoundaryBand.js';
+import { withoutGradient } from './band/withoutGradient.js';
 import { gatherRows, scatterRows } from './gatherRows.js';
 import { compactFeatureTaps } from './compactFeatureTaps.js';
 import {
@@ -171,9 +172,13 @@ export class BoundaryAwareRefinement extends FlowSegLayer {
       if (!this.epsilonLogit && maskLogits.size <= HOST_BAND_MAX_PIXELS) {
         // A few masks (inference on the selected one): the band from read-back probabilities, same values.
         const mode = s.adaptiveThreshold === 'relative' ? 'relative' : 'off';
-        const probs = tf.sigmoid(maskLogits).dataSync() as Float32Array;
-        bandValues = hostBoundaryBand(probs, maskLogits.shape, s.bandKernel, s.epsilon, mode);
-        band = tf.tensor4d(bandValues as Float32Array, maskLogits.shape);
+        let values: Float32Array = new Float32Array(0);
+        // Cut from the tape like the kernel path: the band passes exactly zero gradient to the logits.
+        band = withoutGradient((x) => {
+          values = hostBoundaryBand(tf.sigmoid(x).dataSync() as Float32Array, maskLogits.shape, s.bandKernel, s.epsilon, mode);
+          return tf.tensor4d(values, maskLogits.shape);
+        })(maskLogits);
+        bandValues = values;
       } else {
         band = this.band(maskLogits);
         bandValues = band.dataSync();
