@@ -167,22 +167,7 @@ export class BoundaryAwareRefinement extends FlowSegLayer {
         const delta = this.denseDelta(maskLogits, this.compFeatures(pixelFeatures, height, width), band);
         return { refinedLogits: tf.add(maskLogits, delta) as tf.Tensor4D, band, delta };
       }
-      let band: tf.Tensor4D;
-      let bandValues: ArrayLike<number>;
-      if (!this.epsilonLogit && maskLogits.size <= HOST_BAND_MAX_PIXELS) {
-        // A few masks (inference on the selected one): the band from read-back probabilities, same values.
-        const mode = s.adaptiveThreshold === 'relative' ? 'relative' : 'off';
-        let values: Float32Array = new Float32Array(0);
-        // Cut from the tape like the kernel path: the band passes exactly zero gradient to the logits.
-        band = withoutGradient((x) => {
-          values = hostBoundaryBand(tf.sigmoid(x).dataSync() as Float32Array, maskLogits.shape, s.bandKernel, s.epsilon, mode);
-          return tf.tensor4d(values, maskLogits.shape);
-        })(maskLogits);
-        bandValues = values;
-      } else {
-        band = this.band(maskLogits);
-        bandValues = band.dataSync();
-      }
+      const { band, bandValues } = this.bandRead(maskLogits);
       const delta = this.bandDelta(maskLogits, pixelFeatures, bandValues);
       return { refinedLogits: tf.add(maskLogits, delta) as tf.Tensor4D, band, delta };
     });
@@ -223,6 +208,26 @@ export class BoundaryAwareRefinement extends FlowSegLayer {
     // Pixels outside the band are exact zeros of the scatter.
     const total = shape[0] * shape[1] * shape[2] * shape[3];
     return tf.reshape(scatterRows(atBand, indices.bandPixels, total), shape) as tf.Tensor4D;
+  }
+
+  /**
+   * `B` and its values on the host, for band evaluation. A few masks (inference on the selected
+   * one) with a fixed or relative threshold: computed on the host from the read-back
+   * probabilities (same values as the kernels, without their ~8 small dispatches); otherwise by
+   * the kernels, then read back.
+   */
+  private bandRead(maskLogits: tf.Tensor4D): { band: tf.Tensor4D; bandValues: ArrayLike<number> } {
+    const s = this.settings;
+    if (this.epsilonLogit || maskLogits.size > HOST_BAND_MAX_PIXELS) {
+      const band = this.band(maskLogits);
+      return { band, bandValues: band.dataSync() };
+    }
+    const mode = s.adaptiveThreshold === 'relative' ? 'relative' : 'off';
+    const probs = tf.sigmoid(maskLogits).dataSync() as Float32Array;
+    const bandValues = hostBoundaryBand(probs, maskLogits.shape, s.bandKernel, s.epsilon, mode);
+    // Cut from the tape like the kernel path: the band passes exactly zero gradient to the logits.
+    const band = withoutGradient(() => tf.tensor4d(bandValues, maskLogits.shape))(maskLogits);
+    return { band, bandValues };
   }
 
   /** `B` for the configured threshold mode; never passes a gradient to `maskLogits`. */

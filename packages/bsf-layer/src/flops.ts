@@ -1,4 +1,4 @@
-import { ValueError } from '@flowseg/core';
+import { ValueError, attentionLayoutFlops } from '@flowseg/core';
 
 /** Sizes that determine the cost of one decoder layer. */
 export interface DecoderLayerSizes {
@@ -32,9 +32,9 @@ export interface BSFLayerFlops {
   readonly total: number;
 }
 
-/** Multi-head attention with `nq` queries over `nk` keys, width `d`: 4 projections + 2 products. */
+/** Multi-head attention with `nq` queries over `nk` keys, width `d`: 4 projections + 2 products (core's textbook count). */
 function attentionFlops(nq: number, nk: number, d: number): number {
-  return 2 * (2 * nq * d * d + 2 * nk * d * d + 2 * nq * nk * d);
+  return attentionLayoutFlops('perHead', nq, nk, 1, d);
 }
 
 /**

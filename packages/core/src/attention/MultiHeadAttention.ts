@@ -192,30 +192,32 @@ export class MultiHeadAttention extends FlowSegLayer {
     return tidy(() => {
       const qIn = (inputs.queryPos ? tf.add(query, inputs.queryPos) : query) as tf.Tensor3D;
       const kIn = (inputs.keyPos ? tf.add(key, inputs.keyPos) : key) as tf.Tensor3D;
-      const scale = 1 / Math.sqrt(dh); // folded into q (into k where q is never projected)
-      const settings = {
+      const scale = 1 / Math.sqrt(dh); // folded into q (folded layouts: into their per-head column mask)
+      // What the block and folded layouts share (the per-head path reads the masks itself).
+      const block = () => ({
         padded: inputs.keyPaddingMask ? (tf.cast(inputs.keyPaddingMask, 'float32') as tf.Tensor2D) : null,
         heads: h,
         dropout: training ? this.dropout : 0,
         returnWeights: inputs.returnWeights === true,
         blocked: BLOCKED,
-      };
+      });
       if (layout === 'foldedKeys') {
-        const k = tf.mul(this.kProj.forward(kIn), scale) as tf.Tensor3D;
+        const k = this.kProj.forward(kIn) as tf.Tensor3D;
         const v = this.vProj.forward(value) as tf.Tensor3D;
-        return attendFoldedKeys({ ...settings, query: qIn, k, v, qProj: this.qProj, outProj: this.outProj });
+        return attendFoldedKeys({ ...block(), query: qIn, k, v, scale, qProj: this.qProj, outProj: this.outProj });
       }
-      const qFlat = tf.mul(this.qProj.forward(qIn), scale) as tf.Tensor3D;
       if (layout === 'foldedQueries') {
-        const r = attendFoldedQueries({ ...settings, q: qFlat, key: kIn, value, kProj: this.kProj, vProj: this.vProj });
+        const q = this.qProj.forward(qIn) as tf.Tensor3D;
+        const r = attendFoldedQueries({ ...block(), q, scale, key: kIn, value, kProj: this.kProj, vProj: this.vProj });
         const output = this.outProj.forward(r.ctx);
         return r.weights ? { output, weights: r.weights } : { output };
       }
+      const qFlat = tf.mul(this.qProj.forward(qIn), scale) as tf.Tensor3D;
       const kFlat = this.kProj.forward(kIn) as tf.Tensor3D;
       const vFlat = this.vProj.forward(value) as tf.Tensor3D;
       if (layout !== 'perHead') {
         const attend = layout === 'fewKeys' ? attendFewKeys : attendFewQueries;
-        const r = attend({ ...settings, q: qFlat, k: kFlat, v: vFlat });
+        const r = attend({ ...block(), q: qFlat, k: kFlat, v: vFlat });
         const output = this.outProj.forward(r.ctx);
         return r.weights ? { output, weights: r.weights } : { output };
       }

@@ -34,8 +34,10 @@ function timesKernel(x: tf.Tensor3D, kernel: tf.Tensor2D): tf.Tensor3D {
 export interface FoldedKeysInputs extends HeadBlockSettings {
   /** Raw queries (positions added) `[batch, queries, channels]`: never projected. */
   readonly query: tf.Tensor3D;
-  /** Projected keys, scaled by `1/√d_head`, `[batch, keys, channels]`. */
+  /** Projected keys `[batch, keys, channels]`. */
   readonly k: tf.Tensor3D;
+  /** The score scale `1/√d_head` (applied to the per-head key columns). */
+  readonly scale: number;
   /** Projected values `[batch, keys, channels]`. */
   readonly v: tf.Tensor3D;
   /** The query projection `Wq, bq`. */
@@ -54,7 +56,7 @@ export function attendFoldedKeys(x: FoldedKeysInputs): { output: tf.Tensor3D; we
   const { query, k, v, heads } = x;
   const dim = query.shape[2];
   const mask = headBlockMask(heads, k.shape[1], dim);
-  const kHatT = perHeadColumns(k, heads); // [B, D, h·Nk]
+  const kHatT = perHeadColumns(k, heads, x.scale); // [B, D, h·Nk], scaled
   const qBias = x.qProj.biasTensor();
   // (x·Wq + bq)·k̂ᵀ = x·(Wq·k̂ᵀ) + bq·k̂ᵀ; the second term is one value per key column.
   const scoreBias = qBias ? kernelTimes(tf.reshape(qBias, [1, dim]), kHatT) : null; // [B, 1, h·Nk]
@@ -68,8 +70,10 @@ export function attendFoldedKeys(x: FoldedKeysInputs): { output: tf.Tensor3D; we
 
 /** Inputs of {@link attendFoldedQueries}. */
 export interface FoldedQueriesInputs extends HeadBlockSettings {
-  /** Projected queries, scaled by `1/√d_head`, `[batch, queries, channels]`. */
+  /** Projected queries `[batch, queries, channels]`. */
   readonly q: tf.Tensor3D;
+  /** The score scale `1/√d_head` (applied to the per-head query columns). */
+  readonly scale: number;
   /** Raw keys (positions added) `[batch, keys, keyChannels]`: never projected. */
   readonly key: tf.Tensor3D;
   /** Raw values `[batch, keys, valueChannels]`: never projected. */
@@ -90,7 +94,7 @@ export interface FoldedQueriesInputs extends HeadBlockSettings {
 export function attendFoldedQueries(x: FoldedQueriesInputs): { ctx: tf.Tensor3D; weights?: tf.Tensor4D } {
   const { q, key, value, heads } = x;
   const mask = headBlockMask(heads, q.shape[1], q.shape[2]);
-  const qTildeT = kernelTimes(x.kProj.kernelTensor(), perHeadColumns(q, heads)); // [B, Dk, h·Nq]
+  const qTildeT = kernelTimes(x.kProj.kernelTensor(), perHeadColumns(q, heads, x.scale)); // [B, Dk, h·Nq]
   const w = fewQueriesWeights(tf.matMul(key, qTildeT) as tf.Tensor3D, { ...x, dropout: 0 });
   let ctx = mergeHeadRows(timesKernel(tf.matMul(w.dropped, value) as tf.Tensor3D, x.vProj.kernelTensor()), mask);
   const vBias = x.vProj.biasTensor();

@@ -31,27 +31,28 @@ export function perHeadRows(x: tf.Tensor3D, mask: tf.Tensor3D): tf.Tensor3D {
 
 const columnMasks = new Map<string, Float32Array>();
 
-/** `[dim, heads, 1]` 0/1 tensor, 1 where channel `d` belongs to head `h` (host values cached, like {@link headBlockMask}). */
-function headColumnMask(heads: number, dim: number): tf.Tensor3D {
-  const key = `${heads}/${dim}`;
+/** `[dim, heads, 1]` tensor, `scale` where channel `d` belongs to head `h`, else 0 (host values cached, like {@link headBlockMask}). */
+function headColumnMask(heads: number, dim: number, scale: number): tf.Tensor3D {
+  const key = `${heads}/${dim}/${scale}`;
   let values = columnMasks.get(key);
   if (!values) {
     const dh = dim / heads;
     values = new Float32Array(dim * heads);
-    for (let d = 0; d < dim; d++) values[d * heads + Math.floor(d / dh)] = 1;
+    for (let d = 0; d < dim; d++) values[d * heads + Math.floor(d / dh)] = scale;
     columnMasks.set(key, values);
   }
   return tf.tensor3d(values, [dim, heads, 1]);
 }
 
 /**
- * `[batch, dim, heads·n]`: the transpose of {@link perHeadRows}, column `(h, i)` = `x[b, i]`
- * with only head `h`'s channels kept. Built from `xᵀ` (`dim × n`, small) so a product can take it
- * as its right-hand side without a transpose flag (which wasm serves slowly).
+ * `[batch, dim, heads·n]`: the transpose of {@link perHeadRows} times `scale`, column `(h, i)` =
+ * `scale·x[b, i]` with only head `h`'s channels kept (the scale rides on the mask: no extra
+ * kernel). Built from `xᵀ` (`dim × n`, small) so a product can take it as its right-hand side
+ * without a transpose flag (which wasm serves slowly).
  */
-export function perHeadColumns(x: tf.Tensor3D, heads: number): tf.Tensor3D {
+export function perHeadColumns(x: tf.Tensor3D, heads: number, scale = 1): tf.Tensor3D {
   const [b, n, dim] = x.shape;
-  const columnMask = headColumnMask(heads, dim);
+  const columnMask = headColumnMask(heads, dim, scale);
   return tf.reshape(tf.mul(tf.reshape(tf.transpose(x, [0, 2, 1]), [b, dim, 1, n]), columnMask), [b, dim, heads * n]);
 }
 

@@ -12,9 +12,8 @@ import type { FlowSegConfig } from '../../src/index.js';
 /** `[m, k] × [k, n]`. */
 export const matmulFlops = (m: number, k: number, n: number): number => 2 * m * k * n;
 
-/** Multi-head attention, `nq` queries over `nk` keys, width `d`: q/k/v/out projections, scores, weighted sum. */
-export const attentionFlops = (nq: number, nk: number, d: number): number =>
-  2 * matmulFlops(nq, d, d) + 2 * matmulFlops(nk, d, d) + 2 * matmulFlops(nq, d, nk);
+/** Multi-head attention, `nq` queries over `nk` keys, width `d`: q/k/v/out projections, scores, weighted sum (core's textbook count). */
+export const attentionFlops = (nq: number, nk: number, d: number): number => attentionLayoutFlops('perHead', nq, nk, 1, d);
 
 /**
  * FLOPs an unmasked attention call's kernels run beyond the textbook count
