@@ -113,6 +113,24 @@ describe('TinyCausalLM exporter', () => {
     model.dispose();
   });
 
+  it('copy head (all weights random): logits equal forward with image prefix, padding, and without a mask', async () => {
+    const model = new TinyCausalLM({ vocabSize: 13, hiddenSize: 8, numLayers: 1, numHeads: 2, ffnSize: 16, maxPositions: 24, copyHeadDim: 4, seed: 6 });
+    randomizeWeights(model, 6);
+    const masked = await session(exportOnnx(model, { inputs: ['tokenIds', 'imageTokens', 'attentionMask'], outputs: ['logits'] }));
+    const tokenIds = tf.tensor2d([[1, 4, 5, 4, 5, 2], [0, 0, 1, 7, 7, 3]], undefined, 'int32');
+    const attentionMask = tf.tensor2d([[1, 1, 1, 1, 1, 1], [0, 0, 1, 1, 1, 1]], undefined, 'int32');
+    const imageTokens = randn([2, 3, 8], 3) as tf.Tensor3D;
+    const ref = model.forward({ imageTokens, tokenIds, attentionMask });
+    const out = await expectOutputsClose(masked, { tokenIds, imageTokens, attentionMask }, { logits: ref.logits });
+    await masked.release();
+    const plain = await session(exportOnnx(model, { outputs: ['logits'] }));
+    const refPlain = model.forward({ tokenIds });
+    const outPlain = await expectOutputsClose(plain, { tokenIds }, { logits: refPlain.logits });
+    await plain.release();
+    tf.dispose([tokenIds, attentionMask, imageTokens, ref.hiddenStates, ref.logits, refPlain.hiddenStates, refPlain.logits, ...Object.values(out), ...Object.values(outPlain)]);
+    model.dispose();
+  });
+
   it('untied head, no image prefix and no mask (positions 0..T−1)', async () => {
     const model = lm(false);
     const s = await session(exportOnnx(model, { outputs: ['logits'] }));

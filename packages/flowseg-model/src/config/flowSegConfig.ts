@@ -54,6 +54,11 @@ export interface FlowSegConfig {
     readonly ffnSize: number;
     /** Longest sequence, image + text tokens. */
     readonly maxPositions: number;
+    /**
+     * Width of a copy head's attention (`CopyHead`: a logit bonus for tokens that followed
+     * matching earlier states, starting at 0). Beyond the paper; absent means no copy head.
+     */
+    readonly copyHeadDim?: number;
   };
   /** `φ_llm` and phrase pooling. */
   readonly adapter: {

@@ -92,6 +92,7 @@ export function validateFlowSegConfig(c: FlowSegConfig): void {
   for (const k of ['hiddenSize', 'numLayers', 'numHeads', 'ffnSize', 'maxPositions'] as const) {
     positiveInt(c.languageModel[k], `languageModel.${k}`);
   }
+  if (c.languageModel.copyHeadDim !== undefined) positiveInt(c.languageModel.copyHeadDim, 'languageModel.copyHeadDim');
   choice(c.adapter.pooling, 'adapter.pooling', POOLINGS);
   positiveInt(c.adapter.projectionHiddenDim, 'adapter.projectionHiddenDim');
   bool(c.adapter.separateProjections, 'adapter.separateProjections');

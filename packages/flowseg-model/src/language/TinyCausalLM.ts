@@ -7,6 +7,7 @@ import type {
 } from './ConditionLanguageModel.js';
 import { Embedding } from './Embedding.js';
 import { PreNormTransformerBlock } from './PreNormTransformerBlock.js';
+import { CopyHead } from './CopyHead.js';
 import { causalMask } from './causalMask.js';
 import { nextTokenCrossEntropy } from './nextTokenLoss.js';
 import { greedyGenerate, type GenerateOptions } from './greedyGenerate.js';
@@ -28,8 +29,13 @@ export interface TinyCausalLMConfig {
   /** Share the token embedding with the output head (default true, as in Qwen3-0.6B). */
   tieEmbeddings?: boolean;
   /**
+   * Width of a {@link CopyHead}'s attention (absent: no copy head). The head adds a copy bonus
+   * to the logits that starts at 0, so adding it to a trained model changes nothing until trained.
+   */
+  copyHeadDim?: number;
+  /**
    * Seed of every weight's init (default 0). Children get `deriveSeed(seed, i)`: i = 0
-   * `embed_tokens`, 1 `embed_positions`, 2 `lm_head`, 3 + k `layers.<k>`.
+   * `embed_tokens`, 1 `embed_positions`, 2 `lm_head`, 3 + k `layers.<k>`, 1000 `copy_head`.
    */
   seed?: number;
   /** Layer name. */
@@ -51,13 +57,14 @@ export interface LanguageModelLossInputs extends LanguageModelInputs {
  *
  * `h⁰ = [imageTokens ; E[tokenIds]] + P[positions]`, then `numLayers` pre-norm blocks with
  * causal self-attention (image tokens are a causal prefix too, as in Qwen-VL), then a final
- * LayerNorm; logits `= h·Eᵀ` (tied) or `lm_head(h)`. Learned absolute positions `P`: with an
+ * LayerNorm; logits `= h·Eᵀ` (tied) or `lm_head(h)`, plus a {@link CopyHead}'s bonus with
+ * `copyHeadDim`. Learned absolute positions `P`: with an
  * `attentionMask`, a text token's position is `imageTokens + (real text tokens before it)`,
  * so left-padded rows behave exactly like unpadded ones.
  *
  * Weights (checkpoint names): `embed_tokens.weight`, `embed_positions.weight`,
  * `layers.<i>.{input_layernorm, self_attn.{q,k,v,out}_proj, post_attention_layernorm, mlp.linear{1,2}}`,
- * `norm`, and `lm_head` when untied.
+ * `norm`, `lm_head` when untied, and `copy_head.*` with `copyHeadDim`.
  *
  * @example
  * ```ts
@@ -83,8 +90,11 @@ export class TinyCausalLM extends FlowSegLayer implements ConditionLanguageModel
   readonly maxPositions: number;
   /** Whether the output head reuses the token embedding. */
   readonly tieEmbeddings: boolean;
+  /** Width of the copy head's attention, or `null` without a copy head. */
+  readonly copyHeadDim: number | null;
   /** Seed of the init. */
   readonly seed: number;
+  private copyHead: CopyHead | null = null;
   private tokenEmbedding!: Embedding;
   private positionEmbedding!: Embedding;
   private blocks: PreNormTransformerBlock[] = [];
@@ -114,6 +124,7 @@ export class TinyCausalLM extends FlowSegLayer implements ConditionLanguageModel
     this.ffnSize = resolved.ffnSize;
     this.maxPositions = resolved.maxPositions;
     this.tieEmbeddings = config.tieEmbeddings ?? true;
+    this.copyHeadDim = config.copyHeadDim === undefined ? null : requirePositiveInt(config.copyHeadDim, 'copyHeadDim');
     this.seed = seed;
     // Built on construction, so `trainableWeights` and optimizers see every weight at once.
     this.ensureBuilt();
@@ -142,6 +153,12 @@ export class TinyCausalLM extends FlowSegLayer implements ConditionLanguageModel
     if (!this.tieEmbeddings) {
       this.lmHead = this.addChild('lm_head', new Linear({ inFeatures: d, outFeatures: this.vocabSize, seed: deriveSeed(this.seed, 2) }));
     }
+    if (this.copyHeadDim !== null) {
+      this.copyHead = this.addChild(
+        'copy_head',
+        new CopyHead({ hiddenSize: d, copyDim: this.copyHeadDim, vocabSize: this.vocabSize, seed: deriveSeed(this.seed, 1000) }),
+      );
+    }
     for (const c of this.children()) (c as FlowSegLayer).ensureBuilt();
     super.build([]);
   }
@@ -151,7 +168,7 @@ export class TinyCausalLM extends FlowSegLayer implements ConditionLanguageModel
     const dims = this.check(inputs);
     return tf.tidy(() => {
       const hiddenStates = this.run(inputs, dims);
-      return { hiddenStates, logits: this.head(hiddenStates) };
+      return { hiddenStates, logits: this.head(hiddenStates, inputs) };
     });
   }
 
@@ -173,7 +190,7 @@ export class TinyCausalLM extends FlowSegLayer implements ConditionLanguageModel
   /** Next-token logits `[batch, tokens, vocab]`: row `t` scores the token at `t + 1`. */
   logits(inputs: LanguageModelInputs): tf.Tensor3D {
     const dims = this.check(inputs);
-    return tf.tidy(() => this.head(this.run(inputs, dims)));
+    return tf.tidy(() => this.head(this.run(inputs, dims), inputs));
   }
 
   /**
@@ -189,7 +206,7 @@ export class TinyCausalLM extends FlowSegLayer implements ConditionLanguageModel
       { batch: dims.batch, tokens: dims.tokens },
     );
     return tf.tidy(() => {
-      const logits = this.head(this.run(inputs, dims));
+      const logits = this.head(this.run(inputs, dims), inputs);
       let lossMask = tf.cast(inputs.lossMask, 'float32') as tf.Tensor2D;
       if (inputs.attentionMask) lossMask = tf.mul(lossMask, tf.cast(inputs.attentionMask, 'float32'));
       return nextTokenCrossEntropy({ logits, tokenIds: inputs.tokenIds, lossMask });
@@ -271,12 +288,18 @@ export class TinyCausalLM extends FlowSegLayer implements ConditionLanguageModel
     return (images > 0 ? tf.slice(x, [0, images, 0], [batch, tokens, d]) : x) as tf.Tensor3D;
   }
 
-  /** Logits `[batch, tokens, vocab]` from hidden states. */
-  private head(hidden: tf.Tensor3D): tf.Tensor3D {
-    if (this.lmHead) return this.lmHead.forward(hidden);
-    const [batch, tokens, d] = hidden.shape;
-    const flat = tf.matMul(tf.reshape(hidden, [batch * tokens, d]), this.tokenEmbedding.weight, false, true);
-    return tf.reshape(flat, [batch, tokens, this.vocabSize]);
+  /** Logits `[batch, tokens, vocab]` from hidden states (plus the copy bonus with a copy head). */
+  private head(hidden: tf.Tensor3D, inputs: LanguageModelInputs): tf.Tensor3D {
+    let logits: tf.Tensor3D;
+    if (this.lmHead) {
+      logits = this.lmHead.forward(hidden);
+    } else {
+      const [batch, tokens, d] = hidden.shape;
+      const flat = tf.matMul(tf.reshape(hidden, [batch * tokens, d]), this.tokenEmbedding.weight, false, true);
+      logits = tf.reshape(flat, [batch, tokens, this.vocabSize]);
+    }
+    if (!this.copyHead) return logits;
+    return tf.add(logits, this.copyHead.forward({ hiddenStates: hidden, tokenIds: inputs.tokenIds, attentionMask: inputs.attentionMask }));
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
@@ -298,6 +321,7 @@ export class TinyCausalLM extends FlowSegLayer implements ConditionLanguageModel
       ffnSize: this.ffnSize,
       maxPositions: this.maxPositions,
       tieEmbeddings: this.tieEmbeddings,
+      ...(this.copyHeadDim === null ? {} : { copyHeadDim: this.copyHeadDim }),
       seed: this.seed,
     };
   }

@@ -137,6 +137,7 @@ export class FlowSegModel extends FlowSegLayer {
       numHeads: c.languageModel.numHeads,
       ffnSize: c.languageModel.ffnSize,
       maxPositions: c.languageModel.maxPositions,
+      ...(c.languageModel.copyHeadDim === undefined ? {} : { copyHeadDim: c.languageModel.copyHeadDim }),
       seed: seed(3),
     });
     this.adapter = new LlmConditionAdapter({

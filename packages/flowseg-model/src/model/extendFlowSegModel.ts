@@ -15,8 +15,9 @@ export interface ExtendedFlowSegModel {
 /**
  * A copy of a trained model with config `overrides` that only add components — e.g.
  * `{ selection: { regionCropSize: 16 } }` (a `CandidateRegionEncoder`) or
- * `{ adapter: { lexicalSkip: true } }` (a `LexicalSkip`) — every existing weight copied by
- * name. Both extensions start at zero (a zero gate, a zero matrix), so the copy's outputs
+ * `{ adapter: { lexicalSkip: true } }` (a `LexicalSkip`) or `{ languageModel: { copyHeadDim: 32 } }`
+ * (a `CopyHead`) — every existing weight copied by name. The extensions start at zero (a zero
+ * gate, a zero matrix, a zero copy strength), so the copy's outputs
  * equal the original's until it is trained. The original is left as it was (the caller still
  * owns it).
  *

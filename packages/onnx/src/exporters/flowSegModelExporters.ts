@@ -11,7 +11,7 @@ import {
 import type { OnnxLayerExporter } from '../export/registry.js';
 import type { OnnxExportContext } from '../export/OnnxExportContext.js';
 import { emitMultiHeadAttention } from './attentionExporter.js';
-import { concatShape, conv2dAt, given, layerNormAt, reluFeedForwardAt, shapeSlice, spaceToDepthNhwc, weightKey } from './graphOps.js';
+import { concatShape, conv2dAt, given, layerNormAt, reluFeedForwardAt, shapeSlice, spaceToDepthNhwc, toFloat, weightKey } from './graphOps.js';
 
 /** `x + proj(relu(conv3×3(LN(x))))` with `owner`'s weights under `prefix` (flowseg-model `ResidualConvBlock`). */
 function residualConvBlockAt(ctx: OnnxExportContext, owner: FlowSegLayer, prefix: string, x: string): string {
@@ -153,7 +153,8 @@ export const patchVisionEncoderExporter: OnnxLayerExporter<PatchVisionEncoder> =
 
 /**
  * `TinyCausalLM` forward: `[imageTokens ; E[ids]] + P[positions]` → causal pre-norm blocks →
- * final norm → text positions; logits `h·Eᵀ` (tied) or `lm_head(h)`. With an `attentionMask`
+ * final norm → text positions; logits `h·Eᵀ` (tied) or `lm_head(h)`, plus the `CopyHead` bonus
+ * when the model has one. With an `attentionMask`
  * a text token's position is `imageTokens + (real text tokens before it) − 1` clamped at 0 and
  * padding is never attended, exactly as in TF.js; every axis (batch, image tokens, tokens)
  * is dynamic.
@@ -227,12 +228,50 @@ export const tinyCausalLMExporter: OnnxLayerExporter<TinyCausalLM> = {
     const hiddenStates = imageTokens
       ? ctx.op('Slice', [x, shapeSlice(ctx, imageTokens, 1, 2, 'text_start'), ctx.int64([Number.MAX_SAFE_INTEGER]), ctx.int64([1])], {}, 'text_states')
       : x;
-    const logits = layer.tieEmbeddings
-      ? ctx.op('MatMul', [hiddenStates, ctx.op('Transpose', [ctx.weight(layer, 'embed_tokens.weight')], { perm: [1, 0] }, 'embed_tokens_t')], {}, 'logits')
-      : ctx.linear(layer, 'lm_head', hiddenStates, 'logits');
+    const hint = layer.copyHeadDim === null ? 'logits' : 'lm_logits';
+    const baseLogits = layer.tieEmbeddings
+      ? ctx.op('MatMul', [hiddenStates, ctx.op('Transpose', [ctx.weight(layer, 'embed_tokens.weight')], { perm: [1, 0] }, 'embed_tokens_t')], {}, hint)
+      : ctx.linear(layer, 'lm_head', hiddenStates, hint);
+    const logits =
+      layer.copyHeadDim === null
+        ? baseLogits
+        : ctx.op('Add', [baseLogits, ctx.withScope('copy_head', () => copyBonus(ctx, layer, hiddenStates, ids, mask, layer.copyHeadDim!))], {}, 'logits');
     return { hiddenStates, logits };
   },
 };
+
+/**
+ * `CopyHead`'s logit bonus `s_t · Σ_{j<t} a[t, j]·onehot(x_{j+1})` with
+ * `a = softmax over real j < t of (h·W_q + b_q)(h·W_k)ᵀ/√copy` (rows without one get 0), as in TF.js.
+ */
+function copyBonus(ctx: OnnxExportContext, layer: TinyCausalLM, h: string, ids: string, mask: string | undefined, copyDim: number): string {
+  const q = ctx.linear(layer, 'copy_head.query', h, 'query');
+  const k = ctx.op('MatMul', [h, ctx.weight(layer, 'copy_head.key.kernel')], {}, 'key');
+  const scores = ctx.op('Mul', [ctx.op('MatMul', [q, ctx.op('Transpose', [k], { perm: [0, 2, 1] }, 'key_t')], {}, 'dots'), ctx.scalar(1 / Math.sqrt(copyDim))], {}, 'scores');
+  // earlier[t, j] = j < t; with a mask also j real.
+  const tokens = ctx.op('Gather', [ctx.op('Shape', [ids], {}, 'ids_shape'), ctx.int64([1], [])], { axis: 0 }, 'tokens');
+  const steps = ctx.op('Range', [ctx.int64([0], []), tokens, ctx.int64([1], [])], {}, 'steps');
+  const earlier = toFloat(
+    ctx,
+    ctx.op('Less', [ctx.op('Unsqueeze', [steps, ctx.int64([0])], {}, 'j'), ctx.op('Unsqueeze', [steps, ctx.int64([1])], {}, 't')], {}, 'earlier_bool'),
+    'earlier',
+  );
+  const valid = mask
+    ? ctx.op('Mul', [ctx.op('Unsqueeze', [earlier, ctx.int64([0])], {}, 'earlier_row'), ctx.op('Unsqueeze', [toFloat(ctx, mask, 'real'), ctx.int64([1])], {}, 'real_col')], {}, 'valid')
+    : ctx.op('Unsqueeze', [earlier, ctx.int64([0])], {}, 'valid');
+  const masked = ctx.op('Add', [scores, ctx.op('Mul', [ctx.op('Sub', [valid, ctx.scalar(1)], {}, 'blocked'), ctx.scalar(1e9)], {}, 'penalty')], {}, 'masked');
+  const weights = ctx.op('Mul', [ctx.op('Softmax', [masked], { axis: -1 }, 'softmax'), valid], {}, 'weights');
+  // The token that followed each position (the last gets 0; no row can attend to it).
+  const idsT = ctx.dtypeOf(ids) === 'int64' ? ids : ctx.op('Cast', [ids], { to: 7 }, 'ids_i64');
+  const following = ctx.op('Slice', [idsT, ctx.int64([1]), ctx.int64([Number.MAX_SAFE_INTEGER]), ctx.int64([1])], {}, 'following');
+  const last = ctx.op('Mul', [ctx.op('Slice', [idsT, ctx.int64([0]), ctx.int64([1]), ctx.int64([1])], {}, 'first'), ctx.int64([0], [])], {}, 'zero_col');
+  const nextIds = ctx.op('Concat', [following, last], { axis: 1 }, 'next_ids');
+  const vocab = ctx.op('Range', [ctx.int64([0], []), ctx.int64([layer.vocabSize], []), ctx.int64([1], [])], {}, 'vocab');
+  const proposals = toFloat(ctx, ctx.op('Equal', [ctx.op('Unsqueeze', [nextIds, ctx.int64([2])], {}, 'next_col'), vocab], {}, 'proposal_bool'), 'proposals');
+  const votes = ctx.op('MatMul', [weights, proposals], {}, 'votes');
+  const strength = ctx.op('Add', [ctx.op('MatMul', [h, ctx.weight(layer, 'copy_head.strength_kernel')], {}, 'strength_dot'), ctx.weight(layer, 'copy_head.strength_bias')], {}, 'strength');
+  return ctx.op('Mul', [votes, strength], {}, 'bonus');
+}
 
 /**
  * `ConditionQuerySelector`: `scores = cos(W_q Q_out, W_c c) / τ` with each side divided by
