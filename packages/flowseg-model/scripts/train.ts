@@ -20,7 +20,10 @@
  * adapter (`LexicalSkip`; docs/selection.md has both); a continuation adds them, fresh, to the
  * loaded checkpoint. `--lm-weight W` (continuations) weighs the next-token loss by W in the joint
  * objective instead of 1 (segmentation 1, selection 2), for a language model whose answers are
- * the weak link.
+ * the weak link. `--copy-head N` (continuations) adds a copy head with N-wide attention to the
+ * language model (`CopyHead`), and `--copy-steps S` trains it alone first: S steps of the answers'
+ * next-token loss on the same examples, every other weight frozen (resumable in
+ * `--run-dir`/copy-head); `--joint-steps 0` then skips the joint steps.
  */
 import { execFileSync } from 'node:child_process';
 import { resolve } from 'node:path';
@@ -43,11 +46,13 @@ import { TRAINING_STREAMS, argValue, startWasmBackend } from './scriptSetup.js';
 
 const FULL = { segmentorSteps: 1500, alignmentSteps: 300, jointSteps: 1500, batchSize: 8, evalPerFamily: 200 };
 /** A plan as recorded in a checkpoint's metadata (continuations add their summed steps). */
-type RecordedPlan = typeof FULL & { continuedJointSteps?: number };
+type RecordedPlan = typeof FULL & { continuedJointSteps?: number; copyHeadSteps?: number };
 const QUICK = { segmentorSteps: 6, alignmentSteps: 3, jointSteps: 6, batchSize: 4, evalPerFamily: 6 };
 
 /** Peak learning rate of a continued joint stage: half the joint stage's default (1e-3). */
 const CONTINUE_LEARNING_RATE = 5e-4;
+/** Peak learning rate of a fresh copy head trained alone: the joint stage's default. */
+const COPY_HEAD_LEARNING_RATE = 1e-3;
 
 async function main(): Promise<void> {
   const from = argValue('--continue');
@@ -127,6 +132,12 @@ function positiveInt(raw: string, option: string): number {
   return value;
 }
 
+function nonNegativeInt(raw: string, option: string): number {
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0) throw new Error(`${option}: expected an integer ≥ 0, received ${raw}`);
+  return value;
+}
+
 /** cIoU / gIoU on the test split, `perFamily` samples of each family, generated answers (printed). */
 async function testMetrics(model: FlowSegModel, perFamily: number): Promise<Record<string, { cIoU: number; gIoU: number }>> {
   const metrics: Record<string, { cIoU: number; gIoU: number }> = {};
@@ -139,27 +150,37 @@ async function testMetrics(model: FlowSegModel, perFamily: number): Promise<Reco
 }
 
 /**
- * `--region-crops N` (a candidate region encoder with N×N crops) and `--lexical-skip` (a
- * lexical skip into the adapter): config overrides, and the flags as given, for the record.
+ * `--region-crops N` (a candidate region encoder with N×N crops), `--lexical-skip` (a lexical
+ * skip into the adapter) and `--copy-head N` (a copy head in the language model): config
+ * overrides, and the flags as given, for the record.
  */
 function extensionArgs(): { overrides: FlowSegConfigOverrides; flags: string[] } {
   const raw = argValue('--region-crops');
   const size = raw === undefined ? undefined : Number(raw);
   if (size !== undefined) validateCropSize(size, '--region-crops');
   const lexical = process.argv.includes('--lexical-skip');
+  const rawCopy = argValue('--copy-head');
+  const copyDim = rawCopy === undefined ? undefined : positiveInt(rawCopy, '--copy-head');
   return {
     overrides: {
       ...(size === undefined ? {} : { selection: { regionCropSize: size } }),
       ...(lexical ? { adapter: { lexicalSkip: true } } : {}),
+      ...(copyDim === undefined ? {} : { languageModel: { copyHeadDim: copyDim } }),
     },
-    flags: [...(size === undefined ? [] : ['--region-crops', String(size)]), ...(lexical ? ['--lexical-skip'] : [])],
+    flags: [
+      ...(size === undefined ? [] : ['--region-crops', String(size)]),
+      ...(lexical ? ['--lexical-skip'] : []),
+      ...(copyDim === undefined ? [] : ['--copy-head', String(copyDim)]),
+    ],
   };
 }
 
 /** `--continue <dir>`: more joint steps on a finished checkpoint (see the file comment). */
 async function continueJoint(from: string): Promise<void> {
   const started = performance.now();
-  const steps = positiveInt(argValue('--joint-steps') ?? '1500', '--joint-steps');
+  const steps = nonNegativeInt(argValue('--joint-steps') ?? '1500', '--joint-steps');
+  const copySteps = nonNegativeInt(argValue('--copy-steps') ?? '0', '--copy-steps');
+  if (steps + copySteps === 0) throw new Error('--joint-steps: 0 joint steps and no --copy-steps leave nothing to train');
   const extensions = extensionArgs();
   const rawLmWeight = argValue('--lm-weight');
   const lmWeight = rawLmWeight === undefined ? DEFAULT_JOINT_LOSS_WEIGHTS.lm : Number(rawLmWeight);
@@ -181,14 +202,31 @@ async function continueJoint(from: string): Promise<void> {
   // Skip the examples the earlier joint stages (the first run's and any continuation) used.
   const earlierSteps = plan.jointSteps + (plan.continuedJointSteps ?? 0);
   const offset = earlierSteps * plan.batchSize;
-  console.log(`backend ${backend}; continuing ${from}: ${steps} joint steps from example ${offset}`);
+  console.log(`backend ${backend}; continuing ${from}: ${copySteps} copy-head and ${steps} joint steps from example ${offset}`);
   const loaded = await loadCheckpoint(from);
   // Extensions start at zero: the continuation begins from the checkpoint's outputs.
   const model = extensions.flags.length === 0 ? loaded : extendFlowSegModel(loaded, extensions.overrides).model;
   if (model !== loaded) loaded.dispose();
+  if (copySteps > 0 && model.languageModel.copyHeadDim === null) {
+    throw new Error('--copy-steps: the model has no copy head (add --copy-head N)');
+  }
+  // The copy head alone, on the answers' next-token loss: no masks, so a step costs a fraction of a joint one.
+  const copyRun =
+    copySteps === 0
+      ? { seconds: 0 }
+      : await trainStage(model, {
+          stage: 'joint',
+          answersOnly: true,
+          trainOnly: ['language_model.copy_head.'],
+          steps: copySteps,
+          batchSize: plan.batchSize,
+          learningRate: COPY_HEAD_LEARNING_RATE,
+          data: (start, count) => TRAINING_STREAMS.joint(offset + start, count),
+          checkpointDir: `${runDir}/copy-head`,
+        });
   // Needs a checkpoint trained with --attributes (it has the attribute head).
   const jointAttributes = process.argv.includes('--joint-attributes');
-  const run = await trainStage(model, {
+  const run = steps === 0 ? { seconds: 0 } : await trainStage(model, {
     jointAttributes,
     lossWeights: { ...DEFAULT_JOINT_LOSS_WEIGHTS, lm: lmWeight },
     stage: 'joint',
@@ -202,12 +240,22 @@ async function continueJoint(from: string): Promise<void> {
   await saveCheckpoint(model, out, {
     metadata: {
       command: ['npm run train -- --continue <previous checkpoint> --joint-steps', String(steps), ...(jointAttributes ? ['--joint-attributes'] : []),
+        ...(copySteps === 0 ? [] : ['--copy-steps', String(copySteps)]),
         ...(rawLmWeight === undefined ? [] : ['--lm-weight', String(lmWeight)]), ...extensions.flags].join(' '),
       // Chains add up: steps and minutes over every continuation, commands in order.
-      plan: { ...plan, continuedJointSteps: (plan.continuedJointSteps ?? 0) + steps, continuedLearningRate: CONTINUE_LEARNING_RATE },
+      plan: {
+        ...plan,
+        continuedJointSteps: (plan.continuedJointSteps ?? 0) + steps,
+        continuedLearningRate: CONTINUE_LEARNING_RATE,
+        ...(copySteps === 0 ? {} : { copyHeadSteps: (plan.copyHeadSteps ?? 0) + copySteps, copyHeadLearningRate: COPY_HEAD_LEARNING_RATE }),
+      },
       previousCommand: [previous.previousCommand, previous.command].filter(Boolean).join(' && ') || null,
       backend,
-      trainingMinutes: { ...(previous.trainingMinutes ?? {}), jointContinued: +((previous.trainingMinutes?.['jointContinued'] ?? 0) + run.seconds / 60).toFixed(1) },
+      trainingMinutes: {
+        ...(previous.trainingMinutes ?? {}),
+        jointContinued: +((previous.trainingMinutes?.['jointContinued'] ?? 0) + run.seconds / 60).toFixed(1),
+        ...(copySteps === 0 ? {} : { copyHead: +((previous.trainingMinutes?.['copyHead'] ?? 0) + copyRun.seconds / 60).toFixed(1) }),
+      },
       testMetrics: metrics,
       commit: sourceCommit(),
       date: new Date().toISOString(),

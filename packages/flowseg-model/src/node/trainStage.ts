@@ -34,6 +34,13 @@ export interface TrainStageOptions {
   readonly lossWeights?: JointLossWeights;
   /** Joint stage: attribute supervision of the targets' queries and conditions (see `stageObjective`). */
   readonly jointAttributes?: boolean;
+  /** Joint stage: only the answers' next-token loss (see `stageObjective`'s `answersOnly`). */
+  readonly answersOnly?: boolean;
+  /**
+   * Train only the stage's parameters whose names start with one of these prefixes (e.g.
+   * `['language_model.copy_head.']`); the rest stay as they are. Default: all of the stage's.
+   */
+  readonly trainOnly?: readonly string[];
   /** Checkpoint folder: resumed from when it holds this stage's state, written every `checkpointEvery` steps and at the end. */
   readonly checkpointDir?: string;
   /** Steps between checkpoints (default 50). */
@@ -110,7 +117,7 @@ export async function readTrainingState(dir: string): Promise<TrainingState | nu
  */
 export async function trainStage(model: FlowSegModel, options: TrainStageOptions): Promise<TrainStageResult> {
   const { stage, steps, batchSize } = options;
-  const params = stageParameters(model, stage);
+  const params = stageParameters(model, stage, options.trainOnly);
   const optimizer = new AdamW({ learningRate: options.learningRate ?? 1e-3, weightDecay: options.weightDecay ?? 0.05 });
   // One criterion per step, seeded by the step: point sampling then depends only on the step,
   // so a resumed run samples exactly what an uninterrupted one would.
@@ -169,6 +176,7 @@ export async function trainStage(model: FlowSegModel, options: TrainStageOptions
     });
     const objective = stageObjective(model, stage, options.data(step * batchSize, batchSize), criterionAt(step), options.lossWeights, {
       jointAttributes: options.jointAttributes ?? false,
+      answersOnly: options.answersOnly ?? false,
     });
     let report;
     try {

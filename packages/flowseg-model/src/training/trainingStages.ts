@@ -4,7 +4,7 @@ import type { SetCriterion } from '@flowseg/mask2former-decoder';
 import type { FlowSegModel } from '../model/FlowSegModel.js';
 import type { ReferringExample } from '../data/ReferringExample.js';
 import { imageBatch } from '../data/imageBatch.js';
-import { sequenceBatch } from '../data/sequenceBatch.js';
+import { sequenceBatch, type SequenceBatch } from '../data/sequenceBatch.js';
 import { disposeTargets, maskTarget } from './maskTargets.js';
 import { jointLoss, DEFAULT_JOINT_LOSS_WEIGHTS, type JointLossWeights } from './flowSegLosses.js';
 import { nextTokenCrossEntropy } from '../language/nextTokenLoss.js';
@@ -26,14 +26,25 @@ const STAGE_CHILDREN: Record<TrainingStage, readonly string[] | null> = {
   joint: null,
 };
 
-/** Parameters a stage updates, by stable name. */
-export function stageParameters(model: FlowSegModel, stage: TrainingStage): Map<string, tf.Variable> {
+/**
+ * Parameters a stage updates, by stable name; with `trainOnly`, only those whose names start
+ * with one of its prefixes.
+ * @throws ValueError when `trainOnly` is empty or selects none of the stage's parameters.
+ */
+export function stageParameters(model: FlowSegModel, stage: TrainingStage, trainOnly?: readonly string[]): Map<string, tf.Variable> {
+  if (trainOnly !== undefined && (!Array.isArray(trainOnly) || trainOnly.length === 0 || trainOnly.some((p) => typeof p !== 'string' || p === ''))) {
+    throw new ValueError(`trainOnly: expected a non-empty list of parameter-name prefixes, received ${JSON.stringify(trainOnly)}`, 'trainOnly');
+  }
   const children = STAGE_CHILDREN[stage];
   const out = new Map<string, tf.Variable>();
   for (const [name, v] of model.namedWeights()) {
     if (!v.trainable) continue;
     if (children && !children.some((c) => name.startsWith(`${c}.`))) continue;
+    if (trainOnly && !trainOnly.some((p) => name.startsWith(p))) continue;
     out.set(name, v.read() as tf.Variable);
+  }
+  if (trainOnly && out.size === 0) {
+    throw new ValueError(`trainOnly: no parameter of the ${stage} stage starts with ${trainOnly.join(' or ')}`, 'trainOnly');
   }
   return out;
 }
@@ -58,7 +69,8 @@ export interface StageObjective {
  *   matched queries (see {@link attributeLoss}; the examples must carry `instanceAttributes`);
  * - `alignment`: next-token loss of the language model on the scene description, with the
  *   image tokens as prefix;
- * - `joint`: next-token loss on the answer + `L_seg` per `<SEG>` target + selection loss; with
+ * - `joint`: next-token loss on the answer + `L_seg` per `<SEG>` target + selection loss (only the
+ *   next-token loss with `options.answersOnly`); with
  *   `options.jointAttributes` (needs an attribute head, and examples with `instanceAttributes` and
  *   `targetInstances`) also {@link attributeLoss} of each target's matched query and of its
  *   condition `c` (the mean of its tied refined conditions), both through the same head, so that
@@ -74,6 +86,9 @@ export function stageObjective(
   options: StageObjectiveOptions = {},
 ): StageObjective {
   const { height, width } = model.config.image;
+  if (options.answersOnly && options.jointAttributes) {
+    throw new ValueError('answersOnly: cannot be combined with jointAttributes (no masks are computed)', 'answersOnly');
+  }
   if (options.jointAttributes && !model.attributeHead) {
     throw new ValueError('jointAttributes: the model has no attribute head (set attributeClasses in its config)', 'jointAttributes');
   }
@@ -118,22 +133,12 @@ export function stageObjective(
       }),
       maxTokens,
     );
-    const ids = tf.tensor2d(seq.ids, undefined, 'int32');
-    const mask = tf.tensor2d(seq.attentionMask, undefined, 'int32');
-    const lossMask = tf.tensor2d(seq.lossMask, undefined, 'float32');
-    return {
-      loss: () => {
-        const imageTokens = model.visionEncoder.forward(images).tokens;
-        const logits = model.languageModel.logits({ imageTokens, tokenIds: ids, attentionMask: mask });
-        const lm = nextTokenCrossEntropy({ logits, tokenIds: ids, lossMask });
-        keep('lm', lm);
-        return lm;
-      },
-      metrics,
-      dispose: () => (tf.dispose([ids, mask, lossMask, images]), disposeParts()),
-    };
+    return nextTokenObjective(model, images, seq, keep, metrics, disposeParts);
   }
   if (stage !== 'joint') throw new ValueError(`stage: expected one of segmentor, alignment, joint, received ${String(stage)}`, 'stage');
+  if (options.answersOnly) {
+    return nextTokenObjective(model, images, sequenceBatch(model.tokenizer, examples, maxTokens), keep, metrics, disposeParts);
+  }
   const seq = sequenceBatch(model.tokenizer, examples, maxTokens);
   const ids = tf.tensor2d(seq.ids, undefined, 'int32');
   const lossMask = tf.tensor2d(seq.lossMask, undefined, 'float32');
@@ -180,6 +185,37 @@ export function stageObjective(
 export interface StageObjectiveOptions {
   /** Joint stage: add attribute supervision of each target's matched query and condition (see {@link stageObjective}). */
   readonly jointAttributes?: boolean;
+  /**
+   * Joint stage: only the next-token loss of the answers (image tokens, prompt, answer), no
+   * decoder, masks or selection — for training language-side parts alone, e.g. a `CopyHead`
+   * (with `trainStage`'s `trainOnly`). Not with `jointAttributes`.
+   */
+  readonly answersOnly?: boolean;
+}
+
+/** Next-token loss of the language model on `seq`'s answers, the image tokens as prefix. */
+function nextTokenObjective(
+  model: FlowSegModel,
+  images: tf.Tensor4D,
+  seq: SequenceBatch,
+  keep: (name: string, t: tf.Scalar) => void,
+  metrics: () => StageMetrics,
+  disposeParts: () => void,
+): StageObjective {
+  const ids = tf.tensor2d(seq.ids, undefined, 'int32');
+  const mask = tf.tensor2d(seq.attentionMask, undefined, 'int32');
+  const lossMask = tf.tensor2d(seq.lossMask, undefined, 'float32');
+  return {
+    loss: () => {
+      const imageTokens = model.visionEncoder.forward(images).tokens;
+      const logits = model.languageModel.logits({ imageTokens, tokenIds: ids, attentionMask: mask });
+      const lm = nextTokenCrossEntropy({ logits, tokenIds: ids, lossMask });
+      keep('lm', lm);
+      return lm;
+    },
+    metrics,
+    dispose: () => (tf.dispose([ids, mask, lossMask, images]), disposeParts()),
+  };
 }
 
 /** The attribute rows of the example's targets (via `targetInstances`), or a clear error. */
