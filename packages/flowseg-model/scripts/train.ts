@@ -46,7 +46,7 @@ import { TRAINING_STREAMS, argValue, startWasmBackend } from './scriptSetup.js';
 
 const FULL = { segmentorSteps: 1500, alignmentSteps: 300, jointSteps: 1500, batchSize: 8, evalPerFamily: 200 };
 /** A plan as recorded in a checkpoint's metadata (continuations add their summed steps). */
-type RecordedPlan = typeof FULL & { continuedJointSteps?: number; copyHeadSteps?: number };
+type RecordedPlan = typeof FULL & { continuedJointSteps?: number; copyHeadSteps?: number; lexicalSelectorSteps?: number };
 const QUICK = { segmentorSteps: 6, alignmentSteps: 3, jointSteps: 6, batchSize: 4, evalPerFamily: 6 };
 
 /** Peak learning rate of a continued joint stage: half the joint stage's default (1e-3). */
@@ -161,9 +161,12 @@ function extensionArgs(): { overrides: FlowSegConfigOverrides; flags: string[] }
   const lexical = process.argv.includes('--lexical-skip');
   const rawCopy = argValue('--copy-head');
   const copyDim = rawCopy === undefined ? undefined : positiveInt(rawCopy, '--copy-head');
+  const lexicalSelector = process.argv.includes('--lexical-selector');
   return {
     overrides: {
-      ...(size === undefined ? {} : { selection: { regionCropSize: size } }),
+      ...(size === undefined && !lexicalSelector
+        ? {}
+        : { selection: { ...(size === undefined ? {} : { regionCropSize: size }), ...(lexicalSelector ? { lexicalSelector: true } : {}) } }),
       ...(lexical ? { adapter: { lexicalSkip: true } } : {}),
       ...(copyDim === undefined ? {} : { languageModel: { copyHeadDim: copyDim } }),
     },
@@ -171,6 +174,7 @@ function extensionArgs(): { overrides: FlowSegConfigOverrides; flags: string[] }
       ...(size === undefined ? [] : ['--region-crops', String(size)]),
       ...(lexical ? ['--lexical-skip'] : []),
       ...(copyDim === undefined ? [] : ['--copy-head', String(copyDim)]),
+      ...(lexicalSelector ? ['--lexical-selector'] : []),
     ],
   };
 }
@@ -180,7 +184,10 @@ async function continueJoint(from: string): Promise<void> {
   const started = performance.now();
   const steps = nonNegativeInt(argValue('--joint-steps') ?? '1500', '--joint-steps');
   const copySteps = nonNegativeInt(argValue('--copy-steps') ?? '0', '--copy-steps');
-  if (steps + copySteps === 0) throw new Error('--joint-steps: 0 joint steps and no --copy-steps leave nothing to train');
+  const selectorSteps = nonNegativeInt(argValue('--selector-steps') ?? '0', '--selector-steps');
+  if (steps + copySteps + selectorSteps === 0) {
+    throw new Error('--joint-steps: 0 joint steps and no --copy-steps or --selector-steps leave nothing to train');
+  }
   const extensions = extensionArgs();
   const rawLmWeight = argValue('--lm-weight');
   const lmWeight = rawLmWeight === undefined ? DEFAULT_JOINT_LOSS_WEIGHTS.lm : Number(rawLmWeight);
@@ -224,6 +231,22 @@ async function continueJoint(from: string): Promise<void> {
           data: (start, count) => TRAINING_STREAMS.joint(offset + start, count),
           checkpointDir: `${runDir}/copy-head`,
         });
+  if (selectorSteps > 0 && model.lexicalSelector === null) {
+    throw new Error('--selector-steps: the model has no lexical selector (add --lexical-selector)');
+  }
+  // The lexical selector alone, on the joint objective (only its selection term reaches it).
+  const selectorRun =
+    selectorSteps === 0
+      ? { seconds: 0 }
+      : await trainStage(model, {
+          stage: 'joint',
+          trainOnly: ['lexical_selector.'],
+          steps: selectorSteps,
+          batchSize: plan.batchSize,
+          learningRate: COPY_HEAD_LEARNING_RATE,
+          data: (start, count) => TRAINING_STREAMS.joint(offset + start, count),
+          checkpointDir: `${runDir}/lexical-selector`,
+        });
   // Needs a checkpoint trained with --attributes (it has the attribute head).
   const jointAttributes = process.argv.includes('--joint-attributes');
   const run = steps === 0 ? { seconds: 0 } : await trainStage(model, {
@@ -241,6 +264,7 @@ async function continueJoint(from: string): Promise<void> {
     metadata: {
       command: ['npm run train -- --continue <previous checkpoint> --joint-steps', String(steps), ...(jointAttributes ? ['--joint-attributes'] : []),
         ...(copySteps === 0 ? [] : ['--copy-steps', String(copySteps)]),
+        ...(selectorSteps === 0 ? [] : ['--selector-steps', String(selectorSteps)]),
         ...(rawLmWeight === undefined ? [] : ['--lm-weight', String(lmWeight)]), ...extensions.flags].join(' '),
       // Chains add up: steps and minutes over every continuation, commands in order.
       plan: {
@@ -248,6 +272,7 @@ async function continueJoint(from: string): Promise<void> {
         continuedJointSteps: (plan.continuedJointSteps ?? 0) + steps,
         continuedLearningRate: CONTINUE_LEARNING_RATE,
         ...(copySteps === 0 ? {} : { copyHeadSteps: (plan.copyHeadSteps ?? 0) + copySteps, copyHeadLearningRate: COPY_HEAD_LEARNING_RATE }),
+        ...(selectorSteps === 0 ? {} : { lexicalSelectorSteps: (plan.lexicalSelectorSteps ?? 0) + selectorSteps }),
       },
       previousCommand: [previous.previousCommand, previous.command].filter(Boolean).join(' && ') || null,
       backend,
@@ -255,6 +280,7 @@ async function continueJoint(from: string): Promise<void> {
         ...(previous.trainingMinutes ?? {}),
         jointContinued: +((previous.trainingMinutes?.['jointContinued'] ?? 0) + run.seconds / 60).toFixed(1),
         ...(copySteps === 0 ? {} : { copyHead: +((previous.trainingMinutes?.['copyHead'] ?? 0) + copyRun.seconds / 60).toFixed(1) }),
+        ...(selectorSteps === 0 ? {} : { lexicalSelector: +((previous.trainingMinutes?.['lexicalSelector'] ?? 0) + selectorRun.seconds / 60).toFixed(1) }),
       },
       testMetrics: metrics,
       commit: sourceCommit(),

@@ -23,6 +23,7 @@ export { resolveFlowSegConfig, validateFlowSegConfig } from './config/resolveFlo
 export { FlowSegModel, type FlowSegModelOptions } from './model/FlowSegModel.js';
 export { ConditionQuerySelector, type ConditionQuerySelectorConfig, type SelectionInputs } from './model/ConditionQuerySelector.js';
 export { LexicalSkip, type LexicalSkipConfig, type LexicalSkipInputs } from './language/LexicalSkip.js';
+export { LexicalSelector, type LexicalSelectorConfig, type LexicalSelectorInputs } from './model/LexicalSelector.js';
 export { CopyHead, type CopyHeadConfig, type CopyHeadInputs } from './language/CopyHead.js';
 export { AttributeHead, validateAttributeClasses, type AttributeHeadConfig } from './model/AttributeHead.js';
 export {

@@ -261,6 +261,26 @@ describe('OnnxFlowSegRunner', () => {
     regional.dispose();
   });
 
+  it('a model with a lexical selector and a copy head: scores and LM logits equal forward; attention pooling is refused', async () => {
+    const lexical = tinyModel(11, {
+      selection: { projectionDim: 16, temperature: 0.07, lexicalSelector: true },
+      languageModel: { hiddenSize: 32, numLayers: 1, numHeads: 2, ffnSize: 64, maxPositions: 64, copyHeadDim: 8 },
+    });
+    // Trained-looking extensions: zero-initialized weights would not move the outputs.
+    lexical.namedWeights().get('lexical_selector.word_kernel')!.write(tf.randomNormal([32, 16], 0, 0.5, 'float32', 5));
+    lexical.namedWeights().get('language_model.copy_head.strength_bias')!.write(tf.tensor1d([2]));
+    const exported = exportFlowSegOnnx(lexical);
+    expect(exported.manifest.lexicalSelector).toBe(true);
+    const r = await OnnxFlowSegRunner.create(exported, { intraOpNumThreads: 1 });
+    await expectRunnerMatches(r, lexical, ['describe <p> red ball </p> <SEG>', '<p> blue cube </p> <p> ball </p> <SEG> <SEG>'], 12);
+    await r.release();
+    expect(models.manifest.lexicalSelector).toBe(false);
+    lexical.dispose();
+    const attention = tinyModel(12, { selection: { projectionDim: 16, temperature: 0.07, lexicalSelector: true }, adapter: { pooling: 'attention', projectionHiddenDim: 32, separateProjections: false } });
+    expect(() => exportFlowSegOnnx(attention)).toThrow(/lexical selector with 'attention'/);
+    attention.dispose();
+  });
+
   it('the same API runs on onnxruntime-web (WebAssembly) with the same results', async () => {
     const web = await OnnxFlowSegRunner.create(models, { runtime: 'web', intraOpNumThreads: 1 });
     expect(web.runtime).toBe('web');

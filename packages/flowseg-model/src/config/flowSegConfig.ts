@@ -123,6 +123,12 @@ export interface FlowSegConfig {
      * multiple of 4, ≥ 8; absent for none (the paper's selection). Beyond the paper.
      */
     readonly regionCropSize?: number;
+    /**
+     * Add a `LexicalSelector`: a second score from the mean word embedding of the target's
+     * phrase, added to the selector's (projection width `projectionDim`). Beyond the paper;
+     * absent means false.
+     */
+    readonly lexicalSelector?: boolean;
   };
   /**
    * Classes of each object attribute group the segmentor pretraining supervises on the output

@@ -120,6 +120,7 @@ export function validateFlowSegConfig(c: FlowSegConfig): void {
     throw new ValueError(`selection.temperature: expected a finite value > 0, received ${c.selection.temperature}`, 'selection.temperature');
   }
   if (c.selection.regionCropSize !== undefined) validateCropSize(c.selection.regionCropSize, 'selection.regionCropSize');
+  if (c.selection.lexicalSelector !== undefined) bool(c.selection.lexicalSelector, 'selection.lexicalSelector');
   if (c.attributeClasses !== undefined) validateAttributeClasses(c.attributeClasses, 'attributeClasses');
   if (!Number.isInteger(c.seed)) throw new ValueError(`seed: expected an integer, received ${c.seed}`, 'seed');
 }

@@ -13,6 +13,7 @@ import type { FlowSegConfig } from '../config/flowSegConfig.js';
 import { ConditionQuerySelector } from './ConditionQuerySelector.js';
 import { CandidateRegionEncoder } from './CandidateRegionEncoder.js';
 import { LexicalSkip } from '../language/LexicalSkip.js';
+import { LexicalSelector } from './LexicalSelector.js';
 import { AttributeHead } from './AttributeHead.js';
 import type { BarCandidates, FlowSegInputs, FlowSegOutputs, SegmentorOutputs } from './flowSegTypes.js';
 import { tokenTensors } from './tokenTensors.js';
@@ -87,6 +88,8 @@ export class FlowSegModel extends FlowSegLayer {
   readonly pixelPosition: Linear;
   /** Gated token embeddings added to what the adapter pools, or `null` without `config.adapter.lexicalSkip`. */
   readonly lexicalSkip: LexicalSkip | null;
+  /** Word-embedding score added to the selector's, or `null` without `config.selection.lexicalSelector`. */
+  readonly lexicalSelector: LexicalSelector | null;
   /** Region embedding of each candidate added to its query before selection, or `null` without `config.selection.regionCropSize`. */
   readonly regionEncoder: CandidateRegionEncoder | null;
   /** Training-only attribute classifiers on the output queries, or `null` when `config.attributeClasses` is empty. */
@@ -200,6 +203,9 @@ export class FlowSegModel extends FlowSegLayer {
       c.selection.regionCropSize === undefined
         ? null
         : new CandidateRegionEncoder({ hiddenDim: c.decoder.hiddenDim, cropSize: c.selection.regionCropSize, seed: seed(11) });
+    this.lexicalSelector = c.selection.lexicalSelector
+      ? new LexicalSelector({ queryDim: c.decoder.hiddenDim, wordDim: c.languageModel.hiddenSize, projectionDim: c.selection.projectionDim, seed: seed(12) })
+      : null;
     const attributeClasses = c.attributeClasses ?? [];
     this.attributeHead =
       attributeClasses.length > 0 ? new AttributeHead({ hiddenDim: c.decoder.hiddenDim, classes: attributeClasses, seed: seed(10) }) : null;
@@ -224,6 +230,7 @@ export class FlowSegModel extends FlowSegLayer {
       ['attribute_head', this.attributeHead],
       ['region_encoder', this.regionEncoder],
       ['lexical_skip', this.lexicalSkip],
+      ['lexical_selector', this.lexicalSelector],
     ];
     for (const [key, layer] of children) {
       if (!layer) continue;
@@ -266,8 +273,9 @@ export class FlowSegModel extends FlowSegLayer {
           attentionMask: tokens.maskRows,
           training,
         });
+        const words = this.phraseWords(tokens);
         const pix = this.pixelFeatures(inputs.images);
-        const targets = this.decodeTargets(inputs.images, cond, pix, batchIndex, segIndex, maxSeg, training, refine);
+        const targets = this.decodeTargets(inputs.images, cond, words, pix, batchIndex, segIndex, maxSeg, training, refine);
         return { lmLogits: lm.logits, ...targets };
       });
       return { ...out, batchIndex: Int32Array.from(batchIndex), segIndex: Int32Array.from(segIndex) };
@@ -285,6 +293,19 @@ export class FlowSegModel extends FlowSegLayer {
   adapterHiddenStates(hiddenStates: tf.Tensor3D, tokenIds: tf.Tensor2D): tf.Tensor3D {
     if (!this.lexicalSkip) return hiddenStates;
     return tf.tidy(() => this.lexicalSkip!.forward({ hiddenStates, tokenEmbeddings: this.languageModel.embedTokens(tokenIds) }));
+  }
+
+  /**
+   * With a {@link LexicalSelector}: each phrase's pooled input word embeddings
+   * `[batch, phrases, hidden]` (the adapter's pooling over `E(tokens)`), else `null`.
+   */
+  private phraseWords(tokens: ReturnType<typeof tokenTensors>): tf.Tensor3D | null {
+    if (!this.lexicalSelector) return null;
+    return this.adapter.pool({
+      tokenIds: tokens.rows,
+      hiddenStates: this.languageModel.embedTokens(tokens.ids),
+      attentionMask: tokens.maskRows,
+    }).phraseStates;
   }
 
   /**
@@ -314,6 +335,7 @@ export class FlowSegModel extends FlowSegLayer {
   private decodeTargets(
     images: tf.Tensor4D,
     cond: ReturnType<LlmConditionAdapter['forward']>,
+    words: tf.Tensor3D | null,
     pix: ReturnType<FpnPixelDecoder['forward']>,
     batchIndex: number[],
     segIndex: number[],
@@ -368,7 +390,12 @@ export class FlowSegModel extends FlowSegLayer {
     const c = tf.add(tf.mul(mean, has), tf.mul(s, tf.sub(1, has))) as tf.Tensor2D;
     // Selection reads queries, c and at most the raw masks, so it can run before BAR.
     const queries = this.candidateFeatures(dec.queries, dec.predMasks, images, items);
-    const scores = this.selector.forward({ queries, condition: c });
+    let scores = this.selector.forward({ queries, condition: c });
+    if (this.lexicalSelector && words) {
+      // w̄ = mean word embedding of the target's tied phrases (zeros when it has none).
+      const rowWords = tf.div(tf.sum(tf.mul(perRow(words), tf.expandDims(conditionMask, 2)), 1), tf.maximum(count, 1)) as tf.Tensor2D;
+      scores = tf.add(scores, this.lexicalSelector.forward({ queries, words: rowWords })) as tf.Tensor2D;
+    }
     const selectedIndex = tf.cast(tf.argMax(scores, 1), 'int32') as tf.Tensor1D;
     const pick = tf.reshape(tf.oneHot(selectedIndex, n), [rows, n, 1, 1]);
     let candidates: tf.Tensor4D;

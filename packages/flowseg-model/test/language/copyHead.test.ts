@@ -186,7 +186,7 @@ describe('copy head in FlowSegModel and training', () => {
     expect(() => resolveFlowSegConfig({ languageModel: { copyHeadDim: 0 } })).toThrow(/languageModel.copyHeadDim/);
     const plain = tinyModel({ seed: 2 });
     const { model, added } = extendFlowSegModel(plain, { languageModel: { copyHeadDim: 8 } });
-    expect(added.sort()).toEqual(
+    expect([...added].sort()).toEqual(
       ['query.bias', 'query.kernel', 'key.kernel', 'strength_bias', 'strength_kernel'].map((k) => `language_model.copy_head.${k}`).sort(),
     );
     const tokenizer = plain.tokenizer;

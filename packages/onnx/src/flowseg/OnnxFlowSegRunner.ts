@@ -217,7 +217,7 @@ export class OnnxFlowSegRunner {
       segSelection: float32Tensor(plan.segSelection, [batch, k, t]),
       conditionMask: float32Tensor(padded(plan.conditionMask, batch * c), [batch, c]),
       segMask: float32Tensor(plan.segMask, [batch, k]),
-      ...(m.lexicalSkip ? { tokenIds: { dtype: 'int32' as const, dims: [batch, tokens.tokens], data: tokens.ids } } : {}),
+      ...(m.lexicalSkip || m.lexicalSelector ? { tokenIds: { dtype: 'int32' as const, dims: [batch, tokens.tokens], data: tokens.ids } } : {}),
     });
 
     // One row per target: its image's features and conditions, its S, its tied phrases.
@@ -241,6 +241,7 @@ export class OnnxFlowSegRunner {
       conditions: perTarget(adapted['conditions']!),
       conditionMask: float32Tensor(conditionMask, [rows, c]),
       ...(m.regionEncoder ? { images: perTarget(images) } : {}),
+      ...(m.lexicalSelector ? { phraseWords: perTarget(adapted['phraseWords']!) } : {}),
     });
     const refined = dec['refinedConditions']!;
     const auxOutputs: OnnxDecoderPrediction[] = [];

@@ -75,6 +75,12 @@ export interface FlowSegOnnxManifest {
    * [batch, T]` int32). Absent in manifests written before it existed: false.
    */
   readonly lexicalSkip?: boolean;
+  /**
+   * Whether the model has a lexical selector: the adapter graph then takes the token ids and
+   * outputs `phraseWords [batch, C, llmDim]`, which the decoder graph takes per target. Absent
+   * in manifests written before it existed: false.
+   */
+  readonly lexicalSelector?: boolean;
   /** Whether the decoder graph outputs the deep-supervision predictions. */
   readonly auxOutputs: boolean;
   /** Whether the segmentor/decoder spatial axes are symbolic. */
@@ -90,10 +96,10 @@ export interface FlowSegOnnxManifest {
  * | `vision` | `images [batch, H, W, 3]` → `imageTokens [batch, I, llmDim]` |
  * | `languageModel` | `imageTokens`, `tokenIds [batch, T]` int32, `attentionMask [batch, T]` int32 → `hiddenStates [batch, T, llmDim]`, `logits [batch, T, vocab]` |
  * | JS | `<p>…</p>`/`<SEG>` parsing (`parseSpecialTokens`) and the pooling plan (`buildPoolingPlan`) |
- * | `adapter` | `hiddenStates` (+ `tokenIds [batch, T]` int32 with a lexical skip), `spanWeights [batch, C, T]`, `segSelection [batch, K, T]`, `conditionMask [batch, C]`, `segMask [batch, K]` → `conditions [batch, C, D]`, `segEmbeddings [batch, K, D]` |
+ * | `adapter` | `hiddenStates` (+ `tokenIds [batch, T]` int32 with a lexical skip or selector), `spanWeights [batch, C, T]`, `segSelection [batch, K, T]`, `conditionMask [batch, C]`, `segMask [batch, K]` → `conditions [batch, C, D]`, `segEmbeddings [batch, K, D]` (+ `phraseWords [batch, C, llmDim]` with a lexical selector) |
  * | `segmentor` | `images` → `features0..2 [batch, h_i, w_i, D]` (coarsest first), `maskFeatures [batch, mh, mw, Dm]` |
  * | JS | one row per `<SEG>` (target): its image's features, its `S`, its image's conditions masked by its tied phrases |
- * | `decoder` | `features0..2`, `maskFeatures [targets, …]`, `segEmbeddings [targets, D]`, `conditions [targets, C, D]`, `conditionMask [targets, C]` (+ `images [targets, H, W, 3]` with a region encoder) → `classLogits [targets, N, 2]`, `rawCandidateLogits`/`candidateLogits [targets, N, mh, mw]`, `scores [targets, N]`, `selectedIndex [targets]` int32, `selectedLogits [targets, mh, mw]`, `refinedConditions [targets, C, D]` (+ `auxClassLogits [L, targets, N, 2]`, `auxMaskLogits [L, targets, N, mh, mw]` with `auxOutputs`) |
+ * | `decoder` | `features0..2`, `maskFeatures [targets, …]`, `segEmbeddings [targets, D]`, `conditions [targets, C, D]`, `conditionMask [targets, C]` (+ `images [targets, H, W, 3]` with a region encoder, `phraseWords [targets, C, llmDim]` with a lexical selector) → `classLogits [targets, N, 2]`, `rawCandidateLogits`/`candidateLogits [targets, N, mh, mw]`, `scores [targets, N]`, `selectedIndex [targets]` int32, `selectedLogits [targets, mh, mw]`, `refinedConditions [targets, C, D]` (+ `auxClassLogits [L, targets, N, 2]`, `auxMaskLogits [L, targets, N, mh, mw]` with `auxOutputs`) |
  *
  * Batch, token, condition and target axes are dynamic; `C` must be ≥ 1 (the runner pads a
  * batch without any phrase with one 0-mask slot, which changes nothing). BAR is exported
@@ -152,6 +158,9 @@ export function exportFlowSegOnnx(model: FlowSegModel, options: ExportFlowSegOnn
   const c = model.config;
   const enc = model.segmentationEncoder;
   const adapter = model.adapter;
+  if (model.lexicalSelector && adapter.pooling === 'attention') {
+    throw new ValueError("model: a lexical selector with 'attention' phrase pooling is not exportable (its word pooling weights come from the embeddings)", 'model');
+  }
   const manifest: FlowSegOnnxManifest = {
     format: 'flowseg-onnx',
     version: 1,
@@ -172,6 +181,7 @@ export function exportFlowSegOnnx(model: FlowSegModel, options: ExportFlowSegOnn
     bar: model.bar !== null,
     regionEncoder: model.regionEncoder !== null,
     lexicalSkip: model.lexicalSkip !== null,
+    lexicalSelector: model.lexicalSelector !== null,
     auxOutputs: graphOptions.auxOutputs,
     dynamicSpatial: graphOptions.dynamicSpatial,
   };

@@ -66,20 +66,26 @@ export function languageModelGraph(model: FlowSegModel, options: FlowSegGraphOpt
   return finish(builder, { hiddenStates: f32(out['hiddenStates']!), logits: f32(out['logits']!) });
 }
 
-/** `adapter`: hidden states + the JS pooling plan → `conditions`, `segEmbeddings`. */
+/**
+ * `adapter`: hidden states + the JS pooling plan → `conditions`, `segEmbeddings` (+ `phraseWords`,
+ * the phrases' pooled input embeddings, with a lexical selector).
+ */
 export function adapterGraph(model: FlowSegModel, options: FlowSegGraphOptions): OnnxGraphBuilder {
   const { builder, ctx } = start(model, 'flowseg_adapter', options);
   const a = model.adapter;
-  reserve(builder, ['conditions', 'segEmbeddings']);
+  reserve(builder, ['conditions', 'segEmbeddings', ...(model.lexicalSelector ? ['phraseWords'] : [])]);
   let hiddenStates = builder.addInput('hiddenStates', 'float32', ['batch', 'tokens', a.llmDim]);
+  const tokenIds = model.lexicalSkip || model.lexicalSelector ? builder.addInput('tokenIds', 'int32', ['batch', 'tokens']) : null;
+  // E(tokens), the embedding table shared with the language model's checkpoint weights.
+  const embedded = tokenIds
+    ? ctx.op('Gather', [ctx.weight(model, 'language_model.embed_tokens.weight'), tokenIds], { axis: 0 }, 'embedded')
+    : null;
   if (model.lexicalSkip) {
-    // H' = H + E(tokens)·W, the embedding table shared with the language model's checkpoint weights.
-    const tokenIds = builder.addInput('tokenIds', 'int32', ['batch', 'tokens']);
+    // H' = H + E(tokens)·W.
     const h = hiddenStates;
-    hiddenStates = ctx.withScope('lexical_skip', () => {
-      const embedded = ctx.op('Gather', [ctx.weight(model, 'language_model.embed_tokens.weight'), tokenIds], { axis: 0 }, 'embedded');
-      return ctx.op('Add', [h, ctx.op('MatMul', [embedded, ctx.weight(model, 'lexical_skip.kernel')], {}, 'lexical')], {}, 'hidden_states');
-    });
+    hiddenStates = ctx.withScope('lexical_skip', () =>
+      ctx.op('Add', [h, ctx.op('MatMul', [embedded!, ctx.weight(model, 'lexical_skip.kernel')], {}, 'lexical')], {}, 'hidden_states'),
+    );
   }
   const inputs = {
     hiddenStates,
@@ -89,7 +95,10 @@ export function adapterGraph(model: FlowSegModel, options: FlowSegGraphOptions):
     segMask: builder.addInput('segMask', 'float32', ['batch', 'targets']),
   };
   const out = ctx.emit(a, inputs, 'adapter');
-  return finish(builder, { conditions: f32(out['conditions']!), segEmbeddings: f32(out['segEmbeddings']!) });
+  const outputs: Record<string, { value: string; dtype: OnnxElementType }> = { conditions: f32(out['conditions']!), segEmbeddings: f32(out['segEmbeddings']!) };
+  // Mean/last pooling: the plan's span weights are the pooling weights, so the words pool like the phrases.
+  if (model.lexicalSelector) outputs['phraseWords'] = f32(ctx.op('MatMul', [inputs.spanWeights, embedded!], {}, 'phrase_words'));
+  return finish(builder, outputs);
 }
 
 /**
@@ -175,6 +184,7 @@ export function decoderGraph(model: FlowSegModel, options: FlowSegGraphOptions):
   // With a region encoder, selection also looks at each target's image around its candidates.
   const [ih, iw] = spatial(model, 1, 'image', options);
   const images = model.regionEncoder ? builder.addInput('images', 'float32', ['targets', ih, iw, 3]) : null;
+  const phraseWords = model.lexicalSelector ? builder.addInput('phraseWords', 'float32', ['targets', 'conditions', c.languageModel.hiddenSize]) : null;
 
   const dec = ctx.emit(
     model.decoder,
@@ -210,7 +220,11 @@ export function decoderGraph(model: FlowSegModel, options: FlowSegGraphOptions):
         'candidate_features',
       )
     : dec['queries']!;
-  const scores = ctx.emit(model.selector, { queries, condition: selection }, 'selector')['scores']!;
+  let scores = ctx.emit(model.selector, { queries, condition: selection }, 'selector')['scores']!;
+  if (model.lexicalSelector) {
+    const lexical = ctx.withScope('lexical_selector', () => lexicalScores(ctx, model, queries, phraseWords!, conditionMask));
+    scores = ctx.op('Add', [scores, lexical], {}, 'scores');
+  }
   const best = ctx.op('ArgMax', [scores], { axis: 1, keepdims: 1 }, 'best'); // first maximum, as tf.argMax
   const selectedLogits = ctx.op('GatherND', [candidates, best], { batch_dims: 1 }, 'selected');
   const selectedIndex = ctx.op('Cast', [ctx.op('Squeeze', [best, ctx.int64([1])], {}, 'best_flat')], { to: 6 }, 'selected_index');
@@ -229,4 +243,18 @@ export function decoderGraph(model: FlowSegModel, options: FlowSegGraphOptions):
     out['auxMaskLogits'] = f32(dec['auxPredMasks']!);
   }
   return finish(builder, out);
+}
+
+/**
+ * `LexicalSelector`'s scores: `w̄` = mean of the target's tied phrase words (0 without one), then
+ * `(Q·W_q + b_q)·(w̄·W_w)/√P` per candidate, as in TF.js.
+ */
+function lexicalScores(ctx: OnnxExportContext, model: FlowSegModel, queries: string, phraseWords: string, conditionMask: string): string {
+  const selector = model.lexicalSelector!;
+  const count = ctx.op('ReduceSum', [conditionMask, ctx.int64([-1])], { keepdims: 1 }, 'count');
+  const weighted = ctx.op('Mul', [phraseWords, ctx.op('Unsqueeze', [conditionMask, ctx.int64([2])], {}, 'mask_3d')], {}, 'weighted');
+  const words = ctx.op('Div', [ctx.op('ReduceSum', [weighted, ctx.int64([1])], { keepdims: 0 }, 'sum'), ctx.op('Max', [count, ctx.scalar(1)], {}, 'count_1')], {}, 'words');
+  const w = ctx.op('Mul', [ctx.op('MatMul', [words, ctx.weight(model, 'lexical_selector.word_kernel')], {}, 'word_proj'), ctx.scalar(1 / Math.sqrt(selector.projectionDim))], {}, 'word_scaled');
+  const q = ctx.linear(model, 'lexical_selector.query_proj', queries, 'query_proj');
+  return ctx.op('Squeeze', [ctx.op('MatMul', [q, ctx.op('Unsqueeze', [w, ctx.int64([2])], {}, 'word_col')], {}, 'dots'), ctx.int64([2])], {}, 'lexical_scores');
 }
