@@ -1,5 +1,5 @@
 /**
- * `npm run train [-- --quick] [--attributes] [--joint-steps N] [--region-crops N] [--lexical-skip] [--out dir]`: trains the full FlowSeg model (BSF + BAR, `small`
+ * `npm run train [-- --quick] [--attributes] [--joint-steps N] [--region-crops N] [--lexical-skip] [--lexical-selector] [--out dir]`: trains the full FlowSeg model (BSF + BAR, `small`
  * preset) through the paper's three stages on the synthetic benchmark and writes the
  * checkpoint that `npm start` and `flowseg` load (default
  * packages/flowseg-model/checkpoints/flowseg-small). Resumable: rerun the same command after an
@@ -20,10 +20,18 @@
  * adapter (`LexicalSkip`; docs/selection.md has both); a continuation adds them, fresh, to the
  * loaded checkpoint. `--lm-weight W` (continuations) weighs the next-token loss by W in the joint
  * objective instead of 1 (segmentation 1, selection 2), for a language model whose answers are
- * the weak link. `--copy-head N` (continuations) adds a copy head with N-wide attention to the
- * language model (`CopyHead`), and `--copy-steps S` trains it alone first: S steps of the answers'
- * next-token loss on the same examples, every other weight frozen (resumable in
- * `--run-dir`/copy-head); `--joint-steps 0` then skips the joint steps.
+ * the weak link.
+ *
+ * Continuations can also train single parts before (or instead of, with `--joint-steps 0`) the
+ * joint steps, each resumable in its own `--run-dir` folder, in this order:
+ * - `--copy-head N` adds a copy head with N-wide attention to the language model (`CopyHead`);
+ *   `--copy-steps S` trains it alone: S steps of the answers' next-token loss, every other
+ *   weight frozen (copy-head/);
+ * - `--answer-steps S [--answer-mix reasoning=3,attribute=1,…]` trains the language side (language
+ *   model, copy head, vision encoder) on the answers' next-token loss, families weighted as given
+ *   (default: the joint mix) (answers/);
+ * - `--lexical-selector` adds a `LexicalSelector`; `--selector-steps S` trains it alone on the joint
+ *   objective (lexical-selector/).
  */
 import { execFileSync } from 'node:child_process';
 import { resolve } from 'node:path';
@@ -37,6 +45,8 @@ import {
   validateCropSize,
   extendFlowSegModel,
   DEFAULT_JOINT_LOSS_WEIGHTS,
+  DEFAULT_FAMILY_MIX,
+  type FamilyMix,
   type FlowSegConfigOverrides,
 } from '@flowseg/flowseg-model';
 import { trainStage, saveCheckpoint, loadCheckpoint, readCheckpointFile, formatSeconds } from '@flowseg/flowseg-model/node';
@@ -46,7 +56,7 @@ import { TRAINING_STREAMS, argValue, startWasmBackend } from './scriptSetup.js';
 
 const FULL = { segmentorSteps: 1500, alignmentSteps: 300, jointSteps: 1500, batchSize: 8, evalPerFamily: 200 };
 /** A plan as recorded in a checkpoint's metadata (continuations add their summed steps). */
-type RecordedPlan = typeof FULL & { continuedJointSteps?: number; copyHeadSteps?: number; lexicalSelectorSteps?: number };
+type RecordedPlan = typeof FULL & { continuedJointSteps?: number; copyHeadSteps?: number; lexicalSelectorSteps?: number; answerSteps?: number };
 const QUICK = { segmentorSteps: 6, alignmentSteps: 3, jointSteps: 6, batchSize: 4, evalPerFamily: 6 };
 
 /** Peak learning rate of a continued joint stage: half the joint stage's default (1e-3). */
@@ -132,6 +142,21 @@ function positiveInt(raw: string, option: string): number {
   return value;
 }
 
+/** `--answer-mix reasoning=3,attribute=1`: family weights of the answers phase (default: the joint mix). */
+function familyMix(raw: string | undefined, option: string): FamilyMix {
+  if (raw === undefined) return DEFAULT_FAMILY_MIX;
+  const known = Object.keys(DEFAULT_FAMILY_MIX);
+  const mix: Record<string, number> = {};
+  for (const part of raw.split(',')) {
+    const [family, weight] = part.split('=');
+    if (!family || !known.includes(family) || weight === undefined) {
+      throw new Error(`${option}: expected family=weight pairs of ${known.join(', ')} separated by commas, received ${raw}`);
+    }
+    mix[family] = positiveInt(weight, `${option} ${family}`);
+  }
+  return mix;
+}
+
 function nonNegativeInt(raw: string, option: string): number {
   const value = Number(raw);
   if (!Number.isInteger(value) || value < 0) throw new Error(`${option}: expected an integer ≥ 0, received ${raw}`);
@@ -185,8 +210,10 @@ async function continueJoint(from: string): Promise<void> {
   const steps = nonNegativeInt(argValue('--joint-steps') ?? '1500', '--joint-steps');
   const copySteps = nonNegativeInt(argValue('--copy-steps') ?? '0', '--copy-steps');
   const selectorSteps = nonNegativeInt(argValue('--selector-steps') ?? '0', '--selector-steps');
-  if (steps + copySteps + selectorSteps === 0) {
-    throw new Error('--joint-steps: 0 joint steps and no --copy-steps or --selector-steps leave nothing to train');
+  const answerSteps = nonNegativeInt(argValue('--answer-steps') ?? '0', '--answer-steps');
+  const answerMix = familyMix(argValue('--answer-mix'), '--answer-mix');
+  if (steps + copySteps + selectorSteps + answerSteps === 0) {
+    throw new Error('--joint-steps: 0 joint steps and no --copy-steps, --answer-steps or --selector-steps leave nothing to train');
   }
   const extensions = extensionArgs();
   const rawLmWeight = argValue('--lm-weight');
@@ -209,7 +236,12 @@ async function continueJoint(from: string): Promise<void> {
   // Skip the examples the earlier joint stages (the first run's and any continuation) used.
   const earlierSteps = plan.jointSteps + (plan.continuedJointSteps ?? 0);
   const offset = earlierSteps * plan.batchSize;
-  console.log(`backend ${backend}; continuing ${from}: ${copySteps} copy-head and ${steps} joint steps from example ${offset}`);
+  const phases = [
+    ...(copySteps > 0 ? [`${copySteps} copy-head`] : []),
+    ...(answerSteps > 0 ? [`${answerSteps} answer`] : []),
+    ...(selectorSteps > 0 ? [`${selectorSteps} lexical-selector`] : []),
+  ];
+  console.log(`backend ${backend}; continuing ${from}: ${steps} joint steps from example ${offset}${phases.length > 0 ? ` after ${phases.join(', ')} steps` : ''}`);
   const loaded = await loadCheckpoint(from);
   // Extensions start at zero: the continuation begins from the checkpoint's outputs.
   const model = extensions.flags.length === 0 ? loaded : extendFlowSegModel(loaded, extensions.overrides).model;
@@ -230,6 +262,20 @@ async function continueJoint(from: string): Promise<void> {
           learningRate: COPY_HEAD_LEARNING_RATE,
           data: (start, count) => TRAINING_STREAMS.joint(offset + start, count),
           checkpointDir: `${runDir}/copy-head`,
+        });
+  // The language side alone (language model with any copy head, vision encoder) on the answers' next-token loss.
+  const answerRun =
+    answerSteps === 0
+      ? { seconds: 0 }
+      : await trainStage(model, {
+          stage: 'joint',
+          answersOnly: true,
+          trainOnly: ['language_model.', 'vision_encoder.'],
+          steps: answerSteps,
+          batchSize: plan.batchSize,
+          learningRate: CONTINUE_LEARNING_RATE,
+          data: (start, count) => refsegExamples('train', answerMix, offset + start, count),
+          checkpointDir: `${runDir}/answers`,
         });
   if (selectorSteps > 0 && model.lexicalSelector === null) {
     throw new Error('--selector-steps: the model has no lexical selector (add --lexical-selector)');
@@ -264,6 +310,7 @@ async function continueJoint(from: string): Promise<void> {
     metadata: {
       command: ['npm run train -- --continue <previous checkpoint> --joint-steps', String(steps), ...(jointAttributes ? ['--joint-attributes'] : []),
         ...(copySteps === 0 ? [] : ['--copy-steps', String(copySteps)]),
+        ...(answerSteps === 0 ? [] : ['--answer-steps', String(answerSteps), ...(argValue('--answer-mix') === undefined ? [] : ['--answer-mix', argValue('--answer-mix')!])]),
         ...(selectorSteps === 0 ? [] : ['--selector-steps', String(selectorSteps)]),
         ...(rawLmWeight === undefined ? [] : ['--lm-weight', String(lmWeight)]), ...extensions.flags].join(' '),
       // Chains add up: steps and minutes over every continuation, commands in order.
@@ -273,6 +320,7 @@ async function continueJoint(from: string): Promise<void> {
         continuedLearningRate: CONTINUE_LEARNING_RATE,
         ...(copySteps === 0 ? {} : { copyHeadSteps: (plan.copyHeadSteps ?? 0) + copySteps, copyHeadLearningRate: COPY_HEAD_LEARNING_RATE }),
         ...(selectorSteps === 0 ? {} : { lexicalSelectorSteps: (plan.lexicalSelectorSteps ?? 0) + selectorSteps }),
+        ...(answerSteps === 0 ? {} : { answerSteps: (plan.answerSteps ?? 0) + answerSteps }),
       },
       previousCommand: [previous.previousCommand, previous.command].filter(Boolean).join(' && ') || null,
       backend,
@@ -281,6 +329,7 @@ async function continueJoint(from: string): Promise<void> {
         jointContinued: +((previous.trainingMinutes?.['jointContinued'] ?? 0) + run.seconds / 60).toFixed(1),
         ...(copySteps === 0 ? {} : { copyHead: +((previous.trainingMinutes?.['copyHead'] ?? 0) + copyRun.seconds / 60).toFixed(1) }),
         ...(selectorSteps === 0 ? {} : { lexicalSelector: +((previous.trainingMinutes?.['lexicalSelector'] ?? 0) + selectorRun.seconds / 60).toFixed(1) }),
+        ...(answerSteps === 0 ? {} : { answers: +((previous.trainingMinutes?.['answers'] ?? 0) + answerRun.seconds / 60).toFixed(1) }),
       },
       testMetrics: metrics,
       commit: sourceCommit(),

@@ -63,8 +63,33 @@ describe('npm run train -- --continue', () => {
       expect(thirdWeights.includes('region_encoder.gate') && thirdWeights.includes('lexical_skip.kernel')).toBe(true);
       expect(chained.previousCommand).toBe(`${before.command} && ${after.command}`);
       expect(chained.trainingMinutes['jointContinued']).toBeGreaterThanOrEqual(after.trainingMinutes['jointContinued']!);
+      // Single parts alone: a copy head, the language side on answers, a lexical selector; no joint steps.
+      const fourth = join(dir, 'fourth');
+      const log4 = await train([
+        '--continue', third, '--joint-steps', '0', '--copy-head', '4', '--copy-steps', '2', '--answer-steps', '2',
+        '--answer-mix', 'reasoning=2,attribute=1', '--lexical-selector', '--selector-steps', '2', '--out', fourth, '--run-dir', join(dir, 'run4'),
+      ]);
+      expect(log4).toMatch(/0 joint steps from example 32 after 2 copy-head, 2 answer, 2 lexical-selector steps/);
+      const parts = await metadataOf(fourth);
+      expect(parts.command).toBe(
+        'npm run train -- --continue <previous checkpoint> --joint-steps 0 --copy-steps 2 --answer-steps 2 --answer-mix reasoning=2,attribute=1 --selector-steps 2 --copy-head 4 --lexical-selector',
+      );
+      expect(parts.plan).toMatchObject({ continuedJointSteps: 3, copyHeadSteps: 2, answerSteps: 2, lexicalSelectorSteps: 2 });
+      expect(Object.keys(parts.trainingMinutes)).toEqual(expect.arrayContaining(['copyHead', 'answers', 'lexicalSelector']));
+      const fourthConfig = JSON.parse(await readFile(join(fourth, 'config.json'), 'utf8')) as {
+        config: { selection: { lexicalSelector?: boolean }; languageModel: { copyHeadDim?: number } };
+      };
+      expect(fourthConfig.config.selection.lexicalSelector).toBe(true);
+      expect(fourthConfig.config.languageModel.copyHeadDim).toBe(4);
+      const fourthWeights = await readFile(join(fourth, 'model.safetensors'));
+      expect(fourthWeights.includes('language_model.copy_head.strength_kernel') && fourthWeights.includes('lexical_selector.word_kernel')).toBe(true);
       await expect(train(['--continue', first, '--joint-steps', '0', '--out', join(dir, 'bad')])).rejects.toThrow(
-        /--joint-steps: expected a positive integer, received 0/,
+        /--joint-steps: 0 joint steps and no --copy-steps, --answer-steps or --selector-steps leave nothing to train/,
+      );
+      await expect(train(['--continue', first, '--copy-steps', '1', '--out', join(dir, 'bad')])).rejects.toThrow(/--copy-steps: the model has no copy head/);
+      await expect(train(['--continue', first, '--selector-steps', '1', '--out', join(dir, 'bad')])).rejects.toThrow(/--selector-steps: the model has no lexical selector/);
+      await expect(train(['--continue', first, '--answer-steps', '1', '--answer-mix', 'riddles=1', '--out', join(dir, 'bad')])).rejects.toThrow(
+        /--answer-mix: expected family=weight pairs/,
       );
       await expect(train(['--continue', first, '--lm-weight', '0', '--out', join(dir, 'bad')])).rejects.toThrow(
         /--lm-weight: expected a positive number, received 0/,
