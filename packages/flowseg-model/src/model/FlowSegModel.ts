@@ -42,7 +42,10 @@ export interface FlowSegModelOptions {
  * → candidate masks → BAR → selection `argmax_i cos(W_q Q_out,i, W_c c) / τ` where `c` is the
  * mean of the target's refined conditions `C⁽ᴸ⁾` (its `<SEG>`'s tied phrases; `S` itself when it
  * has none). With `config.selection.regionCropSize`, `Q_out,i` first gets the region embedding
- * of candidate `i`'s raw mask ({@link CandidateRegionEncoder}, beyond the paper). Selection
+ * of candidate `i`'s raw mask ({@link CandidateRegionEncoder}, beyond the paper); with
+ * `config.selection.lexicalSelector`, the score also gets a {@link LexicalSelector}'s term from
+ * the phrase's mean word embedding; with `config.languageModel.copyHeadDim`, the language model's
+ * logits get a {@link CopyHead}'s bonus (both beyond the paper). Selection
  * never reads the BAR-refined masks, so inference can refine only the selected ones
  * (`refine: 'selected'`, see {@link BarCandidates}).
  *
@@ -52,7 +55,8 @@ export interface FlowSegModelOptions {
  * `language_model.*`, `adapter.*`, `decoder.*`, `bar.*` (when enabled), `selector.*`,
  * `attribute_head.*` (when `config.attributeClasses` is not empty; training only),
  * `region_encoder.*` (with `config.selection.regionCropSize`), `lexical_skip.kernel` (with
- * `config.adapter.lexicalSkip`).
+ * `config.adapter.lexicalSkip`), `lexical_selector.*` (with `config.selection.lexicalSelector`),
+ * `language_model.copy_head.*` (with `config.languageModel.copyHeadDim`).
  *
  * @example
  * ```ts

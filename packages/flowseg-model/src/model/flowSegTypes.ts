@@ -63,7 +63,10 @@ export interface FlowSegOutputs {
    * projects (`scores = cos(W_q Q, W_c c) / τ`) and the attribute head reads; for analysis.
    */
   readonly queries: tf.Tensor3D;
-  /** Selection scores `cos(W_q Q, W_c c) / τ` of each candidate `[targets, queries]` (`Q` = {@link FlowSegOutputs.queries}). */
+  /**
+   * Selection scores `cos(W_q Q, W_c c) / τ` of each candidate `[targets, queries]` (`Q` =
+   * {@link FlowSegOutputs.queries}), plus the `LexicalSelector`'s term when the model has one.
+   */
   readonly scores: tf.Tensor2D;
   /** Index of the selected candidate per target `[targets]`, int32. */
   readonly selectedIndex: tf.Tensor1D;
