@@ -93,7 +93,7 @@ export class CopyHead extends FlowSegLayer {
       const q = this.query.forward(h);
       const k = this.key.forward(h);
       const scores = tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(this.copyDim)); // [B, T, T]
-      // valid[b, t, j] = j < t and token j is real (left padding: then j + 1 is real too).
+      // valid[b, t, j] = j < t and token j is real (padding on one side only: then j + 1 ≤ t is real too).
       const earlier = tf.sub(tf.linalg.bandPart(tf.ones([tokens, tokens]), -1, 0), tf.eye(tokens)); // [T, T], 1 where j < t
       const valid = inputs.attentionMask
         ? tf.mul(tf.expandDims(earlier, 0), tf.expandDims(tf.cast(inputs.attentionMask, 'float32'), 1))
