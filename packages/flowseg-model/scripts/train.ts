@@ -61,8 +61,8 @@ const QUICK = { segmentorSteps: 6, alignmentSteps: 3, jointSteps: 6, batchSize: 
 
 /** Peak learning rate of a continued joint stage: half the joint stage's default (1e-3). */
 const CONTINUE_LEARNING_RATE = 5e-4;
-/** Peak learning rate of a fresh copy head trained alone: the joint stage's default. */
-const COPY_HEAD_LEARNING_RATE = 1e-3;
+/** Peak learning rate of a fresh part (copy head, lexical selector) trained alone: the joint stage's default. */
+const FRESH_PART_LEARNING_RATE = 1e-3;
 
 async function main(): Promise<void> {
   const from = argValue('--continue');
@@ -176,8 +176,8 @@ async function testMetrics(model: FlowSegModel, perFamily: number): Promise<Reco
 
 /**
  * `--region-crops N` (a candidate region encoder with N×N crops), `--lexical-skip` (a lexical
- * skip into the adapter) and `--copy-head N` (a copy head in the language model): config
- * overrides, and the flags as given, for the record.
+ * skip into the adapter), `--copy-head N` (a copy head in the language model) and
+ * `--lexical-selector` (a lexical selector): config overrides, and the flags as given, for the record.
  */
 function extensionArgs(): { overrides: FlowSegConfigOverrides; flags: string[] } {
   const raw = argValue('--region-crops');
@@ -259,7 +259,7 @@ async function continueJoint(from: string): Promise<void> {
           trainOnly: ['language_model.copy_head.'],
           steps: copySteps,
           batchSize: plan.batchSize,
-          learningRate: COPY_HEAD_LEARNING_RATE,
+          learningRate: FRESH_PART_LEARNING_RATE,
           data: (start, count) => TRAINING_STREAMS.joint(offset + start, count),
           checkpointDir: `${runDir}/copy-head`,
         });
@@ -289,7 +289,7 @@ async function continueJoint(from: string): Promise<void> {
           trainOnly: ['lexical_selector.'],
           steps: selectorSteps,
           batchSize: plan.batchSize,
-          learningRate: COPY_HEAD_LEARNING_RATE,
+          learningRate: FRESH_PART_LEARNING_RATE,
           data: (start, count) => TRAINING_STREAMS.joint(offset + start, count),
           checkpointDir: `${runDir}/lexical-selector`,
         });
@@ -318,7 +318,7 @@ async function continueJoint(from: string): Promise<void> {
         ...plan,
         continuedJointSteps: (plan.continuedJointSteps ?? 0) + steps,
         continuedLearningRate: CONTINUE_LEARNING_RATE,
-        ...(copySteps === 0 ? {} : { copyHeadSteps: (plan.copyHeadSteps ?? 0) + copySteps, copyHeadLearningRate: COPY_HEAD_LEARNING_RATE }),
+        ...(copySteps === 0 ? {} : { copyHeadSteps: (plan.copyHeadSteps ?? 0) + copySteps, copyHeadLearningRate: FRESH_PART_LEARNING_RATE }),
         ...(selectorSteps === 0 ? {} : { lexicalSelectorSteps: (plan.lexicalSelectorSteps ?? 0) + selectorSteps }),
         ...(answerSteps === 0 ? {} : { answerSteps: (plan.answerSteps ?? 0) + answerSteps }),
       },
