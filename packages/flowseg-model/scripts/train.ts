@@ -249,50 +249,38 @@ async function continueJoint(from: string): Promise<void> {
   if (copySteps > 0 && model.languageModel.copyHeadDim === null) {
     throw new Error('--copy-steps: the model has no copy head (add --copy-head N)');
   }
-  // The copy head alone, on the answers' next-token loss: no masks, so a step costs a fraction of a joint one.
-  const copyRun =
-    copySteps === 0
-      ? { seconds: 0 }
-      : await trainStage(model, {
-          stage: 'joint',
-          answersOnly: true,
-          trainOnly: ['language_model.copy_head.'],
-          steps: copySteps,
-          batchSize: plan.batchSize,
-          learningRate: FRESH_PART_LEARNING_RATE,
-          data: (start, count) => TRAINING_STREAMS.joint(offset + start, count),
-          checkpointDir: `${runDir}/copy-head`,
-        });
-  // The language side alone (language model with any copy head, vision encoder) on the answers' next-token loss.
-  const answerRun =
-    answerSteps === 0
-      ? { seconds: 0 }
-      : await trainStage(model, {
-          stage: 'joint',
-          answersOnly: true,
-          trainOnly: ['language_model.', 'vision_encoder.'],
-          steps: answerSteps,
-          batchSize: plan.batchSize,
-          learningRate: CONTINUE_LEARNING_RATE,
-          data: (start, count) => refsegExamples('train', answerMix, offset + start, count),
-          checkpointDir: `${runDir}/answers`,
-        });
   if (selectorSteps > 0 && model.lexicalSelector === null) {
     throw new Error('--selector-steps: the model has no lexical selector (add --lexical-selector)');
   }
-  // The lexical selector alone, on the joint objective (only its selection term reaches it).
-  const selectorRun =
-    selectorSteps === 0
+  /** One single-part phase of the joint stage: `steps` steps of `trainOnly`, resumable in `runDir/<folder>`. */
+  const part = async (
+    steps: number,
+    folder: string,
+    options: { trainOnly: string[]; learningRate: number; answersOnly?: boolean; mix?: FamilyMix },
+  ): Promise<{ seconds: number }> =>
+    steps === 0
       ? { seconds: 0 }
-      : await trainStage(model, {
+      : trainStage(model, {
           stage: 'joint',
-          trainOnly: ['lexical_selector.'],
-          steps: selectorSteps,
+          answersOnly: options.answersOnly ?? false,
+          trainOnly: options.trainOnly,
+          steps,
           batchSize: plan.batchSize,
-          learningRate: FRESH_PART_LEARNING_RATE,
-          data: (start, count) => TRAINING_STREAMS.joint(offset + start, count),
-          checkpointDir: `${runDir}/lexical-selector`,
+          learningRate: options.learningRate,
+          data: (start, count) => refsegExamples('train', options.mix ?? DEFAULT_FAMILY_MIX, offset + start, count),
+          checkpointDir: `${runDir}/${folder}`,
         });
+  // The copy head alone, on the answers' next-token loss: no masks, so a step costs a fraction of a joint one.
+  const copyRun = await part(copySteps, 'copy-head', { trainOnly: ['language_model.copy_head.'], learningRate: FRESH_PART_LEARNING_RATE, answersOnly: true });
+  // The language side (language model with any copy head, vision encoder) on the answers' next-token loss.
+  const answerRun = await part(answerSteps, 'answers', {
+    trainOnly: ['language_model.', 'vision_encoder.'],
+    learningRate: CONTINUE_LEARNING_RATE,
+    answersOnly: true,
+    mix: answerMix,
+  });
+  // The lexical selector alone, on the joint objective (only its selection term reaches it).
+  const selectorRun = await part(selectorSteps, 'lexical-selector', { trainOnly: ['lexical_selector.'], learningRate: FRESH_PART_LEARNING_RATE });
   // Needs a checkpoint trained with --attributes (it has the attribute head).
   const jointAttributes = process.argv.includes('--joint-attributes');
   const run = steps === 0 ? { seconds: 0 } : await trainStage(model, {

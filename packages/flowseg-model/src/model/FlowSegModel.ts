@@ -389,16 +389,18 @@ export class FlowSegModel extends FlowSegLayer {
     const refined = dec.conditions?.conditions ?? conditions;
     // c = mean of the target's refined conditions; S when it has none.
     const count = tf.sum(conditionMask, -1, true); // [R, 1]
-    const mean = tf.div(tf.sum(tf.mul(refined, tf.expandDims(conditionMask, 2)), 1), tf.maximum(count, 1));
+    const tiedMask = tf.expandDims(conditionMask, 2);
+    // Mean over each target's tied phrases (zeros when it has none).
+    const tiedMean = (x: tf.Tensor3D) => tf.div(tf.sum(tf.mul(x, tiedMask), 1), tf.maximum(count, 1)) as tf.Tensor2D;
+    const mean = tiedMean(refined);
     const has = tf.minimum(count, 1);
     const c = tf.add(tf.mul(mean, has), tf.mul(s, tf.sub(1, has))) as tf.Tensor2D;
     // Selection reads queries, c and at most the raw masks, so it can run before BAR.
     const queries = this.candidateFeatures(dec.queries, dec.predMasks, images, items);
     let scores = this.selector.forward({ queries, condition: c });
     if (this.lexicalSelector && words) {
-      // w̄ = mean word embedding of the target's tied phrases (zeros when it has none).
-      const rowWords = tf.div(tf.sum(tf.mul(perRow(words), tf.expandDims(conditionMask, 2)), 1), tf.maximum(count, 1)) as tf.Tensor2D;
-      scores = tf.add(scores, this.lexicalSelector.forward({ queries, words: rowWords })) as tf.Tensor2D;
+      // w̄ = mean word embedding of the target's tied phrases.
+      scores = tf.add(scores, this.lexicalSelector.forward({ queries, words: tiedMean(perRow(words)) })) as tf.Tensor2D;
     }
     const selectedIndex = tf.cast(tf.argMax(scores, 1), 'int32') as tf.Tensor1D;
     const pick = tf.reshape(tf.oneHot(selectedIndex, n), [rows, n, 1, 1]);

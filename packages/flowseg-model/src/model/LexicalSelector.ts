@@ -70,20 +70,18 @@ export class LexicalSelector extends FlowSegLayer {
 
   /** Scores `[targets, queries]`, to add to FlowSeg's selection scores. */
   forward(inputs: LexicalSelectorInputs): tf.Tensor2D {
-    const b = checkShapes(
+    checkShapes(
       {
         queries: { tensor: inputs.queries, axes: ['targets', 'queries', 'channels'], dtypes: ['float32'] },
         words: { tensor: inputs.words, axes: ['targets', 'hidden'], dtypes: ['float32'] },
       },
       { channels: this.queryDim, hidden: this.wordDim },
     );
-    const targets = b.targets!;
-    const queries = b.queries!;
     return tf.tidy(() => {
-      const q = tf.reshape(this.queryProj.forward(inputs.queries), [targets, queries, this.projectionDim]);
+      const q = this.queryProj.forward(inputs.queries); // [R, N, P]
       const w = tf.mul(tf.matMul(inputs.words, this.wordKernel.read() as tf.Tensor2D), 1 / Math.sqrt(this.projectionDim)); // [R, P]
-      // One score per candidate: Σ_p q[r, i, p]·w[r, p] as a batched [N, P] × [P, 1] product.
-      return tf.reshape(tf.matMul(q, tf.expandDims(w, 2)), [targets, queries]) as tf.Tensor2D;
+      // Σ_p q[r, i, p]·w[r, p]: a broadcast product and a sum (no batched matmul, slow on wasm).
+      return tf.sum(tf.mul(q, tf.expandDims(w, 1)), -1) as tf.Tensor2D;
     });
   }
 

@@ -203,11 +203,15 @@ export function decoderGraph(model: FlowSegModel, options: FlowSegGraphOptions):
   const candidates = model.bar
     ? ctx.emit(model.bar, { maskLogits: dec['predMasks']!, pixelFeatures: maskFeatures }, 'bar')['refinedLogits']!
     : dec['predMasks']!;
+  // Mean over each target's tied phrases (zeros when it has none).
+  const count = ctx.op('ReduceSum', [conditionMask, ctx.int64([-1])], { keepdims: 1 }, 'tied_count');
+  const tied = ctx.op('Unsqueeze', [conditionMask, ctx.int64([2])], {}, 'tied_3d');
+  const countAtLeastOne = ctx.op('Max', [count, ctx.scalar(1)], {}, 'tied_count_1');
+  const tiedMean = (x: string, hint: string) =>
+    ctx.op('Div', [ctx.op('ReduceSum', [ctx.op('Mul', [x, tied], {}, `${hint}_weighted`), ctx.int64([1])], { keepdims: 0 }, `${hint}_sum`), countAtLeastOne], {}, hint);
   // c = mean of the target's refined conditions; S when it has none.
   const selection = ctx.withScope('selection', () => {
-    const count = ctx.op('ReduceSum', [conditionMask, ctx.int64([-1])], { keepdims: 1 }, 'count');
-    const weighted = ctx.op('Mul', [refined, ctx.op('Unsqueeze', [conditionMask, ctx.int64([2])], {}, 'mask_3d')], {}, 'weighted');
-    const mean = ctx.op('Div', [ctx.op('ReduceSum', [weighted, ctx.int64([1])], { keepdims: 0 }, 'sum'), ctx.op('Max', [count, ctx.scalar(1)], {}, 'count_1')], {}, 'mean');
+    const mean = tiedMean(refined, 'mean');
     const has = ctx.op('Min', [count, ctx.scalar(1)], {}, 'has');
     const fallback = ctx.op('Mul', [segEmbeddings, ctx.op('Sub', [ctx.scalar(1), has], {}, 'has_not')], {}, 'fallback');
     return ctx.op('Add', [ctx.op('Mul', [mean, has], {}, 'mean_kept'), fallback], {}, 'condition');
@@ -222,7 +226,7 @@ export function decoderGraph(model: FlowSegModel, options: FlowSegGraphOptions):
     : dec['queries']!;
   let scores = ctx.emit(model.selector, { queries, condition: selection }, 'selector')['scores']!;
   if (model.lexicalSelector) {
-    const lexical = ctx.withScope('lexical_selector', () => lexicalScores(ctx, model, queries, phraseWords!, conditionMask));
+    const lexical = ctx.withScope('lexical_selector', () => lexicalScores(ctx, model, queries, tiedMean(phraseWords!, 'words')));
     scores = ctx.op('Add', [scores, lexical], {}, 'scores');
   }
   const best = ctx.op('ArgMax', [scores], { axis: 1, keepdims: 1 }, 'best'); // first maximum, as tf.argMax
@@ -245,16 +249,10 @@ export function decoderGraph(model: FlowSegModel, options: FlowSegGraphOptions):
   return finish(builder, out);
 }
 
-/**
- * `LexicalSelector`'s scores: `w̄` = mean of the target's tied phrase words (0 without one), then
- * `(Q·W_q + b_q)·(w̄·W_w)/√P` per candidate, as in TF.js.
- */
-function lexicalScores(ctx: OnnxExportContext, model: FlowSegModel, queries: string, phraseWords: string, conditionMask: string): string {
+/** `LexicalSelector`'s scores from the targets' mean phrase words `w̄`: `(Q·W_q + b_q)·(w̄·W_w)/√P` per candidate, as in TF.js. */
+function lexicalScores(ctx: OnnxExportContext, model: FlowSegModel, queries: string, words: string): string {
   const selector = model.lexicalSelector!;
-  const count = ctx.op('ReduceSum', [conditionMask, ctx.int64([-1])], { keepdims: 1 }, 'count');
-  const weighted = ctx.op('Mul', [phraseWords, ctx.op('Unsqueeze', [conditionMask, ctx.int64([2])], {}, 'mask_3d')], {}, 'weighted');
-  const words = ctx.op('Div', [ctx.op('ReduceSum', [weighted, ctx.int64([1])], { keepdims: 0 }, 'sum'), ctx.op('Max', [count, ctx.scalar(1)], {}, 'count_1')], {}, 'words');
   const w = ctx.op('Mul', [ctx.op('MatMul', [words, ctx.weight(model, 'lexical_selector.word_kernel')], {}, 'word_proj'), ctx.scalar(1 / Math.sqrt(selector.projectionDim))], {}, 'word_scaled');
   const q = ctx.linear(model, 'lexical_selector.query_proj', queries, 'query_proj');
-  return ctx.op('Squeeze', [ctx.op('MatMul', [q, ctx.op('Unsqueeze', [w, ctx.int64([2])], {}, 'word_col')], {}, 'dots'), ctx.int64([2])], {}, 'lexical_scores');
+  return ctx.op('ReduceSum', [ctx.op('Mul', [q, ctx.op('Unsqueeze', [w, ctx.int64([1])], {}, 'word_row')], {}, 'products'), ctx.int64([-1])], { keepdims: 0 }, 'lexical_scores');
 }
