@@ -4,7 +4,8 @@
  * checkpoint that `npm start` and `flowseg` load (default
  * packages/flowseg-model/checkpoints/flowseg-small). Resumable: rerun the same command after an
  * interruption and it continues from the last checkpoint of the current stage (in --run-dir).
- * The checkpoint's metadata records the command, the steps and the test-split metrics.
+ * The checkpoint's metadata records the command, the steps and the metrics on the validation split
+ * (compare runs on these) and on the test split (report these).
  * `--attributes` adds attribute supervision (shape, colour, size; see AttributeHead and
  * docs/selection.md): of every matched query in stage 1, and of each target's query and
  * condition in the joint stage. `--joint-steps N` sets the joint stage's length (default 1500).
@@ -30,6 +31,9 @@
  * - `--answer-steps S [--answer-mix reasoning=3,attribute=1,…]` trains the language side (language
  *   model, copy head, vision encoder) on the answers' next-token loss, families weighted as given
  *   (default: the joint mix) (answers/);
+ * - `--refit-steps S` re-fits the condition path to the language model's states after an answers
+ *   phase moved them: the adapter, its lexical skip, the selector and any lexical selector alone on
+ *   the joint objective, language model and decoder frozen (refit/);
  * - `--lexical-selector` adds a `LexicalSelector`; `--selector-steps S` trains it alone on the joint
  *   objective (lexical-selector/).
  */
@@ -56,7 +60,13 @@ import { TRAINING_STREAMS, argValue, startWasmBackend } from './scriptSetup.js';
 
 const FULL = { segmentorSteps: 1500, alignmentSteps: 300, jointSteps: 1500, batchSize: 8, evalPerFamily: 200 };
 /** A plan as recorded in a checkpoint's metadata (continuations add their summed steps). */
-type RecordedPlan = typeof FULL & { continuedJointSteps?: number; copyHeadSteps?: number; lexicalSelectorSteps?: number; answerSteps?: number };
+type RecordedPlan = typeof FULL & {
+  continuedJointSteps?: number;
+  copyHeadSteps?: number;
+  lexicalSelectorSteps?: number;
+  answerSteps?: number;
+  refitSteps?: number;
+};
 const QUICK = { segmentorSteps: 6, alignmentSteps: 3, jointSteps: 6, batchSize: 4, evalPerFamily: 6 };
 
 /** Peak learning rate of a continued joint stage: half the joint stage's default (1e-3). */
@@ -105,7 +115,7 @@ async function main(): Promise<void> {
     data: TRAINING_STREAMS.joint,
     checkpointDir: `${runDir}/joint`,
   }));
-  const metrics = await testMetrics(model, plan.evalPerFamily);
+  const metrics = await splitMetrics(model, plan.evalPerFamily);
   await saveCheckpoint(model, out, {
     metadata: {
       command: ['npm run train', ...(quick || attributes || jointSteps ? ['--'] : []), ...(quick ? ['--quick'] : []),
@@ -115,7 +125,7 @@ async function main(): Promise<void> {
       backend,
       // Summed over resumed runs (each stage's state keeps its own wall-clock total).
       trainingMinutes: Object.fromEntries(Object.entries(stageSeconds).map(([k, v]) => [k, +(v / 60).toFixed(1)])),
-      testMetrics: metrics,
+      ...metrics,
       commit: sourceCommit(),
       date: new Date().toISOString(),
     },
@@ -163,15 +173,24 @@ function nonNegativeInt(raw: string, option: string): number {
   return value;
 }
 
-/** cIoU / gIoU on the test split, `perFamily` samples of each family, generated answers (printed). */
-async function testMetrics(model: FlowSegModel, perFamily: number): Promise<Record<string, { cIoU: number; gIoU: number }>> {
-  const metrics: Record<string, { cIoU: number; gIoU: number }> = {};
-  for (const family of ['attribute', 'relational', 'reasoning', 'multi', 'empty'] as const) {
-    const r = await evaluateModel(model, refsegExamples('test', { [family]: 1 }, 0, perFamily));
-    metrics[family] = { cIoU: r.metrics.cIoU, gIoU: r.metrics.gIoU };
-    console.log(`test ${family}: cIoU ${r.metrics.cIoU.toFixed(3)} gIoU ${r.metrics.gIoU.toFixed(3)} (${perFamily} samples, generated answers)`);
-  }
-  return metrics;
+type FamilyMetrics = Record<string, { cIoU: number; gIoU: number }>;
+
+/**
+ * cIoU / gIoU per family, `perFamily` samples of each, generated answers, printed: on the
+ * validation split (what to compare runs on when choosing between them) and on the test split
+ * (the report; choosing on it would flatter the chosen run).
+ */
+async function splitMetrics(model: FlowSegModel, perFamily: number): Promise<{ valMetrics: FamilyMetrics; testMetrics: FamilyMetrics }> {
+  const of = async (split: 'val' | 'test'): Promise<FamilyMetrics> => {
+    const metrics: FamilyMetrics = {};
+    for (const family of ['attribute', 'relational', 'reasoning', 'multi', 'empty'] as const) {
+      const r = await evaluateModel(model, refsegExamples(split, { [family]: 1 }, 0, perFamily));
+      metrics[family] = { cIoU: r.metrics.cIoU, gIoU: r.metrics.gIoU };
+      console.log(`${split} ${family}: cIoU ${r.metrics.cIoU.toFixed(3)} gIoU ${r.metrics.gIoU.toFixed(3)} (${perFamily} samples, generated answers)`);
+    }
+    return metrics;
+  };
+  return { valMetrics: await of('val'), testMetrics: await of('test') };
 }
 
 /**
@@ -212,8 +231,9 @@ async function continueJoint(from: string): Promise<void> {
   const selectorSteps = nonNegativeInt(argValue('--selector-steps') ?? '0', '--selector-steps');
   const answerSteps = nonNegativeInt(argValue('--answer-steps') ?? '0', '--answer-steps');
   const answerMix = familyMix(argValue('--answer-mix'), '--answer-mix');
-  if (steps + copySteps + selectorSteps + answerSteps === 0) {
-    throw new Error('--joint-steps: 0 joint steps and no --copy-steps, --answer-steps or --selector-steps leave nothing to train');
+  const refitSteps = nonNegativeInt(argValue('--refit-steps') ?? '0', '--refit-steps');
+  if (steps + copySteps + selectorSteps + answerSteps + refitSteps === 0) {
+    throw new Error('--joint-steps: 0 joint steps and no --copy-steps, --answer-steps, --refit-steps or --selector-steps leave nothing to train');
   }
   const extensions = extensionArgs();
   const rawLmWeight = argValue('--lm-weight');
@@ -239,6 +259,7 @@ async function continueJoint(from: string): Promise<void> {
   const phases = [
     ...(copySteps > 0 ? [`${copySteps} copy-head`] : []),
     ...(answerSteps > 0 ? [`${answerSteps} answer`] : []),
+    ...(refitSteps > 0 ? [`${refitSteps} refit`] : []),
     ...(selectorSteps > 0 ? [`${selectorSteps} lexical-selector`] : []),
   ];
   console.log(`backend ${backend}; continuing ${from}: ${steps} joint steps from example ${offset}${phases.length > 0 ? ` after ${phases.join(', ')} steps` : ''}`);
@@ -279,6 +300,11 @@ async function continueJoint(from: string): Promise<void> {
     answersOnly: true,
     mix: answerMix,
   });
+  // The condition path's small parts re-fitted to the (moved) language-model states; the rest frozen.
+  const refitRun = await part(refitSteps, 'refit', {
+    trainOnly: ['adapter.', 'lexical_skip.', 'selector.', 'lexical_selector.'],
+    learningRate: CONTINUE_LEARNING_RATE,
+  });
   // The lexical selector alone, on the joint objective (only its selection term reaches it).
   const selectorRun = await part(selectorSteps, 'lexical-selector', { trainOnly: ['lexical_selector.'], learningRate: FRESH_PART_LEARNING_RATE });
   // Needs a checkpoint trained with --attributes (it has the attribute head).
@@ -293,12 +319,13 @@ async function continueJoint(from: string): Promise<void> {
     data: (start, count) => TRAINING_STREAMS.joint(offset + start, count),
     checkpointDir: `${runDir}/joint-continued`,
   });
-  const metrics = await testMetrics(model, plan.evalPerFamily);
+  const metrics = await splitMetrics(model, plan.evalPerFamily);
   await saveCheckpoint(model, out, {
     metadata: {
       command: ['npm run train -- --continue <previous checkpoint> --joint-steps', String(steps), ...(jointAttributes ? ['--joint-attributes'] : []),
         ...(copySteps === 0 ? [] : ['--copy-steps', String(copySteps)]),
         ...(answerSteps === 0 ? [] : ['--answer-steps', String(answerSteps), ...(argValue('--answer-mix') === undefined ? [] : ['--answer-mix', argValue('--answer-mix')!])]),
+        ...(refitSteps === 0 ? [] : ['--refit-steps', String(refitSteps)]),
         ...(selectorSteps === 0 ? [] : ['--selector-steps', String(selectorSteps)]),
         ...(rawLmWeight === undefined ? [] : ['--lm-weight', String(lmWeight)]), ...extensions.flags].join(' '),
       // Chains add up: steps and minutes over every continuation, commands in order.
@@ -309,6 +336,7 @@ async function continueJoint(from: string): Promise<void> {
         ...(copySteps === 0 ? {} : { copyHeadSteps: (plan.copyHeadSteps ?? 0) + copySteps, copyHeadLearningRate: FRESH_PART_LEARNING_RATE }),
         ...(selectorSteps === 0 ? {} : { lexicalSelectorSteps: (plan.lexicalSelectorSteps ?? 0) + selectorSteps }),
         ...(answerSteps === 0 ? {} : { answerSteps: (plan.answerSteps ?? 0) + answerSteps }),
+        ...(refitSteps === 0 ? {} : { refitSteps: (plan.refitSteps ?? 0) + refitSteps }),
       },
       previousCommand: [previous.previousCommand, previous.command].filter(Boolean).join(' && ') || null,
       backend,
@@ -318,8 +346,9 @@ async function continueJoint(from: string): Promise<void> {
         ...(copySteps === 0 ? {} : { copyHead: +((previous.trainingMinutes?.['copyHead'] ?? 0) + copyRun.seconds / 60).toFixed(1) }),
         ...(selectorSteps === 0 ? {} : { lexicalSelector: +((previous.trainingMinutes?.['lexicalSelector'] ?? 0) + selectorRun.seconds / 60).toFixed(1) }),
         ...(answerSteps === 0 ? {} : { answers: +((previous.trainingMinutes?.['answers'] ?? 0) + answerRun.seconds / 60).toFixed(1) }),
+        ...(refitSteps === 0 ? {} : { refit: +((previous.trainingMinutes?.['refit'] ?? 0) + refitRun.seconds / 60).toFixed(1) }),
       },
-      testMetrics: metrics,
+      ...metrics,
       commit: sourceCommit(),
       date: new Date().toISOString(),
     },

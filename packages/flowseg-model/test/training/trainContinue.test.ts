@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { parseSafetensors } from '@flowseg/core';
 import { runScript } from '../support/runScript.js';
 
 const train = (args: string[]) => runScript('train.ts', ['--threads', '1', ...args]);
@@ -11,8 +12,9 @@ const train = (args: string[]) => runScript('train.ts', ['--threads', '1', ...ar
 interface Metadata {
   command: string;
   previousCommand?: string | null;
-  plan: { jointSteps: number; batchSize: number; continuedJointSteps?: number };
+  plan: { jointSteps: number; batchSize: number; continuedJointSteps?: number; refitSteps?: number; answerSteps?: number };
   trainingMinutes: Record<string, number>;
+  valMetrics: Record<string, { cIoU: number; gIoU: number }>;
   testMetrics: Record<string, { cIoU: number; gIoU: number }>;
   commit: string | null;
 }
@@ -29,7 +31,8 @@ describe('npm run train -- --continue', () => {
       const log = await train(['--continue', first, '--joint-steps', '2', '--out', second, '--run-dir', join(dir, 'run')]);
       // The first run's joint stage read 5 steps × 4 examples; the continuation starts after them.
       expect(log).toMatch(/continuing .*first: 2 joint steps from example 20/);
-      expect(log).toMatch(/test attribute: cIoU/);
+      // Validation metrics (to choose runs on) before the test metrics (the report).
+      expect(log).toMatch(/val attribute: cIoU[\s\S]*test attribute: cIoU/);
       const before = await metadataOf(first);
       const after = await metadataOf(second);
       expect(before.command).toBe('npm run train -- --quick --joint-steps 5');
@@ -42,6 +45,7 @@ describe('npm run train -- --continue', () => {
       expect(after.plan.continuedJointSteps).toBe(2);
       expect(Object.keys(after.trainingMinutes)).toEqual([...Object.keys(before.trainingMinutes), 'jointContinued']);
       expect(Object.keys(after.testMetrics).sort()).toEqual(['attribute', 'empty', 'multi', 'reasoning', 'relational']);
+      expect(Object.keys(after.valMetrics).sort()).toEqual(['attribute', 'empty', 'multi', 'reasoning', 'relational']);
       // The weights moved.
       const weights = async (d: string) => readFile(join(d, 'model.safetensors'));
       expect(Buffer.compare(await weights(first), await weights(second))).not.toBe(0);
@@ -83,8 +87,23 @@ describe('npm run train -- --continue', () => {
       expect(fourthConfig.config.languageModel.copyHeadDim).toBe(4);
       const fourthWeights = await readFile(join(fourth, 'model.safetensors'));
       expect(fourthWeights.includes('language_model.copy_head.strength_kernel') && fourthWeights.includes('lexical_selector.word_kernel')).toBe(true);
+      // The refit phase moves the condition path's small parts and nothing else.
+      const fifth = join(dir, 'fifth');
+      const log5 = await train(['--continue', fourth, '--joint-steps', '0', '--refit-steps', '2', '--out', fifth, '--run-dir', join(dir, 'run5')]);
+      expect(log5).toMatch(/0 joint steps from example 32 after 2 refit steps/);
+      const refit = await metadataOf(fifth);
+      expect(refit.command).toBe('npm run train -- --continue <previous checkpoint> --joint-steps 0 --refit-steps 2');
+      expect(refit.plan).toMatchObject({ refitSteps: 2, answerSteps: 2 });
+      expect(Object.keys(refit.trainingMinutes)).toContain('refit');
+      const before5 = parseSafetensors(fourthWeights);
+      const after5 = parseSafetensors(await readFile(join(fifth, 'model.safetensors')));
+      const changed = before5.names.filter((n) => Buffer.compare(Buffer.from(before5.rawBytes(n)), Buffer.from(after5.rawBytes(n))) !== 0);
+      const refitParts = ['adapter.', 'lexical_skip.', 'selector.', 'lexical_selector.'];
+      expect(changed.length).toBeGreaterThan(0);
+      expect(changed.filter((n) => !refitParts.some((p) => n.startsWith(p)))).toEqual([]);
+      expect(changed.some((n) => n.startsWith('adapter.'))).toBe(true);
       await expect(train(['--continue', first, '--joint-steps', '0', '--out', join(dir, 'bad')])).rejects.toThrow(
-        /--joint-steps: 0 joint steps and no --copy-steps, --answer-steps or --selector-steps leave nothing to train/,
+        /--joint-steps: 0 joint steps and no --copy-steps, --answer-steps, --refit-steps or --selector-steps leave nothing to train/,
       );
       await expect(train(['--continue', first, '--copy-steps', '1', '--out', join(dir, 'bad')])).rejects.toThrow(/--copy-steps: the model has no copy head/);
       await expect(train(['--continue', first, '--selector-steps', '1', '--out', join(dir, 'bad')])).rejects.toThrow(/--selector-steps: the model has no lexical selector/);
