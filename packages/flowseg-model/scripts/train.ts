@@ -31,9 +31,10 @@
  * - `--answer-steps S [--answer-mix reasoning=3,attribute=1,…]` trains the language side (language
  *   model, copy head, vision encoder) on the answers' next-token loss, families weighted as given
  *   (default: the joint mix) (answers/);
- * - `--refit-steps S` re-fits the condition path to the language model's states after an answers
- *   phase moved them: the adapter, its lexical skip, the selector and any lexical selector alone on
- *   the joint objective, language model and decoder frozen (refit/);
+ * - `--refit-steps S` re-fits the small parts between the trunks and the pick (after an answers
+ *   phase moved the language model's states, or to sharpen selection): the adapter, its lexical
+ *   skip, any region encoder, the selector and any lexical selector, alone on the joint objective,
+ *   language model, encoders and decoder frozen (refit/);
  * - `--lexical-selector` adds a `LexicalSelector`; `--selector-steps S` trains it alone on the joint
  *   objective (lexical-selector/).
  */
@@ -300,9 +301,9 @@ async function continueJoint(from: string): Promise<void> {
     answersOnly: true,
     mix: answerMix,
   });
-  // The condition path's small parts re-fitted to the (moved) language-model states; the rest frozen.
+  // The small parts between the trunks and the pick (condition path and selection), the rest frozen.
   const refitRun = await part(refitSteps, 'refit', {
-    trainOnly: ['adapter.', 'lexical_skip.', 'selector.', 'lexical_selector.'],
+    trainOnly: ['adapter.', 'lexical_skip.', 'region_encoder.', 'selector.', 'lexical_selector.'],
     learningRate: CONTINUE_LEARNING_RATE,
   });
   // The lexical selector alone, on the joint objective (only its selection term reaches it).
