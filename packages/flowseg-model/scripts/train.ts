@@ -321,6 +321,8 @@ async function continueJoint(from: string): Promise<void> {
     checkpointDir: `${runDir}/joint-continued`,
   });
   const metrics = await splitMetrics(model, plan.evalPerFamily);
+  // A phase's minutes over the whole chain: the earlier checkpoints' plus this run's.
+  const summedMinutes = (phase: string, phaseRun: { seconds: number }) => +((previous.trainingMinutes?.[phase] ?? 0) + phaseRun.seconds / 60).toFixed(1);
   await saveCheckpoint(model, out, {
     metadata: {
       command: ['npm run train -- --continue <previous checkpoint> --joint-steps', String(steps), ...(jointAttributes ? ['--joint-attributes'] : []),
@@ -343,11 +345,11 @@ async function continueJoint(from: string): Promise<void> {
       backend,
       trainingMinutes: {
         ...(previous.trainingMinutes ?? {}),
-        jointContinued: +((previous.trainingMinutes?.['jointContinued'] ?? 0) + run.seconds / 60).toFixed(1),
-        ...(copySteps === 0 ? {} : { copyHead: +((previous.trainingMinutes?.['copyHead'] ?? 0) + copyRun.seconds / 60).toFixed(1) }),
-        ...(selectorSteps === 0 ? {} : { lexicalSelector: +((previous.trainingMinutes?.['lexicalSelector'] ?? 0) + selectorRun.seconds / 60).toFixed(1) }),
-        ...(answerSteps === 0 ? {} : { answers: +((previous.trainingMinutes?.['answers'] ?? 0) + answerRun.seconds / 60).toFixed(1) }),
-        ...(refitSteps === 0 ? {} : { refit: +((previous.trainingMinutes?.['refit'] ?? 0) + refitRun.seconds / 60).toFixed(1) }),
+        jointContinued: summedMinutes('jointContinued', run),
+        ...(copySteps === 0 ? {} : { copyHead: summedMinutes('copyHead', copyRun) }),
+        ...(selectorSteps === 0 ? {} : { lexicalSelector: summedMinutes('lexicalSelector', selectorRun) }),
+        ...(answerSteps === 0 ? {} : { answers: summedMinutes('answers', answerRun) }),
+        ...(refitSteps === 0 ? {} : { refit: summedMinutes('refit', refitRun) }),
       },
       ...metrics,
       commit: sourceCommit(),
