@@ -54,7 +54,7 @@ function positiveArg(name: string, fallback: number): number {
 function extract(model: FlowSegModel, family: Family, split: 'train' | 'test', count: number): ProbeSample[] {
   const out: ProbeSample[] = [];
   const { height, width } = model.config.image;
-  const maxTokens = model.config.languageModel.maxPositions - model.visionEncoder.numImageTokens;
+  const maxTokens = model.config.languageModel.maxPositions - model.numPrefixTokens;
   const numQueries = model.config.decoder.numQueries;
   for (let start = 0; out.length < count; start += 8) {
     const examples = refsegExamples(split, { [family]: 1 }, start, 8).filter((e) => e.targetMasks.length === 1);
@@ -65,7 +65,7 @@ function extract(model: FlowSegModel, family: Family, split: 'train' | 'test', c
     const values = tf.tidy(() => {
       const ids = tf.tensor2d(seq.ids, undefined, 'int32');
       const mask = tf.tensor2d(seq.attentionMask, undefined, 'int32');
-      const lm = model.languageModel.forward({ imageTokens: model.visionEncoder.forward(images).tokens, tokenIds: ids, attentionMask: mask });
+      const lm = model.languageModel.forward({ imageTokens: model.languagePrefix(images), tokenIds: ids, attentionMask: mask });
       const hiddenStates = model.adapterHiddenStates(lm.hiddenStates, ids);
       const initial = model.adapter.forward({ tokenIds: seq.ids, hiddenStates, attentionMask: seq.attentionMask }).conditions;
       const rows = fwd.candidateLogits.shape[0];

@@ -197,7 +197,8 @@ async function splitMetrics(model: FlowSegModel, perFamily: number): Promise<{ v
 /**
  * `--region-crops N` (a candidate region encoder with N×N crops), `--lexical-skip` (a lexical
  * skip into the adapter), `--copy-head N` (a copy head in the language model) and
- * `--lexical-selector` (a lexical selector): config overrides, and the flags as given, for the record.
+ * `--lexical-selector` (a lexical selector) and `--object-tokens` (object tokens for the language
+ * model): config overrides, and the flags as given, for the record.
  */
 function extensionArgs(): { overrides: FlowSegConfigOverrides; flags: string[] } {
   const raw = argValue('--region-crops');
@@ -207,19 +208,22 @@ function extensionArgs(): { overrides: FlowSegConfigOverrides; flags: string[] }
   const rawCopy = argValue('--copy-head');
   const copyDim = rawCopy === undefined ? undefined : positiveInt(rawCopy, '--copy-head');
   const lexicalSelector = process.argv.includes('--lexical-selector');
+  const objectTokens = process.argv.includes('--object-tokens');
+  const languageModel = { ...(copyDim === undefined ? {} : { copyHeadDim: copyDim }), ...(objectTokens ? { objectTokens: true } : {}) };
   return {
     overrides: {
       ...(size === undefined && !lexicalSelector
         ? {}
         : { selection: { ...(size === undefined ? {} : { regionCropSize: size }), ...(lexicalSelector ? { lexicalSelector: true } : {}) } }),
       ...(lexical ? { adapter: { lexicalSkip: true } } : {}),
-      ...(copyDim === undefined ? {} : { languageModel: { copyHeadDim: copyDim } }),
+      ...(Object.keys(languageModel).length === 0 ? {} : { languageModel }),
     },
     flags: [
       ...(size === undefined ? [] : ['--region-crops', String(size)]),
       ...(lexical ? ['--lexical-skip'] : []),
       ...(copyDim === undefined ? [] : ['--copy-head', String(copyDim)]),
       ...(lexicalSelector ? ['--lexical-selector'] : []),
+      ...(objectTokens ? ['--object-tokens'] : []),
     ],
   };
 }
@@ -294,9 +298,9 @@ async function continueJoint(from: string): Promise<void> {
         });
   // The copy head alone, on the answers' next-token loss: no masks, so a step costs a fraction of a joint one.
   const copyRun = await part(copySteps, 'copy-head', { trainOnly: ['language_model.copy_head.'], learningRate: FRESH_PART_LEARNING_RATE, answersOnly: true });
-  // The language side (language model with any copy head, vision encoder) on the answers' next-token loss.
+  // The language side (language model with any copy head, vision encoder, any object tokens) on the answers' next-token loss.
   const answerRun = await part(answerSteps, 'answers', {
-    trainOnly: ['language_model.', 'vision_encoder.'],
+    trainOnly: ['language_model.', 'vision_encoder.', 'object_tokens.'],
     learningRate: CONTINUE_LEARNING_RATE,
     answersOnly: true,
     mix: answerMix,

@@ -26,6 +26,7 @@ export { LexicalSkip, type LexicalSkipConfig, type LexicalSkipInputs } from './l
 export { LexicalSelector, type LexicalSelectorConfig, type LexicalSelectorInputs } from './model/LexicalSelector.js';
 export { CopyHead, type CopyHeadConfig, type CopyHeadInputs } from './language/CopyHead.js';
 export { AttributeHead, validateAttributeClasses, type AttributeHeadConfig } from './model/AttributeHead.js';
+export { ObjectTokenEncoder, type ObjectTokenEncoderConfig, type ObjectTokenInputs } from './model/ObjectTokenEncoder.js';
 export {
   CandidateRegionEncoder,
   DEFAULT_REGION_CONV_CHANNELS,

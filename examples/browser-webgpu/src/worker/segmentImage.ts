@@ -38,12 +38,12 @@ async function chooseAnswer(model: FlowSegModel, request: SegmentRequest): Promi
   if (request.answerMode === 'template') return { text: template, origin: 'template', note: null, generatedIds: [], generateMs: 0 };
   const start = performance.now();
   const promptIds = tok.encode(segmentationPrompt(request.expression), { addBos: true });
-  const room = model.languageModel.maxPositions - model.visionEncoder.numImageTokens - promptIds.length - 1;
+  const room = model.languageModel.maxPositions - model.numPrefixTokens - promptIds.length - 1;
   if (room < 1) return { text: template, origin: 'template', note: 'the instruction leaves no room for an answer', generatedIds: [], generateMs: 0 };
   const { height, width } = model.config.image;
   const imageTokens = tf.tidy(() => {
     const image = tf.tensor4d(Float32Array.from(request.image, (v) => v / 255), [1, height, width, 3]);
-    return model.visionEncoder.forward(image).tokens;
+    return model.languagePrefix(image);
   });
   let generated: number[];
   try {

@@ -59,6 +59,13 @@ export interface FlowSegConfig {
      * matching earlier states, starting at 0). Beyond the paper; absent means no copy head.
      */
     readonly copyHeadDim?: number;
+    /**
+     * Object tokens after the image tokens (`ObjectTokenEncoder`): one token per decoder
+     * query from a condition-free decoder pass — its attribute probabilities (the attribute
+     * head's), objectness and mask centroid and size — so the language model can read which
+     * objects the image holds. Needs `attributeClasses`. Beyond the paper; absent means false.
+     */
+    readonly objectTokens?: boolean;
   };
   /** `φ_llm` and phrase pooling. */
   readonly adapter: {

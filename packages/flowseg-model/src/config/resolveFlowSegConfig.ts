@@ -122,5 +122,14 @@ export function validateFlowSegConfig(c: FlowSegConfig): void {
   if (c.selection.regionCropSize !== undefined) validateCropSize(c.selection.regionCropSize, 'selection.regionCropSize');
   if (c.selection.lexicalSelector !== undefined) bool(c.selection.lexicalSelector, 'selection.lexicalSelector');
   if (c.attributeClasses !== undefined) validateAttributeClasses(c.attributeClasses, 'attributeClasses');
+  if (c.languageModel.objectTokens !== undefined) {
+    bool(c.languageModel.objectTokens, 'languageModel.objectTokens');
+    if (c.languageModel.objectTokens && (c.attributeClasses ?? []).length === 0) {
+      throw new ValueError(
+        'languageModel.objectTokens: object tokens carry the attribute head\'s probabilities; set attributeClasses too',
+        'languageModel.objectTokens',
+      );
+    }
+  }
   if (!Number.isInteger(c.seed)) throw new ValueError(`seed: expected an integer, received ${c.seed}`, 'seed');
 }

@@ -153,7 +153,7 @@ function generateAnswers(model: FlowSegModel, images: tf.Tensor4D, batch: readon
   const ids = prompts.map((p) => [...new Array<number>(length - p.length).fill(tok.padId), ...p]);
   const mask = prompts.map((p) => Array.from({ length }, (_, t) => (t >= length - p.length ? 1 : 0)));
   const generated = tf.tidy(() => {
-    const imageTokens = model.visionEncoder.forward(images).tokens;
+    const imageTokens = model.languagePrefix(images);
     const idsT = tf.tensor2d(ids, undefined, 'int32');
     const maskT = tf.tensor2d(mask, undefined, 'int32');
     return model.languageModel.generate(imageTokens, idsT, { maxNewTokens, eosId: tok.eosId, attentionMask: maskT });

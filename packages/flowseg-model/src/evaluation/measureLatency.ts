@@ -10,7 +10,7 @@ import { sequenceBatch } from '../data/sequenceBatch.js';
  */
 export async function measureForwardLatency(model: FlowSegModel, examples: readonly ReferringExample[], repeats = 5): Promise<number> {
   const images = imageBatch(examples);
-  const maxTokens = model.config.languageModel.maxPositions - model.visionEncoder.numImageTokens;
+  const maxTokens = model.config.languageModel.maxPositions - model.numPrefixTokens;
   const seq = sequenceBatch(model.tokenizer, examples, maxTokens);
   const once = async () => {
     const t0 = performance.now();

@@ -69,9 +69,9 @@ function resolveOptions(options: SegmentBatchOptions): ResolvedOptions {
   };
 }
 
-/** Tokens left for `<bos> prompt answer <eos>` after the image tokens. @internal */
+/** Tokens left for `<bos> prompt answer <eos>` after the image (and any object) tokens. @internal */
 export function textBudget(model: FlowSegModel): number {
-  return model.config.languageModel.maxPositions - model.visionEncoder.numImageTokens;
+  return model.config.languageModel.maxPositions - model.numPrefixTokens;
 }
 
 function planText(model: FlowSegModel, request: SegmentRequest, index: number, name: ArgumentName): TextPlan {
@@ -91,7 +91,7 @@ function planText(model: FlowSegModel, request: SegmentRequest, index: number, n
   if (promptIds.length + 2 > budget) {
     throw new ValueError(
       `${name(index, 'expression')}: the prompt has ${promptIds.length - 1} tokens; the model reads at most ${budget - 3} ` +
-        `(maxPositions=${model.config.languageModel.maxPositions} minus ${model.visionEncoder.numImageTokens} image tokens, <bos>, one answer token and <eos>)`,
+        `(maxPositions=${model.config.languageModel.maxPositions} minus ${model.numPrefixTokens} image and object tokens, <bos>, one answer token and <eos>)`,
       name(index, 'expression'),
     );
   }
@@ -104,7 +104,7 @@ function planText(model: FlowSegModel, request: SegmentRequest, index: number, n
     if (check.repairs.length > 0) throw new ValueError(`${arg}: not a well-formed answer (${check.repairs[0]})`, arg);
     if (promptIds.length + answerIds.length + 1 > budget) {
       throw new ValueError(
-        `${arg}: <bos>, prompt, answer and <eos> take ${promptIds.length + answerIds.length + 1} tokens; the model reads at most ${budget} after its image tokens`,
+        `${arg}: <bos>, prompt, answer and <eos> take ${promptIds.length + answerIds.length + 1} tokens; the model reads at most ${budget} after its image and object tokens`,
         arg,
       );
     }
@@ -128,7 +128,7 @@ async function generateAnswers(
   const maxNewTokens = options.maxNewTokens ?? Math.min(DEFAULT_MAX_NEW_TOKENS, room);
   if (maxNewTokens > room) {
     throw new ValueError(
-      `maxNewTokens: ${maxNewTokens} exceeds the ${room} tokens the model has left after its image tokens, the longest prompt and <eos>`,
+      `maxNewTokens: ${maxNewTokens} exceeds the ${room} tokens the model has left after its image and object tokens, the longest prompt and <eos>`,
       'maxNewTokens',
     );
   }
@@ -139,7 +139,7 @@ async function generateAnswers(
   const mask = rows.map((i) => Array.from({ length: longest }, (_, t) => (t >= longest - plans[i]!.promptIds.length ? 1 : 0)));
   const imageTokens = tf.tidy(() => {
     const subset = rows.length === plans.length ? images : tf.gather(images, rows);
-    return model.visionEncoder.forward(subset as tf.Tensor4D).tokens;
+    return model.languagePrefix(subset as tf.Tensor4D);
   });
   let generated: number[][];
   try {
@@ -368,7 +368,7 @@ async function segmentMany(
  *    (bilinear resize when it differs; see {@link SegmentImage});
  * 2. the prompt is `segmentationPrompt(expression)` (`segment <expression>` unless the
  *    expression starts with an instruction verb), tokenized as `<bos> prompt`;
- * 3. the answer is generated greedily by the language model with the image tokens as prefix
+ * 3. the answer is generated greedily by the language model with the image (and any object) tokens as prefix
  *    (up to `maxNewTokens`; a malformed answer is repaired and the repair reported), or the
  *    `answer` option is used as it is (teacher forcing);
  * 4. `model.forward` runs on `<bos> prompt answer <eos>`; each `<SEG>` of the answer gives one

@@ -15,6 +15,7 @@ import { CandidateRegionEncoder } from './CandidateRegionEncoder.js';
 import { LexicalSkip } from '../language/LexicalSkip.js';
 import { LexicalSelector } from './LexicalSelector.js';
 import { AttributeHead } from './AttributeHead.js';
+import { ObjectTokenEncoder } from './ObjectTokenEncoder.js';
 import type { BarCandidates, FlowSegInputs, FlowSegOutputs, SegmentorOutputs } from './flowSegTypes.js';
 import { tokenTensors } from './tokenTensors.js';
 
@@ -53,10 +54,13 @@ export interface FlowSegModelOptions {
  * initialisation, its own conditions and its own selected mask). Weights are named after the
  * children: `segmentation_encoder.*`, `pixel_position.*`, `pixel_decoder.*`, `vision_encoder.*`,
  * `language_model.*`, `adapter.*`, `decoder.*`, `bar.*` (when enabled), `selector.*`,
- * `attribute_head.*` (when `config.attributeClasses` is not empty; training only),
+ * `attribute_head.*` (when `config.attributeClasses` is not empty; training, and the object tokens),
  * `region_encoder.*` (with `config.selection.regionCropSize`), `lexical_skip.kernel` (with
  * `config.adapter.lexicalSkip`), `lexical_selector.*` (with `config.selection.lexicalSelector`),
- * `language_model.copy_head.*` (with `config.languageModel.copyHeadDim`).
+ * `language_model.copy_head.*` (with `config.languageModel.copyHeadDim`), `object_tokens.*` (with
+ * `config.languageModel.objectTokens`: the language model's prefix gets one {@link ObjectTokenEncoder}
+ * token per query of a condition-free decoder pass after the image tokens, see
+ * {@link FlowSegModel.languagePrefix}).
  *
  * @example
  * ```ts
@@ -96,8 +100,10 @@ export class FlowSegModel extends FlowSegLayer {
   readonly lexicalSelector: LexicalSelector | null;
   /** Region embedding of each candidate added to its query before selection, or `null` without `config.selection.regionCropSize`. */
   readonly regionEncoder: CandidateRegionEncoder | null;
-  /** Training-only attribute classifiers on the output queries, or `null` when `config.attributeClasses` is empty. */
+  /** Classifiers of each candidate's attributes (training, and the object tokens' input), or `null` when `config.attributeClasses` is empty. */
   readonly attributeHead: AttributeHead | null;
+  /** Object tokens for the language model, or `null` without `config.languageModel.objectTokens`. */
+  readonly objectTokens: ObjectTokenEncoder | null;
   private positionCache: tf.Tensor2D | null = null;
 
   constructor(options: FlowSegModelOptions) {
@@ -213,6 +219,9 @@ export class FlowSegModel extends FlowSegLayer {
     const attributeClasses = c.attributeClasses ?? [];
     this.attributeHead =
       attributeClasses.length > 0 ? new AttributeHead({ hiddenDim: c.decoder.hiddenDim, classes: attributeClasses, seed: seed(10) }) : null;
+    this.objectTokens = c.languageModel.objectTokens
+      ? new ObjectTokenEncoder({ tokenDim: c.languageModel.hiddenSize, classes: attributeClasses, seed: seed(13) })
+      : null;
     // Built eagerly so that `trainableWeights` is complete before the first call.
     this.build();
     const [ph, pw] = this.maskSize;
@@ -235,6 +244,7 @@ export class FlowSegModel extends FlowSegLayer {
       ['region_encoder', this.regionEncoder],
       ['lexical_skip', this.lexicalSkip],
       ['lexical_selector', this.lexicalSelector],
+      ['object_tokens', this.objectTokens],
     ];
     for (const [key, layer] of children) {
       if (!layer) continue;
@@ -269,7 +279,8 @@ export class FlowSegModel extends FlowSegLayer {
       parsed.items.forEach((item, b) => item.segPositions.forEach((_, s) => (batchIndex.push(b), segIndex.push(s))));
       const maxSeg = parsed.maxSeg;
       const out = tidy(() => {
-        const imageTokens = this.visionEncoder.forward(inputs.images).tokens;
+        const pix = this.pixelFeatures(inputs.images);
+        const imageTokens = this.languagePrefix(inputs.images, pix);
         const lm = this.languageModel.forward({ imageTokens, tokenIds: tokens.ids, attentionMask: tokens.mask });
         const cond = this.adapter.forward({
           tokenIds: tokens.rows,
@@ -278,7 +289,6 @@ export class FlowSegModel extends FlowSegLayer {
           training,
         });
         const words = this.phraseWords(tokens);
-        const pix = this.pixelFeatures(inputs.images);
         const targets = this.decodeTargets(inputs.images, cond, words, pix, batchIndex, segIndex, maxSeg, training, refine);
         return { lmLogits: lm.logits, ...targets };
       });
@@ -286,6 +296,33 @@ export class FlowSegModel extends FlowSegLayer {
     } finally {
       tokens.dispose();
     }
+  }
+
+  /** Tokens before the text in the language model: image tokens, then any object tokens. */
+  get numPrefixTokens(): number {
+    return this.visionEncoder.numImageTokens + (this.objectTokens ? this.config.decoder.numQueries : 0);
+  }
+
+  /**
+   * The language model's prefix `[batch, numPrefixTokens, hidden]`: the vision encoder's image
+   * tokens, then, with `config.languageModel.objectTokens`, one {@link ObjectTokenEncoder} token
+   * per query of a condition-free decoder pass (the segmentor's view of each object).
+   * @param images - `[batch, height, width, 3]` float32 in `[0, 1]`.
+   * @param pixelFeatures - the images' pixel-decoder output when the caller has it already.
+   */
+  languagePrefix(images: tf.Tensor4D, pixelFeatures?: ReturnType<FpnPixelDecoder['forward']>): tf.Tensor3D {
+    const { height, width } = this.config.image;
+    checkShapes({ images: { tensor: images, axes: ['batch', height, width, 3], dtypes: ['float32'] } });
+    return tidy(() => {
+      const imageTokens = this.visionEncoder.forward(images).tokens;
+      if (!this.objectTokens) return imageTokens;
+      const pass = this.conditionFreePass(images, pixelFeatures ?? this.pixelFeatures(images), false);
+      const [batch, n, d] = pass.queries.shape;
+      const flat = tf.reshape(pass.queries, [batch * n, d]) as tf.Tensor2D;
+      const attributeLogits = this.attributeHead!.forward(flat).map((l) => tf.reshape(l, [batch, n, l.shape[1]]) as tf.Tensor3D);
+      const objects = this.objectTokens.forward({ attributeLogits, objectLogits: pass.dec.predLogits, maskLogits: pass.dec.predMasks });
+      return tf.concat([imageTokens, objects], 1) as tf.Tensor3D;
+    });
   }
 
   /**
@@ -443,13 +480,22 @@ export class FlowSegModel extends FlowSegLayer {
     checkShapes({ images: { tensor: images, axes: ['batch', height, width, 3], dtypes: ['float32'] } });
     return tidy(() => {
       const pix = this.pixelFeatures(images);
-      const dec = this.decoder.forward({ features: pix.features, maskFeatures: pix.maskFeatures, training });
+      const { dec, queries } = this.conditionFreePass(images, pix, training);
       const predMasks = this.bar
         ? this.bar.forward({ maskLogits: dec.predMasks, pixelFeatures: pix.maskFeatures, training }).refinedLogits
         : dec.predMasks;
-      const queries = this.candidateFeatures(dec.queries, dec.predMasks, images, null);
       return { predLogits: dec.predLogits, predMasks, auxOutputs: dec.auxOutputs, queries };
     });
+  }
+
+  /** The decoder from the learned queries without conditions, and its candidate features (inside the caller's tidy). */
+  private conditionFreePass(
+    images: tf.Tensor4D,
+    pix: ReturnType<FpnPixelDecoder['forward']>,
+    training: boolean,
+  ): { dec: ReturnType<Mask2FormerDecoder['forward']>; queries: tf.Tensor3D } {
+    const dec = this.decoder.forward({ features: pix.features, maskFeatures: pix.maskFeatures, training });
+    return { dec, queries: this.candidateFeatures(dec.queries, dec.predMasks, images, null) };
   }
 
   /**

@@ -22,7 +22,7 @@ export const DESCRIBE_PROMPT = 'describe the image';
 /** Child layers each stage trains (stage 3 trains everything). */
 const STAGE_CHILDREN: Record<TrainingStage, readonly string[] | null> = {
   segmentor: ['segmentation_encoder', 'pixel_position', 'pixel_decoder', 'decoder', 'bar', 'attribute_head'],
-  alignment: ['vision_encoder', 'language_model'],
+  alignment: ['vision_encoder', 'language_model', 'object_tokens'],
   joint: null,
 };
 
@@ -106,7 +106,7 @@ export function stageObjective(
   };
   const metrics = () => Object.fromEntries(Object.entries(parts).map(([k, v]) => [k, v ? v.dataSync()[0]! : NaN]));
   const disposeParts = () => tf.dispose(Object.values(parts).filter((v): v is tf.Scalar => v !== null));
-  const maxTokens = model.config.languageModel.maxPositions - model.visionEncoder.numImageTokens;
+  const maxTokens = model.config.languageModel.maxPositions - model.numPrefixTokens;
   if (stage === 'segmentor') {
     const head = model.attributeHead;
     const targets = examples.map((e) => maskTarget(e.instanceMasks, height, width));
@@ -207,7 +207,7 @@ function nextTokenObjective(
   const lossMask = tf.tensor2d(seq.lossMask, undefined, 'float32');
   return {
     loss: () => {
-      const imageTokens = model.visionEncoder.forward(images).tokens;
+      const imageTokens = model.languagePrefix(images);
       const logits = model.languageModel.logits({ imageTokens, tokenIds: ids, attentionMask: mask });
       const lm = nextTokenCrossEntropy({ logits, tokenIds: ids, lossMask });
       keep('lm', lm);
