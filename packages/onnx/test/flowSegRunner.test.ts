@@ -281,6 +281,24 @@ describe('OnnxFlowSegRunner', () => {
     attention.dispose();
   });
 
+  it('a model with object tokens (segmentor → object tokens → language model) and a region encoder: equals forward, fixed and dynamic spatial axes', async () => {
+    const objects = tinyModel(13, {
+      attributeClasses: [3, 2],
+      selection: { projectionDim: 16, temperature: 0.07, regionCropSize: 8 },
+      languageModel: { hiddenSize: 32, numLayers: 2, numHeads: 2, ffnSize: 64, maxPositions: 64, objectTokens: true },
+    });
+    objects.namedWeights().get('region_encoder.gate')!.write(tf.tensor1d([2]));
+    for (const dynamicSpatial of [false, true]) {
+      const exported = exportFlowSegOnnx(objects, { dynamicSpatial });
+      expect(exported.manifest.objectTokens).toBe(true);
+      const r = await OnnxFlowSegRunner.create(exported, { intraOpNumThreads: 1, concurrent: true });
+      await expectRunnerMatches(r, objects, ['describe <p> red ball </p> <SEG>', '<p> blue cube </p> <p> ball </p> <SEG> <SEG>'], 14);
+      await r.release();
+    }
+    expect(models.manifest.objectTokens).toBe(false);
+    objects.dispose();
+  });
+
   it('the same API runs on onnxruntime-web (WebAssembly) with the same results', async () => {
     const web = await OnnxFlowSegRunner.create(models, { runtime: 'web', intraOpNumThreads: 1 });
     expect(web.runtime).toBe('web');

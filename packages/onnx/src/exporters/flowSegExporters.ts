@@ -4,6 +4,7 @@ import { LlmConditionAdapter, LlmProjection } from '@flowseg/llm-condition-adapt
 import { Conv2d, FpnPixelDecoder, GroupNorm, Mask2FormerDecoder, Mask2FormerDecoderLayer, MaskEmbeddingMlp } from '@flowseg/mask2former-decoder';
 import {
   CandidateRegionEncoder,
+  ObjectTokenEncoder,
   ConditionQuerySelector,
   ConvSegmentationEncoder,
   Embedding,
@@ -28,6 +29,7 @@ import {
   tinyCausalLMExporter,
 } from './flowSegModelExporters.js';
 import { candidateRegionEncoderExporter } from './regionExporters.js';
+import { objectTokenEncoderExporter } from './objectTokenExporters.js';
 
 /**
  * Register the exporters of FlowSeg's packages: `@flowseg/bsf-layer` (`SemanticGate`,
@@ -38,7 +40,7 @@ import { candidateRegionEncoderExporter } from './regionExporters.js';
  * (`LlmConditionAdapter`'s tensor half, `LlmProjection`) and `@flowseg/flowseg-model`
  * (`ConvSegmentationEncoder`, `ResidualConvBlock`, `Conv2d`, `PatchVisionEncoder`,
  * `PreNormTransformerBlock`, `Embedding`, `TinyCausalLM`, `ConditionQuerySelector`,
- * `CandidateRegionEncoder`).
+ * `CandidateRegionEncoder`, `ObjectTokenEncoder`).
  * Importing `@flowseg/onnx` does this; call it again to restore them after replacing one.
  */
 export function registerFlowSegOnnxExporters(): void {
@@ -64,4 +66,5 @@ export function registerFlowSegOnnxExporters(): void {
   registerOnnxExporter(TinyCausalLM, tinyCausalLMExporter);
   registerOnnxExporter(ConditionQuerySelector, conditionQuerySelectorExporter);
   registerOnnxExporter(CandidateRegionEncoder, candidateRegionEncoderExporter);
+  registerOnnxExporter(ObjectTokenEncoder, objectTokenEncoderExporter);
 }

@@ -107,3 +107,23 @@ export function reluFeedForwardAt(ctx: OnnxExportContext, owner: FlowSegLayer, p
   const hidden = ctx.op('Relu', [ctx.linear(owner, `${prefix}.linear1`, x)], {}, `${prefix}/relu`);
   return ctx.linear(owner, `${prefix}.linear2`, hidden);
 }
+
+/** One spatial axis read at run time: its length (int64 `[1]`), as float32, and `0 … length − 1` as float32. */
+export interface RuntimeAxis {
+  readonly length: string;
+  readonly lengthF: string;
+  readonly range: string;
+}
+
+/** Axis `dim` of `x`, each piece computed once for every use below. */
+export function runtimeAxis(ctx: OnnxExportContext, x: string, dim: number, hint: string): RuntimeAxis {
+  const length = shapeSlice(ctx, x, dim, dim + 1, hint);
+  const range = ctx.op('Range', [ctx.int64([0], []), ctx.op('Squeeze', [length], {}, `${hint}/n`), ctx.int64([1], [])], {}, `${hint}/range`);
+  return { length, lengthF: toFloat(ctx, length, `${hint}/f`), range: toFloat(ctx, range, `${hint}/range_f`) };
+}
+
+/** Pixel-centre coordinates `(i + ½)/length` of an axis, shaped `shape`. */
+export function pixelCentres(ctx: OnnxExportContext, axis: RuntimeAxis, shape: readonly number[], hint: string): string {
+  const centres = ctx.op('Div', [ctx.op('Add', [axis.range, ctx.scalar(0.5)], {}, `${hint}/half`), axis.lengthF], {}, `${hint}/centres`);
+  return ctx.op('Reshape', [centres, ctx.int64(shape)], {}, hint);
+}

@@ -1,27 +1,7 @@
 import { REGION_BOX_HALF_SIDE_SIGMAS, REGION_BOX_MIN_HALF_PIXELS, type CandidateRegionEncoder } from '@flowseg/flowseg-model';
 import type { OnnxExportContext } from '../export/OnnxExportContext.js';
 import type { OnnxLayerExporter } from '../export/registry.js';
-import { concatShape, conv2dAt, shapeSlice, spaceToDepthNhwc, toFloat } from './graphOps.js';
-
-/** One spatial axis read at run time: its length (int64 `[1]`), as float32, and `0 … length − 1` as float32. */
-interface RuntimeAxis {
-  readonly length: string;
-  readonly lengthF: string;
-  readonly range: string;
-}
-
-/** Axis `dim` of `x`, each piece computed once for every use below. */
-function runtimeAxis(ctx: OnnxExportContext, x: string, dim: number, hint: string): RuntimeAxis {
-  const length = shapeSlice(ctx, x, dim, dim + 1, hint);
-  const range = ctx.op('Range', [ctx.int64([0], []), ctx.op('Squeeze', [length], {}, `${hint}/n`), ctx.int64([1], [])], {}, `${hint}/range`);
-  return { length, lengthF: toFloat(ctx, length, `${hint}/f`), range: toFloat(ctx, range, `${hint}/range_f`) };
-}
-
-/** Pixel-centre coordinates `(i + ½)/length` of an axis, shaped `shape`. */
-function pixelCentres(ctx: OnnxExportContext, axis: RuntimeAxis, shape: readonly number[], hint: string): string {
-  const centres = ctx.op('Div', [ctx.op('Add', [axis.range, ctx.scalar(0.5)], {}, `${hint}/half`), axis.lengthF], {}, `${hint}/centres`);
-  return ctx.op('Reshape', [centres, ctx.int64(shape)], {}, hint);
-}
+import { concatShape, conv2dAt, pixelCentres, runtimeAxis, shapeSlice, spaceToDepthNhwc, toFloat, type RuntimeAxis } from './graphOps.js';
 
 /**
  * Bilinear sampling weights `max(0, 1 − |u − i|)` of `size` samples across a box (as

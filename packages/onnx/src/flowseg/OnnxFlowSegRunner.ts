@@ -65,6 +65,7 @@ export interface OnnxFlowSegRunnerOptions extends OnnxSessionOptions {
   /**
    * Run the image branch (segmentor) and the text branch (vision → language model) at the same
    * time (default false: one after the other, so `intraOpNumThreads` bounds the cores used).
+   * With object tokens the image branch always runs first: the text branch reads its tokens.
    */
   readonly concurrent?: boolean;
 }
@@ -167,10 +168,10 @@ export class OnnxFlowSegRunner {
     const segIndex: number[] = [];
     parsed.items.forEach((item, b) => item.segPositions.forEach((_, s) => (batchIndex.push(b), segIndex.push(s))));
 
-    const textBranch = async () => {
+    const textBranch = async (objectTokens?: OnnxTypedTensor) => {
       const { imageTokens } = await this.sessions.vision.runTyped({ images });
       return this.sessions.languageModel.runTyped({
-        imageTokens: imageTokens!,
+        imageTokens: objectTokens ? concatTokens(imageTokens!, objectTokens) : imageTokens!,
         tokenIds: { dtype: 'int32', dims: [batch, tokens.tokens], data: tokens.ids },
         attentionMask: { dtype: 'int32', dims: [batch, tokens.tokens], data: tokens.mask },
       });
@@ -178,7 +179,11 @@ export class OnnxFlowSegRunner {
     const imageBranch = () => this.sessions.segmentor.runTyped({ images });
     let lm: Record<string, OnnxTypedTensor>;
     let pix: Record<string, OnnxTypedTensor>;
-    if (this.concurrent) [lm, pix] = await Promise.all([textBranch(), imageBranch()]);
+    if (m.objectTokens) {
+      // The language model's prefix ends with the segmentor's object tokens: image branch first.
+      pix = await imageBranch();
+      lm = await textBranch(pix['objectTokens']!);
+    } else if (this.concurrent) [lm, pix] = await Promise.all([textBranch(), imageBranch()]);
     else {
       lm = await textBranch();
       pix = await imageBranch();
@@ -307,4 +312,18 @@ export class OnnxFlowSegRunner {
     this.released = true;
     await Promise.all(Object.values(this.sessions).map((s) => s.release()));
   }
+}
+
+/** `[a ; b]` along axis 1 of two float32 `[batch, tokens_i, width]` tensors (image tokens, then object tokens). */
+function concatTokens(a: OnnxTypedTensor, b: OnnxTypedTensor): OnnxTypedTensor {
+  const [batch, ta, width] = a.dims as [number, number, number];
+  const tb = b.dims[1]!;
+  const x = a.data as Float32Array;
+  const y = b.data as Float32Array;
+  const out = new Float32Array(batch * (ta + tb) * width);
+  for (let i = 0; i < batch; i++) {
+    out.set(x.subarray(i * ta * width, (i + 1) * ta * width), i * (ta + tb) * width);
+    out.set(y.subarray(i * tb * width, (i + 1) * tb * width), (i * (ta + tb) + ta) * width);
+  }
+  return { dtype: 'float32', dims: [batch, ta + tb, width], data: out };
 }

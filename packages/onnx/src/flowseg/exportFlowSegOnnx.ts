@@ -81,6 +81,12 @@ export interface FlowSegOnnxManifest {
    * in manifests written before it existed: false.
    */
   readonly lexicalSelector?: boolean;
+  /**
+   * Whether the model has object tokens: the segmentor graph then also outputs `objectTokens
+   * [batch, N, llmDim]`, which follow the image tokens in the language model's prefix. Absent in
+   * manifests written before it existed: false.
+   */
+  readonly objectTokens?: boolean;
   /** Whether the decoder graph outputs the deep-supervision predictions. */
   readonly auxOutputs: boolean;
   /** Whether the segmentor/decoder spatial axes are symbolic. */
@@ -97,7 +103,7 @@ export interface FlowSegOnnxManifest {
  * | `languageModel` | `imageTokens`, `tokenIds [batch, T]` int32, `attentionMask [batch, T]` int32 → `hiddenStates [batch, T, llmDim]`, `logits [batch, T, vocab]` |
  * | JS | `<p>…</p>`/`<SEG>` parsing (`parseSpecialTokens`) and the pooling plan (`buildPoolingPlan`) |
  * | `adapter` | `hiddenStates` (+ `tokenIds [batch, T]` int32 with a lexical skip or selector), `spanWeights [batch, C, T]`, `segSelection [batch, K, T]`, `conditionMask [batch, C]`, `segMask [batch, K]` → `conditions [batch, C, D]`, `segEmbeddings [batch, K, D]` (+ `phraseWords [batch, C, llmDim]` with a lexical selector) |
- * | `segmentor` | `images` → `features0..2 [batch, h_i, w_i, D]` (coarsest first), `maskFeatures [batch, mh, mw, Dm]` |
+ * | `segmentor` | `images` → `features0..2 [batch, h_i, w_i, D]` (coarsest first), `maskFeatures [batch, mh, mw, Dm]` (+ `objectTokens [batch, N, llmDim]` with object tokens, which the language model's `imageTokens` then end with) |
  * | JS | one row per `<SEG>` (target): its image's features, its `S`, its image's conditions masked by its tied phrases |
  * | `decoder` | `features0..2`, `maskFeatures [targets, …]`, `segEmbeddings [targets, D]`, `conditions [targets, C, D]`, `conditionMask [targets, C]` (+ `images [targets, H, W, 3]` with a region encoder, `phraseWords [targets, C, llmDim]` with a lexical selector) → `classLogits [targets, N, 2]`, `rawCandidateLogits`/`candidateLogits [targets, N, mh, mw]`, `scores [targets, N]`, `selectedIndex [targets]` int32, `selectedLogits [targets, mh, mw]`, `refinedConditions [targets, C, D]` (+ `auxClassLogits [L, targets, N, 2]`, `auxMaskLogits [L, targets, N, mh, mw]` with `auxOutputs`) |
  *
@@ -182,6 +188,7 @@ export function exportFlowSegOnnx(model: FlowSegModel, options: ExportFlowSegOnn
     regionEncoder: model.regionEncoder !== null,
     lexicalSkip: model.lexicalSkip !== null,
     lexicalSelector: model.lexicalSelector !== null,
+    objectTokens: model.objectTokens !== null,
     auxOutputs: graphOptions.auxOutputs,
     dynamicSpatial: graphOptions.dynamicSpatial,
   };

@@ -1,6 +1,7 @@
 import { sinePositionEncoding2d } from '@flowseg/core';
 import type { FlowSegModel } from '@flowseg/flowseg-model';
 import { sinePositionsFor } from '../exporters/positionEncoding.js';
+import { attributeLogitsPort } from '../exporters/objectTokenExporters.js';
 import { OnnxGraphBuilder } from '../graph/OnnxGraphBuilder.js';
 import { OnnxExportContext } from '../export/OnnxExportContext.js';
 import type { OnnxDim, OnnxElementType } from '../proto/onnxProto.js';
@@ -130,12 +131,14 @@ function withPixelPosition(ctx: OnnxExportContext, model: FlowSegModel, pixel: s
 
 /**
  * `segmentor`: images → segmentation encoder (+ the projected positions on its finest map) →
- * FPN → `features0..2` (coarsest first), `maskFeatures`.
+ * FPN → `features0..2` (coarsest first), `maskFeatures`; with object tokens also
+ * `objectTokens [batch, N, llmDim]` (FlowSegModel's `languagePrefix`: a condition-free decoder
+ * pass, its candidate features, the attribute head and the `ObjectTokenEncoder`).
  */
 export function segmentorGraph(model: FlowSegModel, options: FlowSegGraphOptions): OnnxGraphBuilder {
   const { builder, ctx } = start(model, 'flowseg_segmentor', options);
   const names = ['features0', 'features1', 'features2', 'maskFeatures'];
-  reserve(builder, names);
+  reserve(builder, model.objectTokens ? [...names, 'objectTokens'] : names);
   const [h, w] = spatial(model, 1, 'image', options);
   const images = builder.addInput('images', 'float32', ['batch', h, w, 3]);
   const seg = ctx.emit(model.segmentationEncoder, { image: images }, 'segmentation_encoder');
@@ -145,7 +148,26 @@ export function segmentorGraph(model: FlowSegModel, options: FlowSegGraphOptions
     { backbone0: pixel, backbone1: seg['features2']!, backbone2: seg['features1']!, backbone3: seg['features0']! },
     'pixel_decoder',
   );
-  return finish(builder, Object.fromEntries(names.map((n) => [n, f32(pix[n]!)])));
+  const outputs = Object.fromEntries(names.map((n) => [n, f32(pix[n]!)]));
+  if (model.objectTokens) outputs['objectTokens'] = f32(objectTokens(ctx, model, pix, images));
+  return finish(builder, outputs);
+}
+
+/** Object tokens from the condition-free decoder pass over `pix` (see {@link segmentorGraph}). */
+function objectTokens(ctx: OnnxExportContext, model: FlowSegModel, pix: Record<string, string>, images: string): string {
+  const dec = ctx.emit(
+    model.decoder,
+    { features0: pix['features0']!, features1: pix['features1']!, features2: pix['features2']!, maskFeatures: pix['maskFeatures']! },
+    'decoder',
+  );
+  const queries = model.regionEncoder
+    ? ctx.op('Add', [dec['queries']!, ctx.emit(model.regionEncoder, { images, maskLogits: dec['predMasks']! }, 'region_encoder')['output']!], {}, 'object_features')
+    : dec['queries']!;
+  const attributes = ctx.withScope('attribute_head', () =>
+    model.attributeHead!.classes.map((_, g) => ctx.linear(model, `attribute_head.group_${g}`, queries, `group_${g}`)),
+  );
+  const ports = Object.fromEntries(attributes.map((a, g) => [attributeLogitsPort(g), a]));
+  return ctx.emit(model.objectTokens!, { ...ports, objectLogits: dec['predLogits']!, maskLogits: dec['predMasks']! }, 'object_tokens')['output']!;
 }
 
 /**
