@@ -28,8 +28,11 @@
  * - `--copy-head N` adds a copy head with N-wide attention to the language model (`CopyHead`);
  *   `--copy-steps S` trains it alone: S steps of the answers' next-token loss, every other
  *   weight frozen (copy-head/);
+ * - `--attribute-steps S` re-fits the attribute head alone on condition-free decoder passes (the
+ *   segmentor stage's attribute loss), the read-out that object tokens (`--object-tokens`) carry
+ *   (attributes/);
  * - `--answer-steps S [--answer-mix reasoning=3,attribute=1,…]` trains the language side (language
- *   model, copy head, vision encoder) on the answers' next-token loss, families weighted as given
+ *   model, copy head, vision encoder, object tokens) on the answers' next-token loss, families weighted as given
  *   (default: the joint mix) (answers/);
  * - `--refit-steps S` re-fits the small parts between the trunks and the pick (after an answers
  *   phase moved the language model's states, or to sharpen selection): the adapter, its lexical
@@ -67,6 +70,7 @@ type RecordedPlan = typeof FULL & {
   lexicalSelectorSteps?: number;
   answerSteps?: number;
   refitSteps?: number;
+  attributeHeadSteps?: number;
 };
 const QUICK = { segmentorSteps: 6, alignmentSteps: 3, jointSteps: 6, batchSize: 4, evalPerFamily: 6 };
 
@@ -237,8 +241,11 @@ async function continueJoint(from: string): Promise<void> {
   const answerSteps = nonNegativeInt(argValue('--answer-steps') ?? '0', '--answer-steps');
   const answerMix = familyMix(argValue('--answer-mix'), '--answer-mix');
   const refitSteps = nonNegativeInt(argValue('--refit-steps') ?? '0', '--refit-steps');
-  if (steps + copySteps + selectorSteps + answerSteps + refitSteps === 0) {
-    throw new Error('--joint-steps: 0 joint steps and no --copy-steps, --answer-steps, --refit-steps or --selector-steps leave nothing to train');
+  const attributeSteps = nonNegativeInt(argValue('--attribute-steps') ?? '0', '--attribute-steps');
+  if (steps + copySteps + selectorSteps + answerSteps + refitSteps + attributeSteps === 0) {
+    throw new Error(
+      '--joint-steps: 0 joint steps and no --copy-steps, --attribute-steps, --answer-steps, --refit-steps or --selector-steps leave nothing to train',
+    );
   }
   const extensions = extensionArgs();
   const rawLmWeight = argValue('--lm-weight');
@@ -263,6 +270,7 @@ async function continueJoint(from: string): Promise<void> {
   const offset = earlierSteps * plan.batchSize;
   const phases = [
     ...(copySteps > 0 ? [`${copySteps} copy-head`] : []),
+    ...(attributeSteps > 0 ? [`${attributeSteps} attribute-head`] : []),
     ...(answerSteps > 0 ? [`${answerSteps} answer`] : []),
     ...(refitSteps > 0 ? [`${refitSteps} refit`] : []),
     ...(selectorSteps > 0 ? [`${selectorSteps} lexical-selector`] : []),
@@ -275,29 +283,35 @@ async function continueJoint(from: string): Promise<void> {
   if (copySteps > 0 && model.languageModel.copyHeadDim === null) {
     throw new Error('--copy-steps: the model has no copy head (add --copy-head N)');
   }
+  if (attributeSteps > 0 && model.attributeHead === null) {
+    throw new Error('--attribute-steps: the model has no attribute head (a checkpoint trained with --attributes has one)');
+  }
   if (selectorSteps > 0 && model.lexicalSelector === null) {
     throw new Error('--selector-steps: the model has no lexical selector (add --lexical-selector)');
   }
-  /** One single-part phase of the joint stage: `steps` steps of `trainOnly`, resumable in `runDir/<folder>`. */
+  /** One single-part phase (of the joint stage unless `segmentor`): `steps` steps of `trainOnly`, resumable in `runDir/<folder>`. */
   const part = async (
     steps: number,
     folder: string,
-    options: { trainOnly: string[]; learningRate: number; answersOnly?: boolean; mix?: FamilyMix },
+    options: { trainOnly: string[]; learningRate: number; answersOnly?: boolean; mix?: FamilyMix; segmentor?: boolean },
   ): Promise<{ seconds: number }> =>
     steps === 0
       ? { seconds: 0 }
       : trainStage(model, {
-          stage: 'joint',
+          stage: options.segmentor ? 'segmentor' : 'joint',
           answersOnly: options.answersOnly ?? false,
           trainOnly: options.trainOnly,
           steps,
           batchSize: plan.batchSize,
           learningRate: options.learningRate,
-          data: (start, count) => refsegExamples('train', options.mix ?? DEFAULT_FAMILY_MIX, offset + start, count),
+          data: (start, count) =>
+            options.segmentor ? TRAINING_STREAMS.segmentor(offset + start, count) : refsegExamples('train', options.mix ?? DEFAULT_FAMILY_MIX, offset + start, count),
           checkpointDir: `${runDir}/${folder}`,
         });
   // The copy head alone, on the answers' next-token loss: no masks, so a step costs a fraction of a joint one.
   const copyRun = await part(copySteps, 'copy-head', { trainOnly: ['language_model.copy_head.'], learningRate: FRESH_PART_LEARNING_RATE, answersOnly: true });
+  // The attribute head alone on condition-free passes (the segmentor stage; only its attribute loss reaches the head).
+  const attributeRun = await part(attributeSteps, 'attributes', { trainOnly: ['attribute_head.'], learningRate: FRESH_PART_LEARNING_RATE, segmentor: true });
   // The language side (language model with any copy head, vision encoder, any object tokens) on the answers' next-token loss.
   const answerRun = await part(answerSteps, 'answers', {
     trainOnly: ['language_model.', 'vision_encoder.', 'object_tokens.'],
@@ -331,6 +345,7 @@ async function continueJoint(from: string): Promise<void> {
     metadata: {
       command: ['npm run train -- --continue <previous checkpoint> --joint-steps', String(steps), ...(jointAttributes ? ['--joint-attributes'] : []),
         ...(copySteps === 0 ? [] : ['--copy-steps', String(copySteps)]),
+        ...(attributeSteps === 0 ? [] : ['--attribute-steps', String(attributeSteps)]),
         ...(answerSteps === 0 ? [] : ['--answer-steps', String(answerSteps), ...(argValue('--answer-mix') === undefined ? [] : ['--answer-mix', argValue('--answer-mix')!])]),
         ...(refitSteps === 0 ? [] : ['--refit-steps', String(refitSteps)]),
         ...(selectorSteps === 0 ? [] : ['--selector-steps', String(selectorSteps)]),
@@ -342,6 +357,7 @@ async function continueJoint(from: string): Promise<void> {
         continuedLearningRate: CONTINUE_LEARNING_RATE,
         ...(copySteps === 0 ? {} : { copyHeadSteps: (plan.copyHeadSteps ?? 0) + copySteps, copyHeadLearningRate: FRESH_PART_LEARNING_RATE }),
         ...(selectorSteps === 0 ? {} : { lexicalSelectorSteps: (plan.lexicalSelectorSteps ?? 0) + selectorSteps }),
+        ...(attributeSteps === 0 ? {} : { attributeHeadSteps: (plan.attributeHeadSteps ?? 0) + attributeSteps }),
         ...(answerSteps === 0 ? {} : { answerSteps: (plan.answerSteps ?? 0) + answerSteps }),
         ...(refitSteps === 0 ? {} : { refitSteps: (plan.refitSteps ?? 0) + refitSteps }),
       },
@@ -352,6 +368,7 @@ async function continueJoint(from: string): Promise<void> {
         jointContinued: summedMinutes('jointContinued', run),
         ...(copySteps === 0 ? {} : { copyHead: summedMinutes('copyHead', copyRun) }),
         ...(selectorSteps === 0 ? {} : { lexicalSelector: summedMinutes('lexicalSelector', selectorRun) }),
+        ...(attributeSteps === 0 ? {} : { attributeHead: summedMinutes('attributeHead', attributeRun) }),
         ...(answerSteps === 0 ? {} : { answers: summedMinutes('answers', answerRun) }),
         ...(refitSteps === 0 ? {} : { refit: summedMinutes('refit', refitRun) }),
       },

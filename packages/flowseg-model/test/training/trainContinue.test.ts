@@ -12,7 +12,7 @@ const train = (args: string[]) => runScript('train.ts', ['--threads', '1', ...ar
 interface Metadata {
   command: string;
   previousCommand?: string | null;
-  plan: { jointSteps: number; batchSize: number; continuedJointSteps?: number; refitSteps?: number; answerSteps?: number };
+  plan: { jointSteps: number; batchSize: number; continuedJointSteps?: number; refitSteps?: number; answerSteps?: number; attributeHeadSteps?: number };
   trainingMinutes: Record<string, number>;
   valMetrics: Record<string, { cIoU: number; gIoU: number }>;
   testMetrics: Record<string, { cIoU: number; gIoU: number }>;
@@ -26,7 +26,7 @@ describe('npm run train -- --continue', () => {
     const dir = await mkdtemp(join(tmpdir(), 'flowseg-train-continue-'));
     try {
       const first = join(dir, 'first');
-      await train(['--quick', '--joint-steps', '5', '--out', first, '--run-dir', join(dir, 'run')]);
+      await train(['--quick', '--attributes', '--joint-steps', '5', '--out', first, '--run-dir', join(dir, 'run')]);
       const second = join(dir, 'second');
       const log = await train(['--continue', first, '--joint-steps', '2', '--out', second, '--run-dir', join(dir, 'run')]);
       // The first run's joint stage read 5 steps × 4 examples; the continuation starts after them.
@@ -35,7 +35,7 @@ describe('npm run train -- --continue', () => {
       expect(log).toMatch(/val attribute: cIoU[\s\S]*test attribute: cIoU/);
       const before = await metadataOf(first);
       const after = await metadataOf(second);
-      expect(before.command).toBe('npm run train -- --quick --joint-steps 5');
+      expect(before.command).toBe('npm run train -- --quick --attributes --joint-steps 5');
       expect(before.plan.jointSteps).toBe(5);
       // Which source trained it: a commit hash in a git clone, null in a tree without git.
       if (existsSync(fileURLToPath(new URL('../../../../.git', import.meta.url)))) expect(before.commit).toMatch(/^[0-9a-f]{7,}(\+dirty)?$/);
@@ -102,8 +102,25 @@ describe('npm run train -- --continue', () => {
       expect(changed.length).toBeGreaterThan(0);
       expect(changed.filter((n) => !refitParts.some((p) => n.startsWith(p)))).toEqual([]);
       for (const p of refitParts) expect(changed.some((n) => n.startsWith(p)), p).toBe(true);
+      // Object tokens added to the loaded model; the attribute head re-fitted on condition-free
+      // passes, then the language side (object tokens included) on the answers.
+      const sixth = join(dir, 'sixth');
+      const log6 = await train(['--continue', fifth, '--joint-steps', '0', '--object-tokens', '--attribute-steps', '2', '--answer-steps', '2', '--out', sixth, '--run-dir', join(dir, 'run6')]);
+      expect(log6).toMatch(/0 joint steps from example 32 after 2 attribute-head, 2 answer steps/);
+      const objects = await metadataOf(sixth);
+      expect(objects.command).toBe('npm run train -- --continue <previous checkpoint> --joint-steps 0 --attribute-steps 2 --answer-steps 2 --object-tokens');
+      expect(objects.plan).toMatchObject({ attributeHeadSteps: 2, answerSteps: 4 });
+      expect(Object.keys(objects.trainingMinutes)).toContain('attributeHead');
+      const sixthConfig = JSON.parse(await readFile(join(sixth, 'config.json'), 'utf8')) as { config: { languageModel: { objectTokens?: boolean } } };
+      expect(sixthConfig.config.languageModel.objectTokens).toBe(true);
+      const after6 = parseSafetensors(await readFile(join(sixth, 'model.safetensors')));
+      expect(after6.names.filter((n) => !after5.names.includes(n)).sort()).toEqual(['object_tokens.proj.bias', 'object_tokens.proj.kernel']);
+      const changed6 = after5.names.filter((n) => Buffer.compare(Buffer.from(after5.rawBytes(n)), Buffer.from(after6.rawBytes(n))) !== 0);
+      const sixthParts = ['attribute_head.', 'language_model.', 'vision_encoder.'];
+      expect(changed6.filter((n) => !sixthParts.some((p) => n.startsWith(p)))).toEqual([]);
+      for (const p of sixthParts) expect(changed6.some((n) => n.startsWith(p)), p).toBe(true);
       await expect(train(['--continue', first, '--joint-steps', '0', '--out', join(dir, 'bad')])).rejects.toThrow(
-        /--joint-steps: 0 joint steps and no --copy-steps, --answer-steps, --refit-steps or --selector-steps leave nothing to train/,
+        /--joint-steps: 0 joint steps and no --copy-steps, --attribute-steps, --answer-steps, --refit-steps or --selector-steps leave nothing to train/,
       );
       await expect(train(['--continue', first, '--copy-steps', '1', '--out', join(dir, 'bad')])).rejects.toThrow(/--copy-steps: the model has no copy head/);
       await expect(train(['--continue', first, '--selector-steps', '1', '--out', join(dir, 'bad')])).rejects.toThrow(/--selector-steps: the model has no lexical selector/);
