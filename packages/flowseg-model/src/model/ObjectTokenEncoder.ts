@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { FlowSegLayer, Linear, ValueError, checkShapes, requirePositiveInt } from '@flowseg/core';
 import { validateAttributeClasses } from './AttributeHead.js';
+import { pixelCentres } from './region/pixelCentres.js';
 
 /** Configuration of {@link ObjectTokenEncoder}. */
 export interface ObjectTokenEncoderConfig {
@@ -94,14 +95,15 @@ export class ObjectTokenEncoder extends FlowSegLayer {
     return tf.tidy(() => {
       const attributes = inputs.attributeLogits.map((t) => tf.softmax(t));
       const objectness = tf.slice(tf.softmax(inputs.objectLogits), [0, 0, 0], [batch, objects, 1]);
-      // Soft mask moments: area = mean σ(m); centroid = Σ σ(m)·coord / Σ σ(m) on pixel centres in [0, 1].
-      const m = tf.reshape(tf.sigmoid(inputs.maskLogits), [batch, objects, h * w]);
-      const mass = tf.sum(m, -1, true);
-      const xs = tf.tile(tf.div(tf.add(tf.range(0, w), 0.5), w), [h]);
-      const ys = tf.reshape(tf.tile(tf.reshape(tf.div(tf.add(tf.range(0, h), 0.5), h), [h, 1]), [1, w]), [h * w]);
-      const centroid = (coords: tf.Tensor1D) => tf.div(tf.sum(tf.mul(m, coords), -1, true), tf.maximum(mass, 1e-6));
+      // Soft mask moments from its marginals: area = mean σ(m); centroid = Σ σ(m)·coord / Σ σ(m).
+      const m = tf.sigmoid(inputs.maskLogits);
+      const columns = tf.sum(m, 2); // [batch, objects, w]
+      const rows = tf.sum(m, 3); // [batch, objects, h]
+      const mass = tf.sum(columns, -1, true);
+      const centroid = (marginal: tf.Tensor, length: number) =>
+        tf.div(tf.sum(tf.mul(marginal, pixelCentres(length)), -1, true), tf.maximum(mass, 1e-6));
       const area = tf.sqrt(tf.div(mass, h * w));
-      const features = tf.concat([...attributes, objectness, centroid(xs as tf.Tensor1D), centroid(ys as tf.Tensor1D), area], -1);
+      const features = tf.concat([...attributes, objectness, centroid(columns, w), centroid(rows, h), area], -1);
       const flat = tf.reshape(features, [batch * objects, this.featureCount]) as tf.Tensor2D;
       return tf.reshape(this.proj.forward(flat), [batch, objects, this.tokenDim]) as tf.Tensor3D;
     });

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { pixelCentres } from './pixelCentres.js';
 
 /**
  * Minimum half side of a region box, in units of the mask's side (a box never shrinks below
@@ -32,9 +33,8 @@ export interface RegionBoxes {
 export function regionBoxes(masks: tf.Tensor3D): RegionBoxes {
   const [, h, w] = masks.shape;
   return tf.tidy(() => {
-    // Pixel centres at (i + ½)/h, as the crop sampler and tf.image.resizeBilinear(halfPixelCenters).
-    const ys = tf.reshape(tf.div(tf.add(tf.range(0, h, 1, 'float32'), 0.5), h), [1, h, 1]);
-    const xs = tf.reshape(tf.div(tf.add(tf.range(0, w, 1, 'float32'), 0.5), w), [1, 1, w]);
+    const ys = tf.reshape(pixelCentres(h), [1, h, 1]);
+    const xs = tf.reshape(pixelCentres(w), [1, 1, w]);
     const mass = tf.sum(masks, [1, 2]);
     const empty = tf.lessEqual(mass, 0);
     const safeMass = tf.maximum(mass, 1);
