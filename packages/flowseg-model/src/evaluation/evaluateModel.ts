@@ -76,13 +76,16 @@ export async function evaluateModel(
   for (let start = 0; start < examples.length; start += batchSize) {
     const batch = examples.slice(start, start + batchSize);
     const images = imageBatch(batch);
+    let prefix: tf.Tensor3D | null = null;
     try {
-      const answers = mode === 'teacher-forced' ? batch.map((e) => e.answer) : generateAnswers(model, images, batch, options.maxNewTokens ?? 24);
+      // Generated answers read the language model's prefix; forward reuses it.
+      if (mode === 'generated') prefix = model.languagePrefix(images);
+      const answers = prefix === null ? batch.map((e) => e.answer) : generateAnswers(model, prefix, batch, options.maxNewTokens ?? 24);
       const rows = batch.map((e, i) => [...tok.encode(e.prompt, { addBos: true }), ...tok.encode(answers[i]!, { addEos: true })]);
       const length = Math.max(...rows.map((r) => r.length));
       const ids = rows.map((r) => [...r, ...new Array<number>(length - r.length).fill(tok.padId)]);
       const mask = rows.map((r) => Array.from({ length }, (_, t) => (t < r.length ? 1 : 0)));
-      const out = model.forward({ images, tokenIds: ids, attentionMask: mask });
+      const out = model.forward({ images, tokenIds: ids, attentionMask: mask, ...(prefix ? { languagePrefix: prefix } : {}) });
       try {
         const selected = tf.tidy(() => tf.greater(model.upsampleToImage(out.selectedLogits), 0));
         const sel = await selected.data();
@@ -136,6 +139,7 @@ export async function evaluateModel(
       }
     } finally {
       images.dispose();
+      prefix?.dispose();
     }
   }
   return {
@@ -145,18 +149,17 @@ export async function evaluateModel(
   };
 }
 
-/** Greedy answers for a batch (prompts left-padded), decoded to text without `<eos>`. */
-function generateAnswers(model: FlowSegModel, images: tf.Tensor4D, batch: readonly ReferringExample[], maxNewTokens: number): string[] {
+/** Greedy answers for a batch (prompts left-padded) from the images' language-model prefix, decoded to text without `<eos>`. */
+function generateAnswers(model: FlowSegModel, prefix: tf.Tensor3D, batch: readonly ReferringExample[], maxNewTokens: number): string[] {
   const tok = model.tokenizer;
   const prompts = batch.map((e) => tok.encode(e.prompt, { addBos: true }));
   const length = Math.max(...prompts.map((p) => p.length));
   const ids = prompts.map((p) => [...new Array<number>(length - p.length).fill(tok.padId), ...p]);
   const mask = prompts.map((p) => Array.from({ length }, (_, t) => (t >= length - p.length ? 1 : 0)));
   const generated = tf.tidy(() => {
-    const imageTokens = model.languagePrefix(images);
     const idsT = tf.tensor2d(ids, undefined, 'int32');
     const maskT = tf.tensor2d(mask, undefined, 'int32');
-    return model.languageModel.generate(imageTokens, idsT, { maxNewTokens, eosId: tok.eosId, attentionMask: maskT });
+    return model.languageModel.generate(prefix, idsT, { maxNewTokens, eosId: tok.eosId, attentionMask: maskT });
   });
   const budget = textBudget(model);
   return generated.map((row, i) => tok.decode(finishGeneratedAnswer(row, tok, { promptLength: prompts[i]!.length, budget, maxNewTokens }).ids));

@@ -112,10 +112,13 @@ function planText(model: FlowSegModel, request: SegmentRequest, index: number, n
   return { prompt, promptIds, unknownWords, answerIds };
 }
 
-/** Greedy answers for the requests without a given one (prompts left-padded into one batch). */
+/**
+ * Greedy answers for the requests without a given one (prompts left-padded into one batch).
+ * `prefix` is the language model's prefix of every request's image.
+ */
 async function generateAnswers(
   model: FlowSegModel,
-  images: tf.Tensor4D,
+  prefix: tf.Tensor3D,
   plans: readonly TextPlan[],
   options: ResolvedOptions,
 ): Promise<Map<number, { ids: number[]; repairs: string[] }>> {
@@ -137,15 +140,12 @@ async function generateAnswers(
     return [...new Array<number>(longest - p.length).fill(tok.padId), ...p];
   });
   const mask = rows.map((i) => Array.from({ length: longest }, (_, t) => (t >= longest - plans[i]!.promptIds.length ? 1 : 0)));
-  const imageTokens = tf.tidy(() => {
-    const subset = rows.length === plans.length ? images : tf.gather(images, rows);
-    return model.languagePrefix(subset as tf.Tensor4D);
-  });
+  const subset = rows.length === plans.length ? null : tf.tidy(() => tf.gather(prefix, rows) as tf.Tensor3D);
   let generated: number[][];
   try {
-    generated = await greedyAnswers(model.languageModel, imageTokens, ids, mask, maxNewTokens, tok.eosId);
+    generated = await greedyAnswers(model.languageModel, subset ?? prefix, ids, mask, maxNewTokens, tok.eosId);
   } finally {
-    imageTokens.dispose();
+    subset?.dispose();
   }
   const budget = textBudget(model);
   rows.forEach((i, r) => {
@@ -328,6 +328,7 @@ async function segmentMany(
   const prepared: tf.Tensor3D[] = [];
   const sizes: { width: number; height: number }[] = [];
   let images: tf.Tensor4D | null = null;
+  let prefix: tf.Tensor3D | null = null;
   try {
     for (const [i, r] of requests.entries()) {
       const p = await prepareImage(r.image, size, name(i, 'image'));
@@ -337,7 +338,9 @@ async function segmentMany(
     images = tf.stack(prepared) as tf.Tensor4D;
     tf.dispose(prepared);
     prepared.length = 0;
-    const generated = await generateAnswers(model, images, textPlans, opts);
+    // Computed once: generation reads it, and forward reuses it (with object tokens it is a decoder pass).
+    if (textPlans.some((p) => p.answerIds === null)) prefix = model.languagePrefix(images);
+    const generated = prefix ? await generateAnswers(model, prefix, textPlans, opts) : new Map<number, { ids: number[]; repairs: string[] }>();
     const plans: SequencePlan[] = textPlans.map((p, i) => {
       const g = generated.get(i);
       return { ...p, answer: g ? g.ids : p.answerIds!, repairs: g ? g.repairs : [] };
@@ -348,7 +351,7 @@ async function segmentMany(
     const attentionMask = sequences.map((s) => Array.from({ length }, (_, t) => (t < s.length ? 1 : 0)));
     // Without a candidate list only the selected masks are read: BAR refines just those.
     const refine = opts.candidates === 'none' ? 'selected' : 'all';
-    const out = model.forward({ images, tokenIds: rows, attentionMask, refine });
+    const out = model.forward({ images, tokenIds: rows, attentionMask, refine, ...(prefix ? { languagePrefix: prefix } : {}) });
     try {
       const source = plans.map((p) => (p.answerIds === null ? 'generated' : 'given') as 'generated' | 'given');
       return await collectResults(model, out, plans, sizes, rows, attentionMask, source, opts);
@@ -358,6 +361,7 @@ async function segmentMany(
   } finally {
     tf.dispose(prepared);
     images?.dispose();
+    prefix?.dispose();
   }
 }
 

@@ -263,10 +263,15 @@ export class FlowSegModel extends FlowSegLayer {
   /** Run the whole system; see {@link FlowSegInputs} and {@link FlowSegOutputs}. */
   forward(inputs: FlowSegInputs): FlowSegOutputs {
     const { height, width } = this.config.image;
-    checkShapes(
-      { images: { tensor: inputs.images, axes: ['batch', height, width, 3], dtypes: ['float32'] } },
-      {},
-    );
+    checkShapes({
+      images: { tensor: inputs.images, axes: ['batch', height, width, 3], dtypes: ['float32'] },
+      languagePrefix: {
+        tensor: inputs.languagePrefix ?? null,
+        axes: ['batch', this.numPrefixTokens, this.config.languageModel.hiddenSize],
+        dtypes: ['float32'],
+        optional: true,
+      },
+    });
     const training = inputs.training ?? false;
     const refine = barCandidates(inputs.refine, training);
     const batch = inputs.images.shape[0];
@@ -280,7 +285,7 @@ export class FlowSegModel extends FlowSegLayer {
       const maxSeg = parsed.maxSeg;
       const out = tidy(() => {
         const pix = this.pixelFeatures(inputs.images);
-        const imageTokens = this.languagePrefix(inputs.images, pix);
+        const imageTokens = inputs.languagePrefix ?? this.languagePrefix(inputs.images, pix);
         const lm = this.languageModel.forward({ imageTokens, tokenIds: tokens.ids, attentionMask: tokens.mask });
         const cond = this.adapter.forward({
           tokenIds: tokens.rows,

@@ -13,6 +13,15 @@ export interface FlowSegInputs {
   readonly tokenIds: readonly (readonly number[])[] | tf.Tensor2D;
   /** `[batch, tokens]` 1 = real token, 0 = padding (arrays or int32 tensor); omitted = all real. */
   readonly attentionMask?: readonly (readonly number[])[] | tf.Tensor2D | null;
+  /**
+   * The language model's prefix for these images `[batch, numPrefixTokens, lmHidden]`, as
+   * {@link FlowSegModel.languagePrefix} returned it, when the caller has it already (answer
+   * generation does). `forward` then uses it instead of running the vision encoder (and, with
+   * object tokens, the condition-free decoder pass) again; it is not disposed. Gradients reach the
+   * encoders through it only when it was computed inside the same gradient function.
+   * Omitted = computed here.
+   */
+  readonly languagePrefix?: tf.Tensor3D;
   /** Training mode (dropout). */
   readonly training?: boolean;
   /**

@@ -1,6 +1,6 @@
 import { describe, it, expect, beforeAll } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { selectBackend } from '@flowseg/core';
+import { DTypeError, ShapeError, selectBackend } from '@flowseg/core';
 import { expectNoLeaks } from '@flowseg/core/testing';
 import { generateSample } from '@flowseg/refseg-synth';
 import { FlowSegModel, withAblation, disposeFlowSegOutputs, type FlowSegOutputs } from '../../src/index.js';
@@ -197,6 +197,36 @@ describe('FlowSegModel.forward (tiny config)', () => {
     disposeFlowSegOutputs(all);
     disposeFlowSegOutputs(sel);
     images.dispose();
+    model.dispose();
+  });
+
+  it('languagePrefix: a given prefix replaces the computed one (same outputs when it is the same), is not disposed, and is shape-checked', () => {
+    const model = new FlowSegModel({ config: tinyConfig(), tokenizer });
+    const images = sceneImages(2, 32);
+    const { ids, mask } = sequences(PAIRS.slice(0, 2));
+    const reference = read(model.forward({ images, tokenIds: ids, attentionMask: mask }));
+    const prefix = model.languagePrefix(images);
+    const given = expectNoLeaks(() => model.forward({ images, tokenIds: ids, attentionMask: mask, languagePrefix: prefix }), { warmup: true });
+    const same = read(given);
+    for (const k of ['lm', 'scores', 'selected', 'candidates'] as const) expect(Array.from(same[k])).toEqual(Array.from(reference[k]));
+    expect(prefix.isDisposed).toBe(false);
+    // Another prefix moves the answer logits, so forward did read the one it was given.
+    const zeros = tf.zerosLike(prefix);
+    const other = model.forward({ images, tokenIds: ids, attentionMask: mask, languagePrefix: zeros });
+    const diff = read(other).lm.reduce((m, v, i) => Math.max(m, Math.abs(v - reference.lm[i]!)), 0);
+    expect(diff).toBeGreaterThan(1e-3);
+    const [, p, h] = prefix.shape;
+    const tooLong = tf.zeros([2, p + 1, h]) as tf.Tensor3D;
+    const oneRow = tf.zeros([1, p, h]) as tf.Tensor3D;
+    const ints = tf.zeros([2, p, h], 'int32') as tf.Tensor3D;
+    const before = tf.memory().numTensors;
+    expect(() => model.forward({ images, tokenIds: ids, languagePrefix: tooLong })).toThrow(/languagePrefix/);
+    expect(() => model.forward({ images, tokenIds: ids, languagePrefix: oneRow })).toThrow(ShapeError);
+    expect(() => model.forward({ images, tokenIds: ids, languagePrefix: ints })).toThrow(DTypeError);
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([tooLong, oneRow, ints]);
+    for (const out of [given, other]) disposeFlowSegOutputs(out);
+    tf.dispose([images, prefix, zeros]);
     model.dispose();
   });
 

@@ -77,6 +77,11 @@ describe('ObjectTokenEncoder', () => {
     const a = plain.forward({ images, tokenIds: ids });
     const b = model.forward({ images, tokenIds: ids });
     expect(tf.tidy(() => tf.max(tf.abs(tf.sub(a.lmLogits, b.lmLogits))).dataSync()[0])).toBeGreaterThan(1e-4);
+    // A prefix computed once (as generation does) gives forward's own result.
+    const reused = model.forward({ images, tokenIds: ids, languagePrefix: prefix });
+    for (const k of ['lmLogits', 'scores', 'candidateLogits'] as const) {
+      expect(Array.from(reused[k].dataSync())).toEqual(Array.from(b[k].dataSync()));
+    }
     const first = tf.tidy(() => tf.squeeze(tf.slice(images, [0, 0, 0, 0], [1, -1, -1, -1]), [0]) as tf.Tensor3D);
     const before = tf.memory().numTensors;
     const result = await segment(model, first, 'the red circle', { maxNewTokens: 4 });
@@ -86,7 +91,7 @@ describe('ObjectTokenEncoder', () => {
     expect(loaded.config.languageModel.objectTokens).toBe(true);
     const reloaded = loaded.languagePrefix(images);
     expect(Array.from(reloaded.dataSync())).toEqual(Array.from(prefix.dataSync()));
-    for (const out of [a, b]) disposeFlowSegOutputs(out);
+    for (const out of [a, b, reused]) disposeFlowSegOutputs(out);
     tf.dispose([images, first, prefix, expected, reloaded]);
     for (const m of [plain, model, loaded]) m.dispose();
   });
