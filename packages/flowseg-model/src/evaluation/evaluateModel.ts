@@ -1,9 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
-import { ValueError } from '@flowseg/core';
+import { ValueError, requirePositiveInt } from '@flowseg/core';
 import type { FlowSegModel } from '../model/FlowSegModel.js';
 import type { ReferringExample } from '../data/ReferringExample.js';
 import { imageBatch } from '../data/imageBatch.js';
 import { finishGeneratedAnswer } from '../inference/repairAnswer.js';
+import { greedyAnswers } from '../inference/greedyAnswers.js';
 import { textBudget } from '../inference/segment.js';
 import { maskOverlap, sampleIoU, type MaskOverlap } from './maskIoU.js';
 import { segmentationMetrics, oracleCIoU, type SegmentationMetrics } from './segmentationMetrics.js';
@@ -58,7 +59,10 @@ function union(masks: readonly Uint8Array[], size: number): Uint8Array {
  * selected masks of all its `<SEG>` targets at image resolution (logit > 0), compared with the
  * union of its reference targets; a sample without targets scores 1 when nothing is predicted
  * (gRefCOCO's convention). With teacher-forced answers the oracle (best candidate per target,
- * selection bypassed) is measured too, row `k` against target `k`.
+ * selection bypassed) is measured too, row `k` against target `k`. Tensors are only read
+ * asynchronously, so it runs on every backend, webgpu in Node included.
+ * @throws ValueError naming `answers` or `maxNewTokens` (not a positive integer, or more tokens
+ * than the language model has positions left after the prefix and the longest prompt).
  */
 export async function evaluateModel(
   model: FlowSegModel,
@@ -80,7 +84,7 @@ export async function evaluateModel(
     try {
       // Generated answers read the language model's prefix; forward reuses it.
       if (mode === 'generated') prefix = model.languagePrefix(images);
-      const answers = prefix === null ? batch.map((e) => e.answer) : generateAnswers(model, prefix, batch, options.maxNewTokens ?? 24);
+      const answers = prefix === null ? batch.map((e) => e.answer) : await generateAnswers(model, prefix, batch, options.maxNewTokens ?? 24);
       const rows = batch.map((e, i) => [...tok.encode(e.prompt, { addBos: true }), ...tok.encode(answers[i]!, { addEos: true })]);
       const length = Math.max(...rows.map((r) => r.length));
       const ids = rows.map((r) => [...r, ...new Array<number>(length - r.length).fill(tok.padId)]);
@@ -149,18 +153,26 @@ export async function evaluateModel(
   };
 }
 
-/** Greedy answers for a batch (prompts left-padded) from the images' language-model prefix, decoded to text without `<eos>`. */
-function generateAnswers(model: FlowSegModel, prefix: tf.Tensor3D, batch: readonly ReferringExample[], maxNewTokens: number): string[] {
+/**
+ * Greedy answers for a batch (prompts left-padded) from the images' language-model prefix,
+ * decoded to text without `<eos>`. Tokens are read with `await data()`, so this runs on backends
+ * without synchronous reads (webgpu).
+ */
+async function generateAnswers(model: FlowSegModel, prefix: tf.Tensor3D, batch: readonly ReferringExample[], maxNewTokens: number): Promise<string[]> {
+  requirePositiveInt(maxNewTokens, 'maxNewTokens');
   const tok = model.tokenizer;
   const prompts = batch.map((e) => tok.encode(e.prompt, { addBos: true }));
   const length = Math.max(...prompts.map((p) => p.length));
+  const budget = textBudget(model);
+  if (maxNewTokens > budget - length) {
+    throw new ValueError(
+      `maxNewTokens: ${maxNewTokens} new tokens after ${model.numPrefixTokens} image/object + ${length} prompt tokens exceed ` +
+        `maxPositions=${model.config.languageModel.maxPositions}`,
+      'maxNewTokens',
+    );
+  }
   const ids = prompts.map((p) => [...new Array<number>(length - p.length).fill(tok.padId), ...p]);
   const mask = prompts.map((p) => Array.from({ length }, (_, t) => (t >= length - p.length ? 1 : 0)));
-  const generated = tf.tidy(() => {
-    const idsT = tf.tensor2d(ids, undefined, 'int32');
-    const maskT = tf.tensor2d(mask, undefined, 'int32');
-    return model.languageModel.generate(prefix, idsT, { maxNewTokens, eosId: tok.eosId, attentionMask: maskT });
-  });
-  const budget = textBudget(model);
+  const generated = await greedyAnswers(model.languageModel, prefix, ids, mask, maxNewTokens, tok.eosId);
   return generated.map((row, i) => tok.decode(finishGeneratedAnswer(row, tok, { promptLength: prompts[i]!.length, budget, maxNewTokens }).ids));
 }
