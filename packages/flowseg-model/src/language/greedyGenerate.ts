@@ -49,7 +49,6 @@ export function greedyGenerate(
     },
     { hidden: model.hiddenSize },
   );
-  const batch = b.batch!;
   const prompt = b.tokens!;
   if (prompt === 0) throw new ValueError('promptIds: expected at least one token per row', 'promptIds');
   const imageCount = b.imageTokens ?? 0;
@@ -76,27 +75,70 @@ export function greedyGenerate(
       }
     });
   }
-  const out: number[][] = Array.from({ length: batch }, () => []);
-  const done = new Array<boolean>(batch).fill(false);
-  for (let step = 0; step < maxNewTokens && done.includes(false); step++) {
-    const next = tf.tidy(() => {
-      const len = ids[0]!.length;
-      const tokenIds = tf.tensor2d(ids, [batch, len], 'int32');
-      const attentionMask = mask ? tf.tensor2d(mask, [batch, len], 'int32') : null;
-      const logits = model.logits({ imageTokens, tokenIds, attentionMask });
-      const last = tf.slice(logits, [0, len - 1, 0], [batch, 1, model.vocabSize]);
-      return tf.argMax(tf.reshape(last, [batch, model.vocabSize]), -1).dataSync();
-    });
-    for (let r = 0; r < batch; r++) {
-      // Finished rows keep being fed `eosId`; causality keeps it from affecting other rows.
-      const token = done[r] ? eosId : next[r]!;
-      ids[r]!.push(token);
-      mask?.[r]!.push(1);
-      if (!done[r]) {
-        out[r]!.push(token);
-        if (token === eosId) done[r] = true;
-      }
+  const rows = new GreedyRows(ids, mask, eosId);
+  for (let step = 0; step < maxNewTokens && !rows.finished; step++) {
+    const next = greedyNextTokens(model, imageTokens, rows);
+    try {
+      rows.append(next.dataSync());
+    } finally {
+      next.dispose();
     }
   }
-  return out;
+  return rows.generated;
+}
+
+/**
+ * Rows under greedy decoding: each step appends one token per row; a row that has produced
+ * `eosId` keeps being fed `eosId` (causality keeps it from affecting the other rows) and stops
+ * collecting. Shared by the synchronous {@link greedyGenerate} and the asynchronous readers.
+ */
+export class GreedyRows {
+  /** Per row, the generated ids (`eosId` last if produced). */
+  readonly generated: number[][];
+  private readonly done: boolean[];
+
+  /**
+   * @param ids - the prompts, all of one length (left-padded); grown in place.
+   * @param mask - their attention mask (1 = real token), or `null` when every token is real; grown in place.
+   * @param eosId - the id that ends a row.
+   */
+  constructor(
+    readonly ids: number[][],
+    readonly mask: number[][] | null,
+    private readonly eosId: number,
+  ) {
+    this.generated = ids.map(() => []);
+    this.done = ids.map(() => false);
+  }
+
+  /** Whether every row has produced `eosId`. */
+  get finished(): boolean {
+    return !this.done.includes(false);
+  }
+
+  /** Append one step's argmax tokens (one per row). */
+  append(next: ArrayLike<number>): void {
+    this.ids.forEach((row, r) => {
+      const token = this.done[r] ? this.eosId : next[r]!;
+      row.push(token);
+      this.mask?.[r]!.push(1);
+      if (!this.done[r]) {
+        this.generated[r]!.push(token);
+        if (token === this.eosId) this.done[r] = true;
+      }
+    });
+  }
+}
+
+/** The argmax of the language model's last-position logits for every row `[batch]` int32 (caller disposes). */
+export function greedyNextTokens(model: ConditionLanguageModel, imageTokens: tf.Tensor3D | null, rows: GreedyRows): tf.Tensor1D {
+  return tf.tidy(() => {
+    const batch = rows.ids.length;
+    const len = rows.ids[0]!.length;
+    const tokenIds = tf.tensor2d(rows.ids, [batch, len], 'int32');
+    const attentionMask = rows.mask ? tf.tensor2d(rows.mask, [batch, len], 'int32') : null;
+    const logits = model.logits({ imageTokens, tokenIds, attentionMask });
+    const last = tf.slice(logits, [0, len - 1, 0], [batch, 1, model.vocabSize]);
+    return tf.argMax(tf.reshape(last, [batch, model.vocabSize]), -1) as tf.Tensor1D;
+  });
 }
