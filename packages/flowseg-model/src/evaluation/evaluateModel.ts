@@ -171,8 +171,6 @@ async function generateAnswers(model: FlowSegModel, prefix: tf.Tensor3D, batch: 
       'maxNewTokens',
     );
   }
-  const ids = prompts.map((p) => [...new Array<number>(length - p.length).fill(tok.padId), ...p]);
-  const mask = prompts.map((p) => Array.from({ length }, (_, t) => (t >= length - p.length ? 1 : 0)));
-  const generated = await greedyAnswers(model.languageModel, prefix, ids, mask, maxNewTokens, tok.eosId);
+  const generated = await greedyAnswers(model.languageModel, prefix, prompts, tok.padId, maxNewTokens, tok.eosId);
   return generated.map((row, i) => tok.decode(finishGeneratedAnswer(row, tok, { promptLength: prompts[i]!.length, budget, maxNewTokens }).ids));
 }

@@ -6,20 +6,22 @@ import { GreedyRows, greedyNextTokens } from '../language/greedyGenerate.js';
  * Greedy decoding as `greedyGenerate` does it (append `argmax(logits[:, last])` until every row
  * has produced `eosId` or `maxNewTokens` tokens; finished rows keep being fed `eosId`), but
  * reading each step's tokens with `await data()`: webgpu backends cannot read synchronously.
- * Prompts are left-padded (`mask` 0 before the text). The caller has checked the lengths.
+ * The prompts are left-padded with `padId` into one batch (masked out). The caller has checked
+ * the lengths.
  * @returns per row, the generated ids (`eosId` last if produced).
  */
 export async function greedyAnswers(
   model: ConditionLanguageModel,
   imageTokens: tf.Tensor3D,
-  promptIds: readonly (readonly number[])[],
-  promptMask: readonly (readonly number[])[],
+  prompts: readonly (readonly number[])[],
+  padId: number,
   maxNewTokens: number,
   eosId: number,
 ): Promise<number[][]> {
+  const longest = Math.max(...prompts.map((p) => p.length));
   const rows = new GreedyRows(
-    promptIds.map((r) => [...r]),
-    promptMask.map((r) => [...r]),
+    prompts.map((p) => [...new Array<number>(longest - p.length).fill(padId), ...p]),
+    prompts.map((p) => Array.from({ length: longest }, (_, t) => (t >= longest - p.length ? 1 : 0))),
     eosId,
   );
   for (let step = 0; step < maxNewTokens && !rows.finished; step++) {

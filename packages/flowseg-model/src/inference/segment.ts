@@ -6,7 +6,7 @@ import { pretokenize } from '../tokenizer/pretokenize.js';
 import type { BinaryMask, MaskLogits } from '../image/imageTypes.js';
 import { prepareImage, type SegmentImage } from './imageInput.js';
 import { segmentationPrompt } from './segmentationPrompt.js';
-import { finishGeneratedAnswer, repairAnswerIds } from './repairAnswer.js';
+import { finishGeneratedAnswer, repairAnswerIds, type RepairedAnswer } from './repairAnswer.js';
 import { disposeFlowSegOutputs } from './disposeOutputs.js';
 import { greedyAnswers } from './greedyAnswers.js';
 import type {
@@ -113,21 +113,19 @@ function planText(model: FlowSegModel, request: SegmentRequest, index: number, n
 }
 
 /**
- * Greedy answers for the requests without a given one (prompts left-padded into one batch).
- * `prefix` is the language model's prefix of every request's image.
+ * Greedy answers for the requests `rows` (those without a given answer), their prompts in one
+ * batch. `prefix` is the language model's prefix of every request's image.
  */
 async function generateAnswers(
   model: FlowSegModel,
   prefix: tf.Tensor3D,
   plans: readonly TextPlan[],
+  rows: readonly number[],
   options: ResolvedOptions,
-): Promise<Map<number, { ids: number[]; repairs: string[] }>> {
+): Promise<Map<number, RepairedAnswer>> {
   const tok = model.tokenizer;
-  const rows = plans.flatMap((p, i) => (p.answerIds === null ? [i] : []));
-  const answers = new Map<number, { ids: number[]; repairs: string[] }>();
-  if (rows.length === 0) return answers;
-  const longest = Math.max(...rows.map((i) => plans[i]!.promptIds.length));
-  const room = textBudget(model) - longest - 1;
+  const prompts = rows.map((i) => plans[i]!.promptIds);
+  const room = textBudget(model) - Math.max(...prompts.map((p) => p.length)) - 1;
   const maxNewTokens = options.maxNewTokens ?? Math.min(DEFAULT_MAX_NEW_TOKENS, room);
   if (maxNewTokens > room) {
     throw new ValueError(
@@ -135,23 +133,15 @@ async function generateAnswers(
       'maxNewTokens',
     );
   }
-  const ids = rows.map((i) => {
-    const p = plans[i]!.promptIds;
-    return [...new Array<number>(longest - p.length).fill(tok.padId), ...p];
-  });
-  const mask = rows.map((i) => Array.from({ length: longest }, (_, t) => (t >= longest - plans[i]!.promptIds.length ? 1 : 0)));
-  const subset = rows.length === plans.length ? null : tf.tidy(() => tf.gather(prefix, rows) as tf.Tensor3D);
+  const subset = rows.length === plans.length ? null : tf.tidy(() => tf.gather(prefix, [...rows]) as tf.Tensor3D);
   let generated: number[][];
   try {
-    generated = await greedyAnswers(model.languageModel, subset ?? prefix, ids, mask, maxNewTokens, tok.eosId);
+    generated = await greedyAnswers(model.languageModel, subset ?? prefix, prompts, tok.padId, maxNewTokens, tok.eosId);
   } finally {
     subset?.dispose();
   }
   const budget = textBudget(model);
-  rows.forEach((i, r) => {
-    answers.set(i, finishGeneratedAnswer(generated[r]!, tok, { promptLength: plans[i]!.promptIds.length, budget, maxNewTokens }));
-  });
-  return answers;
+  return new Map(rows.map((i, r) => [i, finishGeneratedAnswer(generated[r]!, tok, { promptLength: prompts[r]!.length, budget, maxNewTokens })]));
 }
 
 async function read<T extends tf.Tensor>(t: T): Promise<Float32Array | Int32Array | Uint8Array> {
@@ -338,9 +328,10 @@ async function segmentMany(
     images = tf.stack(prepared) as tf.Tensor4D;
     tf.dispose(prepared);
     prepared.length = 0;
+    const toGenerate = textPlans.flatMap((p, i) => (p.answerIds === null ? [i] : []));
     // Computed once: generation reads it, and forward reuses it (with object tokens it is a decoder pass).
-    if (textPlans.some((p) => p.answerIds === null)) prefix = model.languagePrefix(images);
-    const generated = prefix ? await generateAnswers(model, prefix, textPlans, opts) : new Map<number, { ids: number[]; repairs: string[] }>();
+    if (toGenerate.length > 0) prefix = model.languagePrefix(images);
+    const generated = prefix ? await generateAnswers(model, prefix, textPlans, toGenerate, opts) : new Map<number, RepairedAnswer>();
     const plans: SequencePlan[] = textPlans.map((p, i) => {
       const g = generated.get(i);
       return { ...p, answer: g ? g.ids : p.answerIds!, repairs: g ? g.repairs : [] };
