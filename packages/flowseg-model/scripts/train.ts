@@ -57,7 +57,7 @@ import {
   type FamilyMix,
   type FlowSegConfigOverrides,
 } from '@flowseg/flowseg-model';
-import { trainStage, saveCheckpoint, loadCheckpoint, readCheckpointFile, formatSeconds } from '@flowseg/flowseg-model/node';
+import { ProgressLine, trainStage, saveCheckpoint, loadCheckpoint, readCheckpointFile, formatSeconds } from '@flowseg/flowseg-model/node';
 import { syntheticTokenizer } from '../src/data/syntheticTokenizer.js';
 import { evaluateModel } from '../src/evaluation/evaluateModel.js';
 import { TRAINING_STREAMS, argValue, startWasmBackend } from './scriptSetup.js';
@@ -307,6 +307,8 @@ async function continueJoint(from: string): Promise<void> {
           data: (start, count) =>
             options.segmentor ? TRAINING_STREAMS.segmentor(offset + start, count) : refsegExamples('train', options.mix ?? DEFAULT_FAMILY_MIX, offset + start, count),
           checkpointDir: `${runDir}/${folder}`,
+          // Lines name the phase ("[answers] step …"), not the stage every phase shares.
+          progress: new ProgressLine(folder),
         });
   // The copy head alone, on the answers' next-token loss: no masks, so a step costs a fraction of a joint one.
   const copyRun = await part(copySteps, 'copy-head', { trainOnly: ['language_model.copy_head.'], learningRate: FRESH_PART_LEARNING_RATE, answersOnly: true });

@@ -29,7 +29,7 @@ export {
 export { Embedding, type EmbeddingConfig } from './language/Embedding.js';
 export { causalMask } from './language/causalMask.js';
 export { nextTokenCrossEntropy, type NextTokenLossInputs } from './language/nextTokenLoss.js';
-export { greedyGenerate, type GenerateOptions } from './language/greedyGenerate.js';
+export { greedyGenerate, greedyGenerateAsync, type GenerateOptions } from './language/greedyGenerate.js';
 
 export {
   WordTokenizer,

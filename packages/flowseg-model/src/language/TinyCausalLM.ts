@@ -10,7 +10,7 @@ import { PreNormTransformerBlock } from './PreNormTransformerBlock.js';
 import { CopyHead } from './CopyHead.js';
 import { causalMask } from './causalMask.js';
 import { nextTokenCrossEntropy } from './nextTokenLoss.js';
-import { greedyGenerate, type GenerateOptions } from './greedyGenerate.js';
+import { greedyGenerate, greedyGenerateAsync, type GenerateOptions } from './greedyGenerate.js';
 
 /** Configuration of {@link TinyCausalLM}. */
 export interface TinyCausalLMConfig {
@@ -71,6 +71,8 @@ export interface LanguageModelLossInputs extends LanguageModelInputs {
  * const lm = new TinyCausalLM({ vocabSize: tokenizer.vocabSize, seed: 1 });
  * const { hiddenStates, logits } = lm.forward({ imageTokens, tokenIds, attentionMask });
  * const answer = lm.generate(imageTokens, promptIds, { maxNewTokens: 16, eosId: tokenizer.eosId });
+ * // On webgpu in Node (no synchronous reads): the same ids.
+ * const sameAnswer = await lm.generateAsync(imageTokens, promptIds, { maxNewTokens: 16, eosId: tokenizer.eosId });
  * ```
  */
 export class TinyCausalLM extends FlowSegLayer implements ConditionLanguageModel {
@@ -222,6 +224,17 @@ export class TinyCausalLM extends FlowSegLayer implements ConditionLanguageModel
    */
   generate(imageTokens: tf.Tensor3D | null, promptIds: tf.Tensor2D, options: GenerateOptions): number[][] {
     return greedyGenerate(this, imageTokens, promptIds, options);
+  }
+
+  /**
+   * {@link TinyCausalLM.generate} with asynchronous reads (see `greedyGenerateAsync`): the same
+   * ids on every backend, including webgpu in Node, which cannot read synchronously.
+   * @param imageTokens - image prefix `[batch, imageTokens, hidden]`, or `null`.
+   * @param promptIds - prompt `[batch, tokens]` int32, left-padded if rows differ in length.
+   * @returns per row, the generated ids (`eosId` last if produced).
+   */
+  generateAsync(imageTokens: tf.Tensor3D | null, promptIds: tf.Tensor2D, options: GenerateOptions): Promise<number[][]> {
+    return greedyGenerateAsync(this, imageTokens, promptIds, options);
   }
 
   private check(inputs: LanguageModelInputs): { batch: number; tokens: number; images: number } {

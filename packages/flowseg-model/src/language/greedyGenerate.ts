@@ -19,6 +19,8 @@ export interface GenerateOptions {
 /**
  * Greedy decoding with any {@link ConditionLanguageModel}: repeatedly append
  * `argmax(logits[:, last])` until every row has produced `eosId` or `maxNewTokens` tokens.
+ * Reads each step's tokens synchronously; on backends that cannot (webgpu in Node) use
+ * {@link greedyGenerateAsync}, which returns the same ids.
  *
  * Cost: there is no KV cache, so step `k` re-runs the whole sequence of `S + k` positions
  * (`S` = image + prompt tokens): attention is O((S+k)²) per step and O(N·(S+N)²) for `N` new
@@ -36,6 +38,77 @@ export function greedyGenerate(
   promptIds: tf.Tensor2D,
   options: GenerateOptions,
 ): number[][] {
+  checkGenerateInputs(model, imageTokens, promptIds, options);
+  const mask = options.attentionMask ? (tf.tidy(() => tf.cast(options.attentionMask!, 'int32').arraySync()) as number[][]) : null;
+  const rows = promptRows(promptIds.arraySync() as number[][], mask, options.eosId);
+  for (let step = 0; step < options.maxNewTokens && !rows.finished; step++) {
+    const next = greedyNextTokens(model, imageTokens, rows);
+    try {
+      rows.append(next.dataSync());
+    } finally {
+      next.dispose();
+    }
+  }
+  return rows.generated;
+}
+
+/**
+ * {@link greedyGenerate} with asynchronous reads (`await data()` after each step): the same ids,
+ * on every backend, including webgpu in Node, which has no synchronous reads.
+ * @param model - the language model.
+ * @param imageTokens - image prefix `[batch, imageTokens, hidden]` float32, or `null`.
+ * @param promptIds - prompt `[batch, tokens]` int32 (at least one token per row).
+ * @returns per row, the generated ids (prompt excluded; `eosId` last if it was produced).
+ */
+export async function greedyGenerateAsync(
+  model: ConditionLanguageModel,
+  imageTokens: tf.Tensor3D | null,
+  promptIds: tf.Tensor2D,
+  options: GenerateOptions,
+): Promise<number[][]> {
+  checkGenerateInputs(model, imageTokens, promptIds, options);
+  let mask: number[][] | null = null;
+  if (options.attentionMask) {
+    const asInt = tf.cast(options.attentionMask, 'int32');
+    try {
+      mask = (await asInt.array()) as number[][];
+    } finally {
+      asInt.dispose();
+    }
+  }
+  const rows = promptRows((await promptIds.array()) as number[][], mask, options.eosId);
+  return decodeGreedyAsync(model, imageTokens, rows, options.maxNewTokens);
+}
+
+/**
+ * Decode `rows` greedily for at most `maxNewTokens` steps, reading each step with `await data()`.
+ * The caller has checked the inputs (see {@link greedyGenerateAsync}).
+ * @returns per row, the generated ids (`eosId` last if produced).
+ */
+export async function decodeGreedyAsync(
+  model: ConditionLanguageModel,
+  imageTokens: tf.Tensor3D | null,
+  rows: GreedyRows,
+  maxNewTokens: number,
+): Promise<number[][]> {
+  for (let step = 0; step < maxNewTokens && !rows.finished; step++) {
+    const next = greedyNextTokens(model, imageTokens, rows);
+    try {
+      rows.append(await next.data());
+    } finally {
+      next.dispose();
+    }
+  }
+  return rows.generated;
+}
+
+/** The options, dtypes, shapes and position budget both decoders need; throws a typed error naming the argument. */
+function checkGenerateInputs(
+  model: ConditionLanguageModel,
+  imageTokens: tf.Tensor3D | null,
+  promptIds: tf.Tensor2D,
+  options: GenerateOptions,
+): void {
   const { maxNewTokens, eosId } = options;
   requirePositiveInt(maxNewTokens, 'maxNewTokens');
   if (!Number.isInteger(eosId) || eosId < 0 || eosId >= model.vocabSize) {
@@ -60,37 +133,26 @@ export function greedyGenerate(
       'maxNewTokens',
     );
   }
-  const ids = promptIds.arraySync() as number[][];
-  let mask: number[][] | null = null;
-  if (options.attentionMask) {
-    mask = (tf.tidy(() => tf.cast(options.attentionMask!, 'int32').arraySync()) as number[][]).map((row) =>
-      row.map((v) => (v !== 0 ? 1 : 0)),
-    );
-    mask.forEach((row, r) => {
-      if (row[row.length - 1] !== 1 || row.some((v, i) => i > 0 && v === 0 && row[i - 1] === 1)) {
-        throw new ValueError(
-          `attentionMask: row ${r} is not left-padded (padding must precede the prompt and the last token must be real)`,
-          'attentionMask',
-        );
-      }
-    });
-  }
-  const rows = new GreedyRows(ids, mask, eosId);
-  for (let step = 0; step < maxNewTokens && !rows.finished; step++) {
-    const next = greedyNextTokens(model, imageTokens, rows);
-    try {
-      rows.append(next.dataSync());
-    } finally {
-      next.dispose();
+}
+
+/** Rows to decode from the prompt ids read back and their mask (as int32 values), checking it is left-padded. */
+function promptRows(ids: number[][], maskValues: number[][] | null, eosId: number): GreedyRows {
+  const mask = maskValues?.map((row) => row.map((v) => (v !== 0 ? 1 : 0))) ?? null;
+  mask?.forEach((row, r) => {
+    if (row[row.length - 1] !== 1 || row.some((v, i) => i > 0 && v === 0 && row[i - 1] === 1)) {
+      throw new ValueError(
+        `attentionMask: row ${r} is not left-padded (padding must precede the prompt and the last token must be real)`,
+        'attentionMask',
+      );
     }
-  }
-  return rows.generated;
+  });
+  return new GreedyRows(ids, mask, eosId);
 }
 
 /**
  * Rows under greedy decoding: each step appends one token per row; a row that has produced
  * `eosId` keeps being fed `eosId` (causality keeps it from affecting the other rows) and stops
- * collecting. Shared by the synchronous {@link greedyGenerate} and the asynchronous readers.
+ * collecting. Shared by the synchronous {@link greedyGenerate} and the asynchronous {@link decodeGreedyAsync}.
  */
 export class GreedyRows {
   /** Per row, the generated ids (`eosId` last if produced). */

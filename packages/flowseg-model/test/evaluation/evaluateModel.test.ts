@@ -4,6 +4,7 @@ import { selectBackend } from '@flowseg/core';
 import { refsegExamples, segment, type FlowSegModel } from '../../src/index.js';
 import { evaluateModel } from '../../src/evaluation/evaluateModel.js';
 import { tinyModel } from '../support/tinyFlowSeg.js';
+import { withSyncReadsRefused } from '../support/syncReads.js';
 
 beforeAll(async () => {
   await selectBackend('wasm', { wasmThreads: 1 });
@@ -55,23 +56,9 @@ describe('evaluateModel with generated answers', () => {
     const model = tinyModel();
     const examples = refsegExamples('test', { attribute: 1, reasoning: 1 }, 0, 2, { width: 32, height: 32 });
     const reference = await evaluateModel(model, examples, { maxNewTokens: 4 });
-    // What webgpu in Node refuses: the tensor-level synchronous reads (kernels keep their own access).
-    const proto = tf.Tensor.prototype as unknown as Record<'dataSync' | 'arraySync' | 'bufferSync', unknown>;
-    const saved = { dataSync: proto.dataSync, arraySync: proto.arraySync, bufferSync: proto.bufferSync };
-    let refused = 0;
-    for (const name of Object.keys(saved) as (keyof typeof saved)[]) {
-      proto[name] = () => {
-        refused++;
-        throw new Error(`${name} refused by the test`);
-      };
-    }
-    try {
-      const result = await evaluateModel(model, examples, { maxNewTokens: 4 });
-      expect(result.samples.map((s) => s.answer)).toEqual(reference.samples.map((s) => s.answer));
-      expect(result.metrics).toEqual(reference.metrics);
-    } finally {
-      Object.assign(proto, saved);
-    }
+    const { result, refused } = await withSyncReadsRefused(() => evaluateModel(model, examples, { maxNewTokens: 4 }));
+    expect(result.samples.map((s) => s.answer)).toEqual(reference.samples.map((s) => s.answer));
+    expect(result.metrics).toEqual(reference.metrics);
     expect(refused).toBe(0);
     await expect(evaluateModel(model, examples, { maxNewTokens: 1000 })).rejects.toThrow(/maxNewTokens: 1000 new tokens .* exceed maxPositions/);
     await expect(evaluateModel(model, examples, { maxNewTokens: 0 })).rejects.toThrow(/maxNewTokens/);

@@ -141,7 +141,7 @@ describe('TinyCausalLM', () => {
     tf.dispose([tokenIds, lossMask, imageTokens]);
   });
 
-  it('memorises one example and greedy decoding reproduces it, leak-free', () => {
+  it('memorises one example and greedy decoding reproduces it (synchronously and asynchronously), leak-free', async () => {
     const tok = new WordTokenizer(['segment', 'the', 'red', 'ball', 'blue', 'cube', 'here', 'is', 'it']);
     const prompt = tok.encode('segment the red ball', { addBos: true });
     const answer = tok.encode('here is <p> the red ball </p> <SEG>', { addEos: true });
@@ -165,6 +165,9 @@ describe('TinyCausalLM', () => {
     );
     expect(generated).toEqual([answer]);
     expect(tok.decode(generated[0]!, { skipSpecialTokens: true })).toBe('here is <p> the red ball </p> <SEG>');
+    const before = tf.memory().numTensors;
+    expect(await lm.generateAsync(imageTokens, promptIds, { maxNewTokens: answer.length + 3, eosId: tok.eosId })).toEqual([answer]);
+    expect(tf.memory().numTensors).toBe(before);
     opt.dispose();
     tf.dispose([tokenIds, lossMask, imageTokens, promptIds]);
   });

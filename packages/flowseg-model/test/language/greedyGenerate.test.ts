@@ -2,8 +2,10 @@ import { describe, it, expect, beforeAll } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { ShapeError, ValueError, selectBackend } from '@flowseg/core';
 import { expectNoLeaks } from '@flowseg/core/testing';
+import { withSyncReadsRefused } from '../support/syncReads.js';
 import {
   greedyGenerate,
+  greedyGenerateAsync,
   type ConditionLanguageModel,
   type LanguageModelInputs,
   type LanguageModelOutputs,
@@ -89,5 +91,43 @@ describe('greedyGenerate', () => {
     const floatPrompt = tf.zeros([1, 2]) as tf.Tensor2D;
     expect(() => greedyGenerate(model, null, floatPrompt, { maxNewTokens: 2, eosId: 1 })).toThrow(/promptIds/);
     tf.dispose([prompt, rightPadded, wrongWidth, floatPrompt]);
+  });
+
+  it('greedyGenerateAsync returns the same ids without any synchronous read, leak-free', async () => {
+    const model = new CountingModel();
+    const prompt = tf.tensor2d([[0, 0, 3], [1, 7, 2]], undefined, 'int32');
+    const mask = tf.tensor2d([[0, 1, 1], [1, 1, 1]], undefined, 'bool');
+    const image = tf.zeros([2, 1, 4]) as tf.Tensor3D;
+    const options = { maxNewTokens: 5, eosId: 6, attentionMask: mask };
+    const reference = greedyGenerate(model, image, prompt, options);
+    // The stand-in records masks with arraySync, so drop the mask for the refusal run and compare that case too.
+    const unmasked = greedyGenerate(model, image, prompt, { maxNewTokens: 5, eosId: 6 });
+    const before = tf.memory().numTensors;
+    const { result, refused } = await withSyncReadsRefused(() => greedyGenerateAsync(model, image, prompt, { maxNewTokens: 5, eosId: 6 }));
+    expect(refused).toBe(0);
+    expect(result).toEqual(unmasked);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(await greedyGenerateAsync(model, image, prompt, options)).toEqual(reference);
+    // Shift 2 (one image token): row 0 goes 5, 7, 9, 1, 3; row 1 4, 6 (eos).
+    expect(reference).toEqual([
+      [5, 7, 9, 1, 3],
+      [4, 6],
+    ]);
+    tf.dispose([prompt, mask, image]);
+  });
+
+  it('greedyGenerateAsync rejects what greedyGenerate rejects, with the same typed errors', async () => {
+    const model = new CountingModel();
+    const prompt = tf.tensor2d([[0, 1]], undefined, 'int32');
+    const rightPadded = tf.tensor2d([[1, 0]], undefined, 'int32');
+    await expect(greedyGenerateAsync(model, null, prompt, { maxNewTokens: 0, eosId: 1 })).rejects.toThrow(ValueError);
+    await expect(greedyGenerateAsync(model, null, prompt, { maxNewTokens: 2, eosId: -1 })).rejects.toThrow(/eosId/);
+    await expect(greedyGenerateAsync(model, null, prompt, { maxNewTokens: 15, eosId: 1 })).rejects.toThrow(/maxPositions=16/);
+    await expect(greedyGenerateAsync(model, null, prompt, { maxNewTokens: 2, eosId: 1, attentionMask: rightPadded })).rejects.toThrow(
+      /left-padded/,
+    );
+    const wrongWidth = tf.zeros([1, 1, 3]) as tf.Tensor3D;
+    await expect(greedyGenerateAsync(model, wrongWidth, prompt, { maxNewTokens: 2, eosId: 1 })).rejects.toThrow(ShapeError);
+    tf.dispose([prompt, rightPadded, wrongWidth]);
   });
 });
