@@ -7,6 +7,8 @@
  *  - `segment`, answer given: the same requests with the answers the first case generated, so
  *    the difference is the cost of generating them;
  *  - `segmentBatch`: all requests in one call (answers generated together, one forward);
+ *  - generation alone (`greedyGenerateAsync` on all prompts at once), with the language model's
+ *    decoding cache and, through a wrapper that hides it, re-running the whole sequence each step;
  *  - the parts on one image: `languagePrefix`, `forward` given that prefix, and `forward`
  *    computing it itself; their difference is what `segment` saves by reusing the prefix.
  * One test scene per family (attribute, relational, reasoning, multi, empty). Cases run
@@ -19,6 +21,7 @@ import * as tf from '@tensorflow/tfjs';
 import { selectBackend, type BackendName } from '@flowseg/core';
 import { FAMILIES, generateSample } from '@flowseg/refseg-synth';
 import { disposeFlowSegOutputs, segment, segmentBatch, type FlowSegModel, type SegmentRequest } from '../src/index.js';
+import { greedyGenerateAsync, type ConditionLanguageModel } from '../src/components.js';
 import { loadCheckpoint } from '../src/node/checkpointFiles.js';
 import { DEFAULT_CHECKPOINT_DIR } from '../src/cli/defaultCheckpoint.js';
 
@@ -73,6 +76,30 @@ async function main(): Promise<void> {
   const tokenIds = [[...tok.encode(generated[0]!.prompt, { addBos: true }), ...tok.encode(generated[0]!.answer, { addEos: true })]];
   const images = tf.tensor4d(Float32Array.from(first.scene.image, (v) => v / 255), [1, height, width, 3]);
   const prefixForGiven = model.languagePrefix(images);
+  // Generation alone on all requests (prompts left-padded), with and without the language model's decoding cache.
+  const lm = model.languageModel;
+  const wholeSequenceModel: ConditionLanguageModel = {
+    hiddenSize: lm.hiddenSize,
+    vocabSize: lm.vocabSize,
+    maxPositions: lm.maxPositions,
+    trainableWeights: lm.trainableWeights,
+    forward: (inputs) => lm.forward(inputs),
+    hiddenStates: (inputs) => lm.hiddenStates(inputs),
+    logits: (inputs) => lm.logits(inputs),
+  };
+  const prompts = generated.map((g) => tok.encode(g.prompt, { addBos: true }));
+  const longest = Math.max(...prompts.map((p) => p.length));
+  const promptIds = tf.tensor2d(prompts.map((p) => [...new Array<number>(longest - p.length).fill(tok.padId), ...p]), undefined, 'int32');
+  const generateOptions = {
+    maxNewTokens: Math.max(...generated.map((g) => tok.encode(g.answer).length)) + 1,
+    eosId: tok.eosId,
+    attentionMask: tf.tensor2d(prompts.map((p) => Array.from({ length: longest }, (_, t) => (t >= longest - p.length ? 1 : 0))), undefined, 'int32'),
+  };
+  const batchPrefix = tf.tidy(() =>
+    model.languagePrefix(tf.stack(samples.map((s) => tf.tensor3d(Float32Array.from(s.scene.image, (v) => v / 255), [height, width, 3]))) as tf.Tensor4D),
+  );
+  const incrementalIds = await greedyGenerateAsync(lm, batchPrefix, promptIds, generateOptions);
+  const sameIds = JSON.stringify(incrementalIds) === JSON.stringify(await greedyGenerateAsync(wholeSequenceModel, batchPrefix, promptIds, generateOptions));
 
   const cases: Case[] = [
     {
@@ -110,6 +137,22 @@ async function main(): Promise<void> {
         } finally {
           prefix.dispose();
         }
+      },
+    },
+    {
+      key: 'generateIncremental',
+      label: `greedyGenerateAsync of ${requests.length} answers, incremental (decoding cache)`,
+      requests: requests.length,
+      run: async () => {
+        await greedyGenerateAsync(model.languageModel, batchPrefix, promptIds, generateOptions);
+      },
+    },
+    {
+      key: 'generateWholeSequence',
+      label: `greedyGenerateAsync of ${requests.length} answers, whole sequence each step`,
+      requests: requests.length,
+      run: async () => {
+        await greedyGenerateAsync(wholeSequenceModel, batchPrefix, promptIds, generateOptions);
       },
     },
     // The prefix of the given-prefix case is computed once, outside the timed window.
@@ -151,9 +194,11 @@ async function main(): Promise<void> {
   console.log(
     `generating the answer: ${generation.toFixed(1)} ms of ${reference.toFixed(1)} ms per request (${((100 * generation) / reference).toFixed(0)} %); ` +
       `reusing the prefix saves ${reuseSaving.toFixed(1)} ms per forward (${((100 * reuseSaving) / medians.forwardPrefixComputed!).toFixed(0)} % of it); ` +
-      `batching ${requests.length} requests: ${(reference / medians.segmentBatch!).toFixed(2)}× faster per request`,
+      `batching ${requests.length} requests: ${(reference / medians.segmentBatch!).toFixed(2)}× faster per request; ` +
+      `the decoding cache generates ${(medians.generateWholeSequence! / medians.generateIncremental!).toFixed(2)}× faster ` +
+      `(${sameIds ? 'the same' : 'DIFFERENT'} ids)`,
   );
-  tf.dispose([images, prefixForGiven]);
+  tf.dispose([images, prefixForGiven, promptIds, generateOptions.attentionMask, batchPrefix]);
   model.dispose();
   console.log(
     JSON.stringify({
@@ -165,6 +210,7 @@ async function main(): Promise<void> {
       overSegmentGenerated: Object.fromEntries(cases.map((c) => [c.key, medians[c.key]! / reference])),
       generationMsPerRequest: generation,
       prefixReuseSavingMs: reuseSaving,
+      decodingCacheSameIds: sameIds,
       tensorsLeakedPerCall: leaked,
       answers: generated.map((g) => g.answer),
     }),

@@ -30,6 +30,12 @@ export { Embedding, type EmbeddingConfig } from './language/Embedding.js';
 export { causalMask } from './language/causalMask.js';
 export { nextTokenCrossEntropy, type NextTokenLossInputs } from './language/nextTokenLoss.js';
 export { greedyGenerate, greedyGenerateAsync, type GenerateOptions } from './language/greedyGenerate.js';
+export {
+  isIncrementalLanguageModel,
+  type IncrementalLanguageModel,
+  type DecodingCache,
+  type DecodingStep,
+} from './language/incrementalDecoding.js';
 
 export {
   WordTokenizer,

@@ -46,7 +46,8 @@ export interface LanguageModelOutputs {
  * Causal: the outputs at text position `t` depend only on the image tokens and
  * `tokenIds[:, 0..t]`.
  *
- * Implement this to plug in another model; `TinyCausalLM` is the built-in one.
+ * Implement this to plug in another model; `TinyCausalLM` is the built-in one. Implementing
+ * `IncrementalLanguageModel` as well (a decoding cache) lets greedy decoding run one token per step.
  * Every method is leak-free and returns tensors the caller owns.
  */
 export interface ConditionLanguageModel {

@@ -83,18 +83,33 @@ export class PreNormTransformerBlock extends FlowSegLayer {
    * @returns updated token states `[batch, tokens, channels]`.
    */
   forward(inputs: PreNormTransformerBlockInputs): tf.Tensor3D {
+    return tf.tidy(() => this.forwardIncremental({ ...inputs, past: null }).output);
+  }
+
+  /**
+   * The block on new rows `x` that also attend to earlier rows whose normed inputs `LN₁(x)` are
+   * `past` (incremental decoding: keys and values are projected from `[past ; LN₁(x)]`).
+   * `attentionMask` is over the new rows' queries and all keys, `keyPaddingMask` over all keys.
+   * @returns `output` (updated new rows `[batch, new, channels]`) and `normed` (their `LN₁(x)`,
+   *   what a later call takes as part of `past`).
+   */
+  forwardIncremental(inputs: PreNormTransformerBlockInputs & { readonly past: tf.Tensor3D | null }): {
+    output: tf.Tensor3D;
+    normed: tf.Tensor3D;
+  } {
     this.ensureBuilt();
     return tf.tidy(() => {
-      const h = this.norm1.forward(inputs.x);
+      const normed = this.norm1.forward(inputs.x);
+      const keys = inputs.past ? (tf.concat([inputs.past, normed], 1) as tf.Tensor3D) : normed;
       const attended = this.attn.forward({
-        query: h,
-        key: h,
-        value: h,
+        query: normed,
+        key: keys,
+        value: keys,
         attentionMask: inputs.attentionMask ?? null,
         keyPaddingMask: inputs.keyPaddingMask ?? null,
       }).output;
       const x = tf.add(inputs.x, attended) as tf.Tensor3D;
-      return tf.add(x, this.mlp.forward(this.norm2.forward(x))) as tf.Tensor3D;
+      return { output: tf.add(x, this.mlp.forward(this.norm2.forward(x))) as tf.Tensor3D, normed };
     });
   }
 

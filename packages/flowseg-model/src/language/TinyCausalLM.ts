@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { FlowSegLayer, LayerNorm, Linear, ValueError, checkShapes, deriveSeed, requireInt, requirePositiveInt } from '@flowseg/core';
+import { FlowSegLayer, LayerNorm, Linear, ValueError, checkShapes, deriveSeed, requireInt, requirePositiveInt, tidy } from '@flowseg/core';
 import type {
   ConditionLanguageModel,
   LanguageModelInputs,
@@ -11,6 +11,14 @@ import { CopyHead } from './CopyHead.js';
 import { causalMask } from './causalMask.js';
 import { nextTokenCrossEntropy } from './nextTokenLoss.js';
 import { greedyGenerate, greedyGenerateAsync, type GenerateOptions } from './greedyGenerate.js';
+import type { DecodingCache, DecodingStep, IncrementalLanguageModel } from './incrementalDecoding.js';
+
+/** Sizes of one call's sequence: rows, text tokens and image tokens. */
+interface SequenceDims {
+  readonly batch: number;
+  readonly tokens: number;
+  readonly images: number;
+}
 
 /** Configuration of {@link TinyCausalLM}. */
 export interface TinyCausalLMConfig {
@@ -75,7 +83,7 @@ export interface LanguageModelLossInputs extends LanguageModelInputs {
  * const sameAnswer = await lm.generateAsync(imageTokens, promptIds, { maxNewTokens: 16, eosId: tokenizer.eosId });
  * ```
  */
-export class TinyCausalLM extends FlowSegLayer implements ConditionLanguageModel {
+export class TinyCausalLM extends FlowSegLayer implements IncrementalLanguageModel {
   /** @internal */
   static readonly className = 'FlowSegTinyCausalLM';
   /** Vocabulary size. */
@@ -216,8 +224,8 @@ export class TinyCausalLM extends FlowSegLayer implements ConditionLanguageModel
   }
 
   /**
-   * Greedy decoding (see `greedyGenerate`: no KV cache, each step re-runs the sequence,
-   * O(S²) attention per step).
+   * Greedy decoding (see `greedyGenerate`; with this model's decoding cache, each step runs the
+   * new token only).
    * @param imageTokens - image prefix `[batch, imageTokens, hidden]`, or `null`.
    * @param promptIds - prompt `[batch, tokens]` int32, left-padded if rows differ in length.
    * @returns per row, the generated ids (`eosId` last if produced).
@@ -237,7 +245,7 @@ export class TinyCausalLM extends FlowSegLayer implements ConditionLanguageModel
     return greedyGenerateAsync(this, imageTokens, promptIds, options);
   }
 
-  private check(inputs: LanguageModelInputs): { batch: number; tokens: number; images: number } {
+  private check(inputs: LanguageModelInputs): SequenceDims {
     this.ensureBuilt();
     const b = checkShapes(
       {
@@ -269,10 +277,26 @@ export class TinyCausalLM extends FlowSegLayer implements ConditionLanguageModel
   }
 
   /** Final-norm hidden states at the text positions `[batch, tokens, hidden]`. */
-  private run(inputs: LanguageModelInputs, dims: { batch: number; tokens: number; images: number }): tf.Tensor3D {
+  private run(inputs: LanguageModelInputs, dims: SequenceDims): tf.Tensor3D {
+    const { x: embedded, keyPaddingMask } = this.embed(inputs, dims);
+    let x = embedded;
+    const attentionMask = causalMask(dims.images + dims.tokens);
+    for (const block of this.blocks) x = block.forward({ x, attentionMask, keyPaddingMask });
+    return this.textStates(this.finalNorm.forward(x), dims);
+  }
+
+  /** The text positions `[batch, tokens, hidden]` of a whole-sequence tensor. */
+  private textStates(x: tf.Tensor3D, dims: SequenceDims): tf.Tensor3D {
     const { batch, tokens, images } = dims;
-    const length = images + tokens;
-    const d = this.hiddenSize;
+    return (images > 0 ? tf.slice(x, [0, images, 0], [batch, tokens, this.hiddenSize]) : x) as tf.Tensor3D;
+  }
+
+  /**
+   * The input sequence `[batch, images + tokens, hidden]` (image tokens, then token embeddings, plus
+   * positions) and its key padding mask `[batch, images + tokens]` bool (null without an attention mask).
+   */
+  private embed(inputs: LanguageModelInputs, dims: SequenceDims): { x: tf.Tensor3D; keyPaddingMask: tf.Tensor2D | null } {
+    const { batch, tokens, images } = dims;
     let x = this.tokenEmbedding.forward(inputs.tokenIds) as tf.Tensor3D;
     if (inputs.imageTokens) x = tf.concat([inputs.imageTokens, x], 1);
     let keyPaddingMask: tf.Tensor2D | null = null;
@@ -292,27 +316,114 @@ export class TinyCausalLM extends FlowSegLayer implements ConditionLanguageModel
         images > 0 ? tf.concat([tf.zeros([batch, images], 'bool'), textPad], 1) : textPad
       ) as tf.Tensor2D;
     } else {
-      positions = tf.range(0, length, 1, 'int32');
+      positions = tf.range(0, images + tokens, 1, 'int32');
     }
-    x = tf.add(x, this.positionEmbedding.forward(positions));
-    const attentionMask = causalMask(length);
-    for (const block of this.blocks) x = block.forward({ x, attentionMask, keyPaddingMask });
-    x = this.finalNorm.forward(x);
-    return (images > 0 ? tf.slice(x, [0, images, 0], [batch, tokens, d]) : x) as tf.Tensor3D;
+    return { x: tf.add(x, this.positionEmbedding.forward(positions)), keyPaddingMask };
   }
 
   /** Logits `[batch, tokens, vocab]` from hidden states (plus the copy bonus with a copy head). */
   private head(hidden: tf.Tensor3D, inputs: LanguageModelInputs): tf.Tensor3D {
-    let logits: tf.Tensor3D;
-    if (this.lmHead) {
-      logits = this.lmHead.forward(hidden);
-    } else {
-      const [batch, tokens, d] = hidden.shape;
-      const flat = tf.matMul(tf.reshape(hidden, [batch * tokens, d]), this.tokenEmbedding.weight, false, true);
-      logits = tf.reshape(flat, [batch, tokens, this.vocabSize]);
-    }
+    const logits = this.vocabularyLogits(hidden);
     if (!this.copyHead) return logits;
     return tf.add(logits, this.copyHead.forward({ hiddenStates: hidden, tokenIds: inputs.tokenIds, attentionMask: inputs.attentionMask }));
+  }
+
+  /** The output head alone (no copy bonus): `h·Eᵀ` tied, else `lm_head(h)`; `[batch, tokens, vocab]`. */
+  private vocabularyLogits(hidden: tf.Tensor3D): tf.Tensor3D {
+    if (this.lmHead) return this.lmHead.forward(hidden);
+    const [batch, tokens, d] = hidden.shape;
+    const flat = tf.matMul(tf.reshape(hidden, [batch * tokens, d]), this.tokenEmbedding.weight, false, true);
+    return tf.reshape(flat, [batch, tokens, this.vocabSize]);
+  }
+
+  /**
+   * Incremental decoding, step one: the prompt (`inputs` as for {@link TinyCausalLM.logits}) in one
+   * pass, keeping each block's normed inputs so that {@link TinyCausalLM.continueDecoding} runs the
+   * new token only (its keys and values are re-projected from the kept rows: plain 2-D products).
+   * @returns the last position's logits `[batch, vocab]` and the cache (caller disposes both).
+   */
+  startDecoding(inputs: LanguageModelInputs): DecodingStep {
+    const dims = this.check(inputs);
+    const { batch, tokens, images } = dims;
+    const state = tidy(() => {
+      const { x: embedded, keyPaddingMask } = this.embed(inputs, dims);
+      const attentionMask = causalMask(images + tokens);
+      let x = embedded;
+      const normed: tf.Tensor3D[] = [];
+      for (const block of this.blocks) {
+        const step = block.forwardIncremental({ x, past: null, attentionMask, keyPaddingMask });
+        normed.push(step.normed);
+        x = step.output;
+      }
+      const textStates = this.textStates(this.finalNorm.forward(x), dims);
+      const mask = inputs.attentionMask ? (tf.cast(inputs.attentionMask, 'int32') as tf.Tensor2D) : null;
+      const realTokens = mask ? tf.sum(mask, 1) : tf.fill([batch], tokens, 'int32');
+      const logits = this.head(textStates, { tokenIds: inputs.tokenIds, attentionMask: mask });
+      return {
+        logits: tf.reshape(tf.slice(logits, [0, tokens - 1, 0], [batch, 1, this.vocabSize]), [batch, this.vocabSize]) as tf.Tensor2D,
+        tensors: {
+          normed,
+          textStates,
+          tokenIds: tf.clone(inputs.tokenIds),
+          attentionMask: mask,
+          keyPaddingMask,
+          nextPositions: tf.add(realTokens, tf.scalar(images, 'int32')) as tf.Tensor1D,
+        },
+      };
+    });
+    return { logits: state.logits, cache: new TinyDecodingCache(this, images + tokens, state.tensors) };
+  }
+
+  /**
+   * Incremental decoding, one more token per row (see {@link TinyCausalLM.startDecoding}): the
+   * returned logits equal, up to float rounding, the last row of `logits()` over the whole sequence.
+   * @param cache - from this model's `startDecoding` / `continueDecoding` (left as it is).
+   * @param tokenIds - the next token of every row `[batch, 1]` int32.
+   * @returns the new last position's logits `[batch, vocab]` and a new cache (caller disposes both).
+   */
+  continueDecoding(cache: DecodingCache, tokenIds: tf.Tensor2D): DecodingStep {
+    if (!(cache instanceof TinyDecodingCache) || cache.model !== this) {
+      throw new ValueError("cache: expected a cache from this model's startDecoding or continueDecoding", 'cache');
+    }
+    const t = cache.live();
+    const batch = t.tokenIds.shape[0];
+    checkShapes({ tokenIds: { tensor: tokenIds, axes: ['batch', 1], dtypes: ['int32'] } }, { batch });
+    if (cache.length + 1 > this.maxPositions) {
+      throw new ValueError(`tokenIds: a token after ${cache.length} positions exceeds maxPositions=${this.maxPositions}`, 'tokenIds');
+    }
+    const state = tidy(() => {
+      let x = tf.add(this.tokenEmbedding.forward(tokenIds), this.positionEmbedding.forward(tf.expandDims(t.nextPositions, 1))) as tf.Tensor3D;
+      const keyPaddingMask = t.keyPaddingMask ? (tf.concat([t.keyPaddingMask, tf.zeros([batch, 1], 'bool')], 1) as tf.Tensor2D) : null;
+      // The new row is last, so it may attend to every kept row: no causal mask.
+      const normed = this.blocks.map((block, i) => {
+        const step = block.forwardIncremental({ x, past: t.normed[i]!, keyPaddingMask });
+        x = step.output;
+        return tf.concat([t.normed[i]!, step.normed], 1) as tf.Tensor3D;
+      });
+      const last = this.finalNorm.forward(x);
+      const textStates = tf.concat([t.textStates, last], 1) as tf.Tensor3D;
+      const allIds = tf.concat([t.tokenIds, tokenIds], 1) as tf.Tensor2D;
+      const mask = t.attentionMask ? (tf.concat([t.attentionMask, tf.ones([batch, 1], 'int32')], 1) as tf.Tensor2D) : null;
+      let logits = tf.reshape(this.vocabularyLogits(last), [batch, this.vocabSize]) as tf.Tensor2D;
+      if (this.copyHead) {
+        // The copy bonus of the last row attends over every earlier text state.
+        const tokens = allIds.shape[1];
+        const bonus = this.copyHead.forward({ hiddenStates: textStates, tokenIds: allIds, attentionMask: mask });
+        logits = tf.add(logits, tf.reshape(tf.slice(bonus, [0, tokens - 1, 0], [batch, 1, this.vocabSize]), [batch, this.vocabSize]));
+      }
+      return {
+        logits,
+        tensors: {
+          normed,
+          textStates,
+          tokenIds: allIds,
+          attentionMask: mask,
+          keyPaddingMask,
+          nextPositions: tf.add(t.nextPositions, tf.scalar(1, 'int32')) as tf.Tensor1D,
+        },
+      };
+    });
+    return { logits: state.logits, cache: new TinyDecodingCache(this, cache.length + 1, state.tensors) };
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
@@ -340,3 +451,45 @@ export class TinyCausalLM extends FlowSegLayer implements ConditionLanguageModel
   }
 }
 tf.serialization.registerClass(TinyCausalLM);
+
+/** What {@link TinyDecodingCache} holds. */
+interface TinyCacheTensors {
+  /** Per block, `LN₁(x)` at every position so far `[batch, positions, hidden]`. */
+  readonly normed: tf.Tensor3D[];
+  /** Final-norm states at the text positions so far `[batch, tokens, hidden]` (the copy head reads them). */
+  readonly textStates: tf.Tensor3D;
+  /** Text ids so far `[batch, tokens]` int32. */
+  readonly tokenIds: tf.Tensor2D;
+  /** Text attention mask so far `[batch, tokens]` int32, or null (all real). */
+  readonly attentionMask: tf.Tensor2D | null;
+  /** Key padding over every position `[batch, positions]` bool, or null. */
+  readonly keyPaddingMask: tf.Tensor2D | null;
+  /** Position id of each row's next token `[batch]` int32. */
+  readonly nextPositions: tf.Tensor1D;
+}
+
+/** {@link TinyCausalLM}'s decoding cache. */
+class TinyDecodingCache implements DecodingCache {
+  private tensors: TinyCacheTensors | null;
+
+  constructor(
+    readonly model: TinyCausalLM,
+    readonly length: number,
+    tensors: TinyCacheTensors,
+  ) {
+    this.tensors = tensors;
+  }
+
+  /** The tensors, or a typed error once disposed. */
+  live(): TinyCacheTensors {
+    if (!this.tensors) throw new ValueError('cache: this decoding cache has been disposed', 'cache');
+    return this.tensors;
+  }
+
+  dispose(): void {
+    if (!this.tensors) return;
+    const t = this.tensors;
+    tf.dispose([...t.normed, t.textStates, t.tokenIds, t.nextPositions, ...(t.attentionMask ? [t.attentionMask] : []), ...(t.keyPaddingMask ? [t.keyPaddingMask] : [])]);
+    this.tensors = null;
+  }
+}

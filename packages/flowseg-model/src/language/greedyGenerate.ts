@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
-import { ValueError, checkShapes, requirePositiveInt } from '@flowseg/core';
+import { ValueError, checkShapes, requirePositiveInt, tidy } from '@flowseg/core';
 import type { ConditionLanguageModel } from './ConditionLanguageModel.js';
+import { isIncrementalLanguageModel, type DecodingCache, type DecodingStep, type IncrementalLanguageModel } from './incrementalDecoding.js';
 
 /** Options of {@link greedyGenerate}. */
 export interface GenerateOptions {
@@ -22,9 +23,9 @@ export interface GenerateOptions {
  * Reads each step's tokens synchronously; on backends that cannot (webgpu in Node) use
  * {@link greedyGenerateAsync}, which returns the same ids.
  *
- * Cost: there is no KV cache, so step `k` re-runs the whole sequence of `S + k` positions
- * (`S` = image + prompt tokens): attention is O((S+k)²) per step and O(N·(S+N)²) for `N` new
- * tokens. Fine for short answers of small models; a cache is the fix if that ever matters.
+ * Cost: an {@link IncrementalLanguageModel} (such as `TinyCausalLM`) runs the prompt once and
+ * then only the new token per step (its decoding cache); any other model re-runs the whole
+ * sequence of `S + k` positions at step `k` (O((S+k)²) attention per step). Same ids either way.
  * Leak-free: each step's tensors are freed before the next.
  *
  * @param model - the language model.
@@ -41,13 +42,18 @@ export function greedyGenerate(
   checkGenerateInputs(model, imageTokens, promptIds, options);
   const mask = options.attentionMask ? (tf.tidy(() => tf.cast(options.attentionMask!, 'int32').arraySync()) as number[][]) : null;
   const rows = promptRows(promptIds.arraySync() as number[][], mask, options.eosId);
-  for (let step = 0; step < options.maxNewTokens && !rows.finished; step++) {
-    const next = greedyNextTokens(model, imageTokens, rows);
-    try {
-      rows.append(next.dataSync());
-    } finally {
-      next.dispose();
+  const steps = new GreedySteps(model, imageTokens, rows);
+  try {
+    for (let step = 0; step < options.maxNewTokens && !rows.finished; step++) {
+      const next = steps.next();
+      try {
+        rows.append(next.dataSync());
+      } finally {
+        next.dispose();
+      }
     }
+  } finally {
+    steps.dispose();
   }
   return rows.generated;
 }
@@ -91,13 +97,18 @@ export async function decodeGreedyAsync(
   rows: GreedyRows,
   maxNewTokens: number,
 ): Promise<number[][]> {
-  for (let step = 0; step < maxNewTokens && !rows.finished; step++) {
-    const next = greedyNextTokens(model, imageTokens, rows);
-    try {
-      rows.append(await next.data());
-    } finally {
-      next.dispose();
+  const steps = new GreedySteps(model, imageTokens, rows);
+  try {
+    for (let step = 0; step < maxNewTokens && !rows.finished; step++) {
+      const next = steps.next();
+      try {
+        rows.append(await next.data());
+      } finally {
+        next.dispose();
+      }
     }
+  } finally {
+    steps.dispose();
   }
   return rows.generated;
 }
@@ -192,15 +203,56 @@ export class GreedyRows {
   }
 }
 
-/** The argmax of the language model's last-position logits for every row `[batch]` int32 (caller disposes). */
-export function greedyNextTokens(model: ConditionLanguageModel, imageTokens: tf.Tensor3D | null, rows: GreedyRows): tf.Tensor1D {
-  return tf.tidy(() => {
+/**
+ * Each step's argmax tokens `[batch]` int32 for `rows` (read their last tokens before the next
+ * call). An {@link IncrementalLanguageModel} runs the prompt once and then one token per step;
+ * any other model re-runs the whole sequence each step.
+ */
+class GreedySteps {
+  private cache: DecodingCache | null = null;
+
+  constructor(
+    private readonly model: ConditionLanguageModel,
+    private readonly imageTokens: tf.Tensor3D | null,
+    private readonly rows: GreedyRows,
+  ) {}
+
+  /** The next token of every row (caller disposes). */
+  next(): tf.Tensor1D {
+    const { model, imageTokens, rows } = this;
     const batch = rows.ids.length;
     const len = rows.ids[0]!.length;
-    const tokenIds = tf.tensor2d(rows.ids, [batch, len], 'int32');
-    const attentionMask = rows.mask ? tf.tensor2d(rows.mask, [batch, len], 'int32') : null;
-    const logits = model.logits({ imageTokens, tokenIds, attentionMask });
-    const last = tf.slice(logits, [0, len - 1, 0], [batch, 1, model.vocabSize]);
-    return tf.argMax(tf.reshape(last, [batch, model.vocabSize]), -1) as tf.Tensor1D;
-  });
+    const wholeRows = () => ({
+      tokenIds: tf.tensor2d(rows.ids, [batch, len], 'int32'),
+      attentionMask: rows.mask ? tf.tensor2d(rows.mask, [batch, len], 'int32') : null,
+    });
+    if (!isIncrementalLanguageModel(model)) {
+      return tidy(() => {
+        const logits = model.logits({ imageTokens, ...wholeRows() });
+        const last = tf.slice(logits, [0, len - 1, 0], [batch, 1, model.vocabSize]);
+        return tf.argMax(tf.reshape(last, [batch, model.vocabSize]), -1) as tf.Tensor1D;
+      });
+    }
+    // Not under tidy: the cache is a class instance, whose tensors tidy would not see and would free.
+    const text = this.cache === null ? wholeRows() : { tokenIds: tf.tensor2d(rows.ids.map((row) => [row[len - 1]!]), [batch, 1], 'int32'), attentionMask: null };
+    let step: DecodingStep;
+    try {
+      step = this.cache === null ? model.startDecoding({ imageTokens, ...text }) : model.continueDecoding(this.cache, text.tokenIds);
+    } finally {
+      tf.dispose([text.tokenIds, ...(text.attentionMask ? [text.attentionMask] : [])]);
+    }
+    this.cache?.dispose();
+    this.cache = step.cache;
+    try {
+      return tidy(() => tf.argMax(step.logits, -1) as tf.Tensor1D);
+    } finally {
+      step.logits.dispose();
+    }
+  }
+
+  /** Frees the decoding cache. */
+  dispose(): void {
+    this.cache?.dispose();
+    this.cache = null;
+  }
 }
