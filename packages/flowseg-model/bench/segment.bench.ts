@@ -8,7 +8,7 @@
  *    the difference is the cost of generating them;
  *  - `segmentBatch`: all requests in one call (answers generated together, one forward);
  *  - generation alone (`greedyGenerateAsync` on all prompts at once), with the language model's
- *    decoding cache and, through a wrapper that hides it, re-running the whole sequence each step;
+ *    decoding cache and with `useCache: false` (the whole sequence re-run each step);
  *  - the parts on one image: `languagePrefix`, `forward` given that prefix, and `forward`
  *    computing it itself; their difference is what `segment` saves by reusing the prefix.
  * One test scene per family (attribute, relational, reasoning, multi, empty). Cases run
@@ -21,7 +21,7 @@ import * as tf from '@tensorflow/tfjs';
 import { selectBackend, type BackendName } from '@flowseg/core';
 import { FAMILIES, generateSample } from '@flowseg/refseg-synth';
 import { disposeFlowSegOutputs, segment, segmentBatch, type FlowSegModel, type SegmentRequest } from '../src/index.js';
-import { greedyGenerateAsync, type ConditionLanguageModel } from '../src/components.js';
+import { greedyGenerateAsync } from '../src/components.js';
 import { loadCheckpoint } from '../src/node/checkpointFiles.js';
 import { DEFAULT_CHECKPOINT_DIR } from '../src/cli/defaultCheckpoint.js';
 
@@ -78,15 +78,7 @@ async function main(): Promise<void> {
   const prefixForGiven = model.languagePrefix(images);
   // Generation alone on all requests (prompts left-padded), with and without the language model's decoding cache.
   const lm = model.languageModel;
-  const wholeSequenceModel: ConditionLanguageModel = {
-    hiddenSize: lm.hiddenSize,
-    vocabSize: lm.vocabSize,
-    maxPositions: lm.maxPositions,
-    trainableWeights: lm.trainableWeights,
-    forward: (inputs) => lm.forward(inputs),
-    hiddenStates: (inputs) => lm.hiddenStates(inputs),
-    logits: (inputs) => lm.logits(inputs),
-  };
+
   const prompts = generated.map((g) => tok.encode(g.prompt, { addBos: true }));
   const longest = Math.max(...prompts.map((p) => p.length));
   const promptIds = tf.tensor2d(prompts.map((p) => [...new Array<number>(longest - p.length).fill(tok.padId), ...p]), undefined, 'int32');
@@ -99,7 +91,7 @@ async function main(): Promise<void> {
     model.languagePrefix(tf.stack(samples.map((s) => tf.tensor3d(Float32Array.from(s.scene.image, (v) => v / 255), [height, width, 3]))) as tf.Tensor4D),
   );
   const incrementalIds = await greedyGenerateAsync(lm, batchPrefix, promptIds, generateOptions);
-  const sameIds = JSON.stringify(incrementalIds) === JSON.stringify(await greedyGenerateAsync(wholeSequenceModel, batchPrefix, promptIds, generateOptions));
+  const sameIds = JSON.stringify(incrementalIds) === JSON.stringify(await greedyGenerateAsync(lm, batchPrefix, promptIds, { ...generateOptions, useCache: false }));
 
   const cases: Case[] = [
     {
@@ -152,7 +144,7 @@ async function main(): Promise<void> {
       label: `greedyGenerateAsync of ${requests.length} answers, whole sequence each step`,
       requests: requests.length,
       run: async () => {
-        await greedyGenerateAsync(wholeSequenceModel, batchPrefix, promptIds, generateOptions);
+        await greedyGenerateAsync(lm, batchPrefix, promptIds, { ...generateOptions, useCache: false });
       },
     },
     // The prefix of the given-prefix case is computed once, outside the timed window.

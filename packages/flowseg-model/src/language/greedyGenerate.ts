@@ -15,6 +15,12 @@ export interface GenerateOptions {
    * every row continues from its last real token.
    */
   readonly attentionMask?: tf.Tensor2D | null;
+  /**
+   * Decode with the model's decoding cache when it has one (an {@link IncrementalLanguageModel}):
+   * the prompt once, then one token per step. Default true; `false` re-runs the whole sequence
+   * every step (the same ids; for comparison).
+   */
+  readonly useCache?: boolean;
 }
 
 /**
@@ -42,7 +48,7 @@ export function greedyGenerate(
   checkGenerateInputs(model, imageTokens, promptIds, options);
   const mask = options.attentionMask ? (tf.tidy(() => tf.cast(options.attentionMask!, 'int32').arraySync()) as number[][]) : null;
   const rows = promptRows(promptIds.arraySync() as number[][], mask, options.eosId);
-  const steps = new GreedySteps(model, imageTokens, rows);
+  const steps = new GreedySteps(model, imageTokens, rows, options.useCache ?? true);
   try {
     for (let step = 0; step < options.maxNewTokens && !rows.finished; step++) {
       const next = steps.next();
@@ -83,7 +89,7 @@ export async function greedyGenerateAsync(
     }
   }
   const rows = promptRows((await promptIds.array()) as number[][], mask, options.eosId);
-  return decodeGreedyAsync(model, imageTokens, rows, options.maxNewTokens);
+  return decodeGreedyAsync(model, imageTokens, rows, options.maxNewTokens, options.useCache ?? true);
 }
 
 /**
@@ -96,8 +102,9 @@ export async function decodeGreedyAsync(
   imageTokens: tf.Tensor3D | null,
   rows: GreedyRows,
   maxNewTokens: number,
+  useCache = true,
 ): Promise<number[][]> {
-  const steps = new GreedySteps(model, imageTokens, rows);
+  const steps = new GreedySteps(model, imageTokens, rows, useCache);
   try {
     for (let step = 0; step < maxNewTokens && !rows.finished; step++) {
       const next = steps.next();
@@ -124,6 +131,9 @@ function checkGenerateInputs(
   requirePositiveInt(maxNewTokens, 'maxNewTokens');
   if (!Number.isInteger(eosId) || eosId < 0 || eosId >= model.vocabSize) {
     throw new ValueError(`eosId: expected an id in [0, ${model.vocabSize}), received ${eosId}`, 'eosId');
+  }
+  if (options.useCache !== undefined && typeof options.useCache !== 'boolean') {
+    throw new ValueError(`useCache: expected a boolean, received ${String(options.useCache)}`, 'useCache');
   }
   const b = checkShapes(
     {
@@ -205,8 +215,8 @@ export class GreedyRows {
 
 /**
  * Each step's argmax tokens `[batch]` int32 for `rows` (read their last tokens before the next
- * call). An {@link IncrementalLanguageModel} runs the prompt once and then one token per step;
- * any other model re-runs the whole sequence each step.
+ * call). With `useCache`, an {@link IncrementalLanguageModel} runs the prompt once and then one
+ * token per step; otherwise the whole sequence is re-run each step.
  */
 class GreedySteps {
   private cache: DecodingCache | null = null;
@@ -215,6 +225,7 @@ class GreedySteps {
     private readonly model: ConditionLanguageModel,
     private readonly imageTokens: tf.Tensor3D | null,
     private readonly rows: GreedyRows,
+    private readonly useCache: boolean,
   ) {}
 
   /** The next token of every row (caller disposes). */
@@ -226,7 +237,7 @@ class GreedySteps {
       tokenIds: tf.tensor2d(rows.ids, [batch, len], 'int32'),
       attentionMask: rows.mask ? tf.tensor2d(rows.mask, [batch, len], 'int32') : null,
     });
-    if (!isIncrementalLanguageModel(model)) {
+    if (!this.useCache || !isIncrementalLanguageModel(model)) {
       return tidy(() => {
         const logits = model.logits({ imageTokens, ...wholeRows() });
         const last = tf.slice(logits, [0, len - 1, 0], [batch, 1, model.vocabSize]);

@@ -99,7 +99,7 @@ describe('incremental decoding (TinyCausalLM)', () => {
     second.cache.dispose();
   });
 
-  it('greedy decoding gives the same ids with and without the cache (sync and async)', async () => {
+  it('greedy decoding gives the same ids with and without the cache (sync and async, useCache: false)', async () => {
     const lm = fullLM();
     const image = tf.randomNormal([3, 2, D], 0, 1, 'float32', 9) as tf.Tensor3D;
     const prompt = tf.tensor2d([[0, 0, 1, 5], [0, 1, 8, 9], [1, 2, 3, 4]], undefined, 'int32');
@@ -111,7 +111,10 @@ describe('incremental decoding (TinyCausalLM)', () => {
     const plain = greedyGenerate(wholeSequence(lm), image, prompt, options);
     expect(cached).toEqual(plain);
     expect(cached.some((row) => row.length > 3)).toBe(true); // the comparison covers several steps
+    expect(greedyGenerate(lm, image, prompt, { ...options, useCache: false })).toEqual(plain);
     expect(await greedyGenerateAsync(lm, image, prompt, options)).toEqual(plain);
+    expect(await greedyGenerateAsync(lm, image, prompt, { ...options, useCache: false })).toEqual(plain);
+    expect(() => greedyGenerate(lm, image, prompt, { ...options, useCache: 'yes' as unknown as boolean })).toThrow(/useCache: expected a boolean/);
     expect(tf.memory().numTensors).toBe(before);
     tf.dispose([image, prompt, mask]);
   });
