@@ -78,7 +78,6 @@ async function main(): Promise<void> {
   const prefixForGiven = model.languagePrefix(images);
   // Generation alone on all requests (prompts left-padded), with and without the language model's decoding cache.
   const lm = model.languageModel;
-
   const prompts = generated.map((g) => tok.encode(g.prompt, { addBos: true }));
   const longest = Math.max(...prompts.map((p) => p.length));
   const promptIds = tf.tensor2d(prompts.map((p) => [...new Array<number>(longest - p.length).fill(tok.padId), ...p]), undefined, 'int32');
