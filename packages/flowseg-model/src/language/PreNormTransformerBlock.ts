@@ -90,12 +90,12 @@ export class PreNormTransformerBlock extends FlowSegLayer {
    * The block on new rows `x` that also attend to earlier rows whose normed inputs `LN₁(x)` are
    * `past` (incremental decoding: keys and values are projected from `[past ; LN₁(x)]`).
    * `attentionMask` is over the new rows' queries and all keys, `keyPaddingMask` over all keys.
-   * @returns `output` (updated new rows `[batch, new, channels]`) and `normed` (their `LN₁(x)`,
-   *   what a later call takes as part of `past`).
+   * @returns `output` (updated new rows `[batch, new, channels]`) and `keys` (`[past ; LN₁(x)]`
+   *   `[batch, past + new, channels]`, what the next call takes as `past`).
    */
   forwardIncremental(inputs: PreNormTransformerBlockInputs & { readonly past: tf.Tensor3D | null }): {
     output: tf.Tensor3D;
-    normed: tf.Tensor3D;
+    keys: tf.Tensor3D;
   } {
     this.ensureBuilt();
     return tf.tidy(() => {
@@ -109,7 +109,7 @@ export class PreNormTransformerBlock extends FlowSegLayer {
         keyPaddingMask: inputs.keyPaddingMask ?? null,
       }).output;
       const x = tf.add(inputs.x, attended) as tf.Tensor3D;
-      return { output: tf.add(x, this.mlp.forward(this.norm2.forward(x))) as tf.Tensor3D, normed };
+      return { output: tf.add(x, this.mlp.forward(this.norm2.forward(x))) as tf.Tensor3D, keys };
     });
   }
 

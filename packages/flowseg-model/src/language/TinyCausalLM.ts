@@ -337,6 +337,19 @@ export class TinyCausalLM extends FlowSegLayer implements IncrementalLanguageMod
   }
 
   /**
+   * Next-token logits of the last text position `[batch, vocab]`: the output head on that row only,
+   * plus, with a copy head, its bonus (which attends over every earlier text state).
+   */
+  private lastLogits(textStates: tf.Tensor3D, tokenIds: tf.Tensor2D, attentionMask: tf.Tensor2D | null): tf.Tensor2D {
+    const [batch, tokens, d] = textStates.shape;
+    const last = tf.slice(textStates, [0, tokens - 1, 0], [batch, 1, d]);
+    const logits = tf.reshape(this.vocabularyLogits(last), [batch, this.vocabSize]) as tf.Tensor2D;
+    if (!this.copyHead) return logits;
+    const bonus = this.copyHead.forward({ hiddenStates: textStates, tokenIds, attentionMask });
+    return tf.add(logits, tf.reshape(tf.slice(bonus, [0, tokens - 1, 0], [batch, 1, this.vocabSize]), [batch, this.vocabSize]));
+  }
+
+  /**
    * Incremental decoding, step one: the prompt (`inputs` as for {@link TinyCausalLM.logits}) in one
    * pass, keeping each block's normed inputs so that {@link TinyCausalLM.continueDecoding} runs the
    * new token only (its keys and values are re-projected from the kept rows: plain 2-D products).
@@ -349,18 +362,16 @@ export class TinyCausalLM extends FlowSegLayer implements IncrementalLanguageMod
       const { x: embedded, keyPaddingMask } = this.embed(inputs, dims);
       const attentionMask = causalMask(images + tokens);
       let x = embedded;
-      const normed: tf.Tensor3D[] = [];
-      for (const block of this.blocks) {
+      const normed = this.blocks.map((block) => {
         const step = block.forwardIncremental({ x, past: null, attentionMask, keyPaddingMask });
-        normed.push(step.normed);
         x = step.output;
-      }
+        return step.keys;
+      });
       const textStates = this.textStates(this.finalNorm.forward(x), dims);
       const mask = inputs.attentionMask ? (tf.cast(inputs.attentionMask, 'int32') as tf.Tensor2D) : null;
       const realTokens = mask ? tf.sum(mask, 1) : tf.fill([batch], tokens, 'int32');
-      const logits = this.head(textStates, { tokenIds: inputs.tokenIds, attentionMask: mask });
       return {
-        logits: tf.reshape(tf.slice(logits, [0, tokens - 1, 0], [batch, 1, this.vocabSize]), [batch, this.vocabSize]) as tf.Tensor2D,
+        logits: this.lastLogits(textStates, inputs.tokenIds, mask),
         tensors: {
           normed,
           textStates,
@@ -398,21 +409,13 @@ export class TinyCausalLM extends FlowSegLayer implements IncrementalLanguageMod
       const normed = this.blocks.map((block, i) => {
         const step = block.forwardIncremental({ x, past: t.normed[i]!, keyPaddingMask });
         x = step.output;
-        return tf.concat([t.normed[i]!, step.normed], 1) as tf.Tensor3D;
+        return step.keys;
       });
-      const last = this.finalNorm.forward(x);
-      const textStates = tf.concat([t.textStates, last], 1) as tf.Tensor3D;
+      const textStates = tf.concat([t.textStates, this.finalNorm.forward(x)], 1) as tf.Tensor3D;
       const allIds = tf.concat([t.tokenIds, tokenIds], 1) as tf.Tensor2D;
       const mask = t.attentionMask ? (tf.concat([t.attentionMask, tf.ones([batch, 1], 'int32')], 1) as tf.Tensor2D) : null;
-      let logits = tf.reshape(this.vocabularyLogits(last), [batch, this.vocabSize]) as tf.Tensor2D;
-      if (this.copyHead) {
-        // The copy bonus of the last row attends over every earlier text state.
-        const tokens = allIds.shape[1];
-        const bonus = this.copyHead.forward({ hiddenStates: textStates, tokenIds: allIds, attentionMask: mask });
-        logits = tf.add(logits, tf.reshape(tf.slice(bonus, [0, tokens - 1, 0], [batch, 1, this.vocabSize]), [batch, this.vocabSize]));
-      }
       return {
-        logits,
+        logits: this.lastLogits(textStates, allIds, mask),
         tensors: {
           normed,
           textStates,
@@ -454,7 +457,7 @@ tf.serialization.registerClass(TinyCausalLM);
 
 /** What {@link TinyDecodingCache} holds. */
 interface TinyCacheTensors {
-  /** Per block, `LN₁(x)` at every position so far `[batch, positions, hidden]`. */
+  /** Per block, `LN₁(x)` at every position so far `[batch, positions, hidden]` (its keys and values are projected from these). */
   readonly normed: tf.Tensor3D[];
   /** Final-norm states at the text positions so far `[batch, tokens, hidden]` (the copy head reads them). */
   readonly textStates: tf.Tensor3D;
