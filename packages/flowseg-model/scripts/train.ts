@@ -19,7 +19,8 @@
  * `--region-crops N` (fresh runs and continuations) gives the model a candidate region encoder
  * with N×N crops (`CandidateRegionEncoder`), `--lexical-skip` a lexical skip into the condition
  * adapter (`LexicalSkip`; docs/selection.md has both); a continuation adds them, fresh, to the
- * loaded checkpoint. `--lm-weight W` (continuations) weighs the next-token loss by W in the joint
+ * loaded checkpoint. `--lm-layers N` (continuations) grows the language model to N blocks, the
+ * new ones appended as the identity (zero output projections) for an answers phase to train. `--lm-weight W` (continuations) weighs the next-token loss by W in the joint
  * objective instead of 1 (segmentation 1, selection 2), for a language model whose answers are
  * the weak link.
  *
@@ -213,7 +214,13 @@ function extensionArgs(): { overrides: FlowSegConfigOverrides; flags: string[] }
   const copyDim = rawCopy === undefined ? undefined : positiveInt(rawCopy, '--copy-head');
   const lexicalSelector = process.argv.includes('--lexical-selector');
   const objectTokens = process.argv.includes('--object-tokens');
-  const languageModel = { ...(copyDim === undefined ? {} : { copyHeadDim: copyDim }), ...(objectTokens ? { objectTokens: true } : {}) };
+  const rawLayers = argValue('--lm-layers');
+  const lmLayers = rawLayers === undefined ? undefined : positiveInt(rawLayers, '--lm-layers');
+  const languageModel = {
+    ...(copyDim === undefined ? {} : { copyHeadDim: copyDim }),
+    ...(objectTokens ? { objectTokens: true } : {}),
+    ...(lmLayers === undefined ? {} : { numLayers: lmLayers }),
+  };
   return {
     overrides: {
       ...(size === undefined && !lexicalSelector
@@ -228,6 +235,7 @@ function extensionArgs(): { overrides: FlowSegConfigOverrides; flags: string[] }
       ...(copyDim === undefined ? [] : ['--copy-head', String(copyDim)]),
       ...(lexicalSelector ? ['--lexical-selector'] : []),
       ...(objectTokens ? ['--object-tokens'] : []),
+      ...(lmLayers === undefined ? [] : ['--lm-layers', String(lmLayers)]),
     ],
   };
 }
