@@ -71,22 +71,28 @@ describe('npm run train -- --continue', () => {
       const fourth = join(dir, 'fourth');
       const log4 = await train([
         '--continue', third, '--joint-steps', '0', '--copy-head', '4', '--copy-steps', '2', '--answer-steps', '2',
-        '--answer-mix', 'reasoning=2,attribute=1', '--lexical-selector', '--selector-steps', '2', '--out', fourth, '--run-dir', join(dir, 'run4'),
+        '--answer-mix', 'reasoning=2,attribute=1', '--lexical-selector', '--selector-steps', '2', '--lm-layers', '3', '--out', fourth, '--run-dir', join(dir, 'run4'),
       ]);
       expect(log4).toMatch(/0 joint steps from example 32 after 2 copy-head, 2 answer, 2 lexical-selector steps/);
       const parts = await metadataOf(fourth);
       expect(parts.command).toBe(
-        'npm run train -- --continue <previous checkpoint> --joint-steps 0 --copy-steps 2 --answer-steps 2 --answer-mix reasoning=2,attribute=1 --selector-steps 2 --copy-head 4 --lexical-selector',
+        'npm run train -- --continue <previous checkpoint> --joint-steps 0 --copy-steps 2 --answer-steps 2 --answer-mix reasoning=2,attribute=1 --selector-steps 2 --copy-head 4 --lexical-selector --lm-layers 3',
       );
       expect(parts.plan).toMatchObject({ continuedJointSteps: 3, copyHeadSteps: 2, answerSteps: 2, lexicalSelectorSteps: 2 });
       expect(Object.keys(parts.trainingMinutes)).toEqual(expect.arrayContaining(['copyHead', 'answers', 'lexicalSelector']));
       const fourthConfig = JSON.parse(await readFile(join(fourth, 'config.json'), 'utf8')) as {
-        config: { selection: { lexicalSelector?: boolean }; languageModel: { copyHeadDim?: number } };
+        config: { selection: { lexicalSelector?: boolean }; languageModel: { copyHeadDim?: number; numLayers: number } };
       };
       expect(fourthConfig.config.selection.lexicalSelector).toBe(true);
       expect(fourthConfig.config.languageModel.copyHeadDim).toBe(4);
+      // The language model grown from 2 to 3 blocks, the new one trained by the answers phase.
+      expect(fourthConfig.config.languageModel.numLayers).toBe(3);
       const fourthWeights = await readFile(join(fourth, 'model.safetensors'));
       expect(fourthWeights.includes('language_model.copy_head.strength_kernel') && fourthWeights.includes('lexical_selector.word_kernel')).toBe(true);
+      const appended = parseSafetensors(fourthWeights);
+      expect(appended.names).toContain('language_model.layers.2.mlp.linear2.kernel');
+      // Started at zero (the identity); two answer steps moved it.
+      expect(Array.from(appended.values('language_model.layers.2.mlp.linear2.kernel')).some((v) => v !== 0)).toBe(true);
       // The refit phase moves the small parts between the trunks and the pick, and nothing else.
       const fifth = join(dir, 'fifth');
       const log5 = await train(['--continue', fourth, '--joint-steps', '0', '--refit-steps', '2', '--out', fifth, '--run-dir', join(dir, 'run5')]);
@@ -131,6 +137,10 @@ describe('npm run train -- --continue', () => {
         /--lm-weight: expected a positive number, received 0/,
       );
       await expect(train(['--continue', first])).rejects.toThrow(/--out: --continue needs an output folder/);
+      await expect(train(['--continue', first, '--lm-layers', '0', '--out', join(dir, 'bad')])).rejects.toThrow(/--lm-layers: expected a positive integer, received 0/);
+      await expect(train(['--continue', first, '--lm-layers', '1', '--out', join(dir, 'bad')])).rejects.toThrow(
+        /overrides: the copy would lose weights of the original: language_model\.layers\.1\./,
+      );
       await expect(train(['--continue', first, '--region-crops', '6', '--out', join(dir, 'bad')])).rejects.toThrow(
         /--region-crops: expected an integer multiple of 4, ≥ 8, received 6/,
       );
