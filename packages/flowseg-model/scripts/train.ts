@@ -20,9 +20,9 @@
  * with N×N crops (`CandidateRegionEncoder`), `--lexical-skip` a lexical skip into the condition
  * adapter (`LexicalSkip`; docs/selection.md has both); a continuation adds them, fresh, to the
  * loaded checkpoint. `--lm-layers N` (continuations) grows the language model to N blocks, the
- * new ones appended as the identity (zero output projections) for an answers phase to train. `--lm-weight W` (continuations) weighs the next-token loss by W in the joint
- * objective instead of 1 (segmentation 1, selection 2), for a language model whose answers are
- * the weak link.
+ * new ones appended as the identity (zero output projections) for an answers phase to train.
+ * `--lm-weight W` (continuations) weighs the next-token loss by W in the joint objective instead
+ * of 1 (segmentation 1, selection 2), for a language model whose answers are the weak link.
  *
  * Continuations can also train single parts before (or instead of, with `--joint-steps 0`) the
  * joint steps, each resumable in its own `--run-dir` folder, in this order:
