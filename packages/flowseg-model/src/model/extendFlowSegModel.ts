@@ -51,13 +51,11 @@ const APPENDED_BLOCK_OUTPUT = /^language_model\.layers\.\d+\.(self_attn\.out_pro
 
 /** Zero the output projections of appended blocks, so each starts as the identity. */
 function zeroAppendedBlockOutputs(copy: FlowSegModel, added: readonly string[]): void {
-  const names = added.filter((n) => APPENDED_BLOCK_OUTPUT.test(n));
-  if (names.length === 0) return;
-  const current = getLayerWeights(copy);
-  const zeros = new Map(names.map((n) => [n, tf.zerosLike(current.get(n)!)]));
-  try {
-    setLayerWeights(copy, zeros, { strict: false });
-  } finally {
-    tf.dispose([...current.values(), ...zeros.values()]);
+  const variables = copy.namedWeights();
+  for (const name of added.filter((n) => APPENDED_BLOCK_OUTPUT.test(n))) {
+    const variable = variables.get(name)!;
+    const zeros = tf.zeros(variable.shape as number[]);
+    variable.write(zeros);
+    zeros.dispose();
   }
 }
