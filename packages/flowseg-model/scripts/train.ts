@@ -35,9 +35,10 @@
  * - `--answer-steps S [--answer-mix reasoning=3,attribute=1,…]` trains the language side (language
  *   model, copy head, vision encoder, object tokens) on the answers' next-token loss, families weighted as given
  *   (default: the joint mix) (answers/);
- * - `--refit-steps S` re-fits the small parts between the trunks and the pick (after an answers
- *   phase moved the language model's states, or to sharpen selection): the adapter, its lexical
- *   skip, any region encoder, the selector and any lexical selector, alone on the joint objective,
+ * - `--refit-steps S [--refit-mix reasoning=2,attribute=1,…]` re-fits the small parts between the
+ *   trunks and the pick (after an answers phase moved the language model's states, or to sharpen
+ *   selection): the adapter, its lexical skip, any region encoder, the selector and any lexical
+ *   selector, alone on the joint objective, families weighted as given (default: the joint mix),
  *   language model, encoders and decoder frozen (refit/);
  * - `--lexical-selector` adds a `LexicalSelector`; `--selector-steps S` trains it alone on the joint
  *   objective (lexical-selector/).
@@ -158,9 +159,13 @@ function positiveInt(raw: string, option: string): number {
   return value;
 }
 
-/** `--answer-mix reasoning=3,attribute=1`: family weights of the answers phase (default: the joint mix). */
-function familyMix(raw: string | undefined, option: string): FamilyMix {
+/**
+ * `--answer-mix reasoning=3,attribute=1` (or `--refit-mix`): family weights of a phase (default:
+ * the joint mix); a mix for a phase with no steps is an error, not ignored.
+ */
+function familyMix(raw: string | undefined, option: string, phaseSteps: number, stepsOption: string): FamilyMix {
   if (raw === undefined) return DEFAULT_FAMILY_MIX;
+  if (phaseSteps === 0) throw new Error(`${option}: weighs the families of ${stepsOption}, which is 0 or not given`);
   const known = Object.keys(DEFAULT_FAMILY_MIX);
   const mix: Record<string, number> = {};
   for (const part of raw.split(',')) {
@@ -247,8 +252,9 @@ async function continueJoint(from: string): Promise<void> {
   const copySteps = nonNegativeInt(argValue('--copy-steps') ?? '0', '--copy-steps');
   const selectorSteps = nonNegativeInt(argValue('--selector-steps') ?? '0', '--selector-steps');
   const answerSteps = nonNegativeInt(argValue('--answer-steps') ?? '0', '--answer-steps');
-  const answerMix = familyMix(argValue('--answer-mix'), '--answer-mix');
+  const answerMix = familyMix(argValue('--answer-mix'), '--answer-mix', answerSteps, '--answer-steps');
   const refitSteps = nonNegativeInt(argValue('--refit-steps') ?? '0', '--refit-steps');
+  const refitMix = familyMix(argValue('--refit-mix'), '--refit-mix', refitSteps, '--refit-steps');
   const attributeSteps = nonNegativeInt(argValue('--attribute-steps') ?? '0', '--attribute-steps');
   if (steps + copySteps + selectorSteps + answerSteps + refitSteps + attributeSteps === 0) {
     throw new Error(
@@ -333,6 +339,7 @@ async function continueJoint(from: string): Promise<void> {
   const refitRun = await part(refitSteps, 'refit', {
     trainOnly: ['adapter.', 'lexical_skip.', 'region_encoder.', 'selector.', 'lexical_selector.'],
     learningRate: CONTINUE_LEARNING_RATE,
+    mix: refitMix,
   });
   // The lexical selector alone, on the joint objective (only its selection term reaches it).
   const selectorRun = await part(selectorSteps, 'lexical-selector', { trainOnly: ['lexical_selector.'], learningRate: FRESH_PART_LEARNING_RATE });
@@ -357,7 +364,7 @@ async function continueJoint(from: string): Promise<void> {
         ...(copySteps === 0 ? [] : ['--copy-steps', String(copySteps)]),
         ...(attributeSteps === 0 ? [] : ['--attribute-steps', String(attributeSteps)]),
         ...(answerSteps === 0 ? [] : ['--answer-steps', String(answerSteps), ...(argValue('--answer-mix') === undefined ? [] : ['--answer-mix', argValue('--answer-mix')!])]),
-        ...(refitSteps === 0 ? [] : ['--refit-steps', String(refitSteps)]),
+        ...(refitSteps === 0 ? [] : ['--refit-steps', String(refitSteps), ...(argValue('--refit-mix') === undefined ? [] : ['--refit-mix', argValue('--refit-mix')!])]),
         ...(selectorSteps === 0 ? [] : ['--selector-steps', String(selectorSteps)]),
         ...(rawLmWeight === undefined ? [] : ['--lm-weight', String(lmWeight)]), ...extensions.flags].join(' '),
       // Chains add up: steps and minutes over every continuation, commands in order.

@@ -95,10 +95,12 @@ describe('npm run train -- --continue', () => {
       expect(Array.from(appended.values('language_model.layers.2.mlp.linear2.kernel')).some((v) => v !== 0)).toBe(true);
       // The refit phase moves the small parts between the trunks and the pick, and nothing else.
       const fifth = join(dir, 'fifth');
-      const log5 = await train(['--continue', fourth, '--joint-steps', '0', '--refit-steps', '2', '--out', fifth, '--run-dir', join(dir, 'run5')]);
+      const log5 = await train([
+        '--continue', fourth, '--joint-steps', '0', '--refit-steps', '2', '--refit-mix', 'reasoning=2,relational=1', '--out', fifth, '--run-dir', join(dir, 'run5'),
+      ]);
       expect(log5).toMatch(/0 joint steps from example 32 after 2 refit steps/);
       const refit = await metadataOf(fifth);
-      expect(refit.command).toBe('npm run train -- --continue <previous checkpoint> --joint-steps 0 --refit-steps 2');
+      expect(refit.command).toBe('npm run train -- --continue <previous checkpoint> --joint-steps 0 --refit-steps 2 --refit-mix reasoning=2,relational=1');
       expect(refit.plan).toMatchObject({ refitSteps: 2, answerSteps: 2 });
       expect(Object.keys(refit.trainingMinutes)).toContain('refit');
       const before5 = parseSafetensors(fourthWeights);
@@ -132,6 +134,9 @@ describe('npm run train -- --continue', () => {
       await expect(train(['--continue', first, '--selector-steps', '1', '--out', join(dir, 'bad')])).rejects.toThrow(/--selector-steps: the model has no lexical selector/);
       await expect(train(['--continue', first, '--answer-steps', '1', '--answer-mix', 'riddles=1', '--out', join(dir, 'bad')])).rejects.toThrow(
         /--answer-mix: expected family=weight pairs/,
+      );
+      await expect(train(['--continue', first, '--joint-steps', '1', '--refit-mix', 'reasoning=1', '--out', join(dir, 'bad')])).rejects.toThrow(
+        /--refit-mix: weighs the families of --refit-steps, which is 0 or not given/,
       );
       await expect(train(['--continue', first, '--lm-weight', '0', '--out', join(dir, 'bad')])).rejects.toThrow(
         /--lm-weight: expected a positive number, received 0/,
