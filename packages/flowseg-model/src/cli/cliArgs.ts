@@ -63,6 +63,28 @@ export interface DemoArgs extends ModelArgs {
   readonly out: string;
 }
 
+/** `flowseg evaluate …`: cIoU / gIoU of a checkpoint on the synthetic benchmark. */
+export interface EvaluateArgs extends ModelArgs {
+  /** Command. */
+  readonly command: 'evaluate';
+  /** `--split` (default `test`). */
+  readonly split: EvaluateSplit;
+  /** `--family`, comma-separated (default: every family, in {@link DEMO_FAMILIES} order). */
+  readonly families: readonly DemoFamily[];
+  /** `--start`: first sample index of each family (default 0). */
+  readonly start: number;
+  /** `--count`: samples per family, or null for the rest of the split after `start`. */
+  readonly count: number | null;
+  /** `--answers` (default `generated`). */
+  readonly answers: 'generated' | 'teacher-forced';
+}
+
+/** Splits `flowseg evaluate` reads. */
+export const EVALUATE_SPLITS = ['test', 'val', 'train'] as const;
+
+/** One of {@link EVALUATE_SPLITS}. */
+export type EvaluateSplit = (typeof EVALUATE_SPLITS)[number];
+
 /** Expression families `flowseg demo` can generate. */
 export const DEMO_FAMILIES = ['attribute', 'relational', 'reasoning', 'multi', 'empty'] as const;
 
@@ -74,7 +96,8 @@ export type CliArgs =
   | SegmentArgs
   | InfoArgs
   | DemoArgs
-  | { readonly command: 'help'; readonly topic: 'main' | 'segment' | 'info' | 'demo' }
+  | EvaluateArgs
+  | { readonly command: 'help'; readonly topic: 'main' | 'segment' | 'info' | 'demo' | 'evaluate' }
   | { readonly command: 'version' };
 
 const MODEL_OPTIONS = {
@@ -105,6 +128,24 @@ const DEMO_OPTIONS = {
   prompt: { type: 'string' },
   out: { type: 'string' },
 } as const;
+
+const EVALUATE_OPTIONS = {
+  ...MODEL_OPTIONS,
+  split: { type: 'string' },
+  family: { type: 'string' },
+  start: { type: 'string' },
+  count: { type: 'string' },
+  answers: { type: 'string' },
+} as const;
+
+/** `value` as one of `allowed`, or a usage error naming `--option`. */
+function oneOf<T extends string>(value: string | boolean | undefined, option: string, allowed: readonly T[], fallback: T): T {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
+    throw new UsageError(`--${option}: expected one of ${allowed.join(', ')}, received ${JSON.stringify(value)}`);
+  }
+  return value as T;
+}
 
 function parse<T extends Record<string, { type: 'string' | 'boolean'; short?: string }>>(command: string, args: string[], options: T) {
   try {
@@ -201,6 +242,27 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
       image,
       prompt,
       out: text(values['out'], 'out', false) ?? 'flowseg-overlay.png',
+    };
+  }
+  if (command === 'evaluate') {
+    const values = parse('evaluate', rest, EVALUATE_OPTIONS);
+    if (values['help']) return { command: 'help', topic: 'evaluate' };
+    const rawFamilies = text(values['family'], 'family', false);
+    const families = rawFamilies === null ? [...DEMO_FAMILIES] : rawFamilies.split(',').map((f) => f.trim());
+    for (const f of families) {
+      if (!(DEMO_FAMILIES as readonly string[]).includes(f)) {
+        throw new UsageError(`--family: expected one or more of ${DEMO_FAMILIES.join(', ')} separated by commas, received ${JSON.stringify(rawFamilies)}`);
+      }
+    }
+    if (new Set(families).size !== families.length) throw new UsageError(`--family: names a family twice: ${JSON.stringify(rawFamilies)}`);
+    return {
+      command: 'evaluate',
+      ...modelArgs(values),
+      split: oneOf(values['split'], 'split', EVALUATE_SPLITS, 'test'),
+      families: families as DemoFamily[],
+      start: integer(values['start'], 'start', 0) ?? 0,
+      count: integer(values['count'], 'count', 1),
+      answers: oneOf(values['answers'], 'answers', ['generated', 'teacher-forced'] as const, 'generated'),
     };
   }
   if (command === 'info') {

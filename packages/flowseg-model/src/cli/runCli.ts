@@ -11,9 +11,10 @@ import { segment } from '../inference/segment.js';
 import { renderResultOverlay, unionMask } from '../inference/resultMasks.js';
 import { parseCliArgs, type InfoArgs, type ModelArgs, type SegmentArgs } from './cliArgs.js';
 import { runDemo } from './runDemo.js';
+import { runEvaluate } from './runEvaluate.js';
 import { DEFAULT_CHECKPOINT_DIR, MISSING_DEFAULT_CHECKPOINT_HINT } from './defaultCheckpoint.js';
 import { parameterCounts } from './parameterCounts.js';
-import { DEMO_USAGE, INFO_USAGE, MAIN_USAGE, SEGMENT_USAGE } from './usage.js';
+import { DEMO_USAGE, EVALUATE_USAGE, INFO_USAGE, MAIN_USAGE, SEGMENT_USAGE } from './usage.js';
 import { UsageError } from './usageError.js';
 
 /** Where the CLI writes: one call per chunk of text (newlines included). */
@@ -174,7 +175,7 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
     const args = parseCliArgs(argv);
     switch (args.command) {
       case 'help':
-        io.stdout({ segment: SEGMENT_USAGE, info: INFO_USAGE, demo: DEMO_USAGE, main: MAIN_USAGE }[args.topic]);
+        io.stdout({ segment: SEGMENT_USAGE, info: INFO_USAGE, demo: DEMO_USAGE, evaluate: EVALUATE_USAGE, main: MAIN_USAGE }[args.topic]);
         return EXIT_CODES.ok;
       case 'version':
         io.stdout(`${await packageVersion()}\n`);
@@ -187,6 +188,9 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
         return EXIT_CODES.ok;
       case 'demo':
         await runDemo(args, io, openModel);
+        return EXIT_CODES.ok;
+      case 'evaluate':
+        await runEvaluate(args, io, openModel);
         return EXIT_CODES.ok;
     }
   } catch (e) {

@@ -5,12 +5,14 @@ Usage:
   flowseg segment --image <in.png> --prompt "<expression>" [options]
   flowseg info [--checkpoint <dir>] [--json]
   flowseg demo [--seed <n>] [--family <family>] [--image <in.png> --prompt "<expression>"]
+  flowseg evaluate [--split test|val|train] [--family <family>[,<family>…]] [--count <n>]
   flowseg --help | flowseg <command> --help | flowseg --version
 
 Commands:
   segment   segment what the prompt refers to; write a mask PNG and an overlay PNG
   info      print a checkpoint's configuration and parameter counts
   demo      generate a synthetic scene and expression, segment it, report the IoU
+  evaluate  cIoU and gIoU per family of the synthetic benchmark (the README's figures)
 
 Exit codes: 0 success, 1 runtime error, 2 usage error.
 `;
@@ -69,6 +71,29 @@ Options:
   --image <file>            your own PNG instead of a generated scene (needs --prompt)
   --prompt <text>           the expression for --image
   --out <file>              overlay PNG to write (default: flowseg-overlay.png)
+  --checkpoint <dir>        checkpoint folder (default: the shipped flowseg-small)
+  --backend <name>          wasm | cpu | webgpu | auto (default: wasm)
+  --threads <n>             wasm threads (default: the machine's cores)
+  --json                    print one JSON object instead of text
+  -h, --help                this help
+`;
+
+/** Help of \`flowseg evaluate\`. */
+export const EVALUATE_USAGE = `Usage: flowseg evaluate [options]
+
+Runs the checkpoint on samples of the synthetic benchmark's fixed splits and prints, per
+expression family, cIoU and gIoU (an empty prediction for an empty target scores 1) and how
+many generated answers equal the reference answer; with --answers teacher-forced, the oracle
+cIoU (best candidate per target, selection bypassed) instead. Without --count it reads the rest
+of the split after --start: val has 500 samples per family, test 1000, train 20000.
+
+Options:
+  --split <name>            test | val | train (default: test)
+  --family <list>           attribute, relational, reasoning, multi, empty, comma-separated
+                            (default: all five)
+  --start <k>               first sample of each family (default: 0)
+  --count <n>               samples per family (default: the rest of the split)
+  --answers <mode>          generated | teacher-forced (default: generated)
   --checkpoint <dir>        checkpoint folder (default: the shipped flowseg-small)
   --backend <name>          wasm | cpu | webgpu | auto (default: wasm)
   --threads <n>             wasm threads (default: the machine's cores)

@@ -7,8 +7,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { selectBackend } from '@flowseg/core';
 import { generateSample } from '@flowseg/refseg-synth';
-import { renderResultOverlay, segment, unionMask, type FlowSegModel } from '../../src/index.js';
-import { decodePng, encodeRgbPng, runCli, saveCheckpoint, EXIT_CODES } from '../../src/node/index.js';
+import { renderResultOverlay, segment, unionMask, refsegExamples, type FlowSegModel } from '../../src/index.js';
+import { evaluateModel } from '../../src/evaluation/evaluateModel.js';
+import { decodePng, encodeRgbPng, loadCheckpoint, runCli, saveCheckpoint, EXIT_CODES } from '../../src/node/index.js';
 import { DEFAULT_CHECKPOINT_DIR } from '../../src/cli/defaultCheckpoint.js';
 import { tinyModel } from '../support/tinyFlowSeg.js';
 
@@ -137,6 +138,52 @@ describe('flowseg CLI', () => {
     expect(text.stdout).toMatch(new RegExp(`total\\s+${model.countParams().toLocaleString('en-US')}\\n`));
   });
 
+  it('evaluate: per-family figures equal evaluateModel on the same samples of the named split', async () => {
+    // The shipped checkpoint: a trained model's figures differ from sample to sample, so the
+    // comparison catches a wrong split, start or count (an untrained one scores ~0 everywhere).
+    const run = await cli('evaluate', '--split', 'val', '--family', 'attribute,reasoning', '--start', '2', '--count', '3', '--threads', '1', '--json');
+    expect(run.code, run.stderr).toBe(0);
+    const out = JSON.parse(run.stdout) as {
+      split: string;
+      start: number;
+      count: number;
+      families: Record<string, { samples: number; cIoU: number; gIoU: number; exactAnswers: number | null; oracleCIoU: number | null }>;
+      meanCIoU: number;
+    };
+    expect(out).toMatchObject({ split: 'val', start: 2, count: 3 });
+    expect(Object.keys(out.families)).toEqual(['attribute', 'reasoning']);
+    const shipped = await loadCheckpoint(DEFAULT_CHECKPOINT_DIR);
+    try {
+      for (const family of ['attribute', 'reasoning'] as const) {
+        const examples = refsegExamples('val', { [family]: 1 }, 2, 3);
+        const direct = await evaluateModel(shipped, examples);
+        const exact = direct.samples.filter((s, i) => s.answer.trim() === examples[i]!.answer.trim()).length / 3;
+        expect(out.families[family]).toEqual({ samples: 3, cIoU: direct.metrics.cIoU, gIoU: direct.metrics.gIoU, exactAnswers: exact, oracleCIoU: null });
+        // Other samples give other figures (what makes the comparison above a check of the range).
+        const other = await evaluateModel(shipped, refsegExamples('val', { [family]: 1 }, 0, 3));
+        expect(other.metrics.cIoU).not.toBe(direct.metrics.cIoU);
+      }
+    } finally {
+      shipped.dispose();
+    }
+    expect(out.meanCIoU).toBeCloseTo((out.families['attribute']!.cIoU + out.families['reasoning']!.cIoU) / 2, 12);
+    // Teacher-forced: the oracle instead of exact answers.
+    const forced = await cli('evaluate', '--checkpoint', checkpoint, '--family', 'reasoning', '--count', '2', '--answers', 'teacher-forced', '--json');
+    expect(forced.code, forced.stderr).toBe(0);
+    const direct = await evaluateModel(model, refsegExamples('test', { reasoning: 1 }, 0, 2, { width: 32, height: 32 }), { answers: 'teacher-forced' });
+    expect((JSON.parse(forced.stdout) as typeof out).families['reasoning']).toEqual({
+      samples: 2,
+      cIoU: direct.metrics.cIoU,
+      gIoU: direct.metrics.gIoU,
+      exactAnswers: null,
+      oracleCIoU: direct.oracleCIoU,
+    });
+    const text = await cli('evaluate', '--checkpoint', checkpoint, '--family', 'multi', '--start', '998');
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toContain('test split, samples 998–999 of each family, generated answers');
+    expect(text.stdout).toMatch(/\nmulti\s+2\s+\d\.\d{3}\s+\d\.\d{3}\s+\d+\.\d %\nmean\s+\d\.\d{3}/);
+  });
+
   it('help and version', async () => {
     for (const argv of [[], ['--help'], ['-h']]) {
       const run = await cli(...argv);
@@ -145,6 +192,7 @@ describe('flowseg CLI', () => {
     }
     expect((await cli('segment', '--help')).stdout).toContain('--outline-candidates');
     expect((await cli('info', '-h')).stdout).toContain('Usage: flowseg info');
+    expect((await cli('evaluate', '--help')).stdout).toContain('Usage: flowseg evaluate');
     expect((await cli('--version')).stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
   });
 
@@ -160,6 +208,13 @@ describe('flowseg CLI', () => {
       ['segment', '--image', imagePath, '--prompt', 'x', '--threads', 'two'],
       ['segment', '--image', imagePath, '--prompt', 'x', '--mask', join(dir, 'no-folder', 'm.png')],
       ['info', 'extra'],
+      ['evaluate', '--split', 'holdout'],
+      ['evaluate', '--family', 'riddles'],
+      ['evaluate', '--family', 'attribute,attribute'],
+      ['evaluate', '--answers', 'forced'],
+      ['evaluate', '--count', '0'],
+      ['evaluate', '--checkpoint', checkpoint, '--split', 'val', '--start', '500'],
+      ['evaluate', '--checkpoint', checkpoint, '--split', 'val', '--start', '400', '--count', '101'],
     ];
     for (const argv of usage) {
       const run = await cli(...argv);
