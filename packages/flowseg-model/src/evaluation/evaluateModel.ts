@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { ValueError, requirePositiveInt } from '@flowseg/core';
+import type { PixelDecoderOutputs } from '@flowseg/mask2former-decoder';
 import type { FlowSegModel } from '../model/FlowSegModel.js';
 import type { ReferringExample } from '../data/ReferringExample.js';
 import { imageBatch } from '../data/imageBatch.js';
@@ -81,15 +82,19 @@ export async function evaluateModel(
     const batch = examples.slice(start, start + batchSize);
     const images = imageBatch(batch);
     let prefix: tf.Tensor3D | null = null;
+    let pixels: PixelDecoderOutputs | null = null;
     try {
-      // Generated answers read the language model's prefix; forward reuses it.
-      if (mode === 'generated') prefix = model.languagePrefix(images);
+      // Generated answers read the language model's prefix; forward reuses it and its pixel features.
+      if (mode === 'generated') {
+        pixels = model.pixelFeatures(images);
+        prefix = model.languagePrefix(images, pixels);
+      }
       const answers = prefix === null ? batch.map((e) => e.answer) : await generateAnswers(model, prefix, batch, options.maxNewTokens ?? 24);
       const rows = batch.map((e, i) => [...tok.encode(e.prompt, { addBos: true }), ...tok.encode(answers[i]!, { addEos: true })]);
       const length = Math.max(...rows.map((r) => r.length));
       const ids = rows.map((r) => [...r, ...new Array<number>(length - r.length).fill(tok.padId)]);
       const mask = rows.map((r) => Array.from({ length }, (_, t) => (t < r.length ? 1 : 0)));
-      const out = model.forward({ images, tokenIds: ids, attentionMask: mask, ...(prefix ? { languagePrefix: prefix } : {}) });
+      const out = model.forward({ images, tokenIds: ids, attentionMask: mask, ...(prefix && pixels ? { languagePrefix: prefix, pixelFeatures: pixels } : {}) });
       try {
         const selected = tf.tidy(() => tf.greater(model.upsampleToImage(out.selectedLogits), 0));
         const sel = await selected.data();
@@ -144,6 +149,7 @@ export async function evaluateModel(
     } finally {
       images.dispose();
       prefix?.dispose();
+      if (pixels) tf.dispose([...pixels.features, pixels.maskFeatures]);
     }
   }
   return {

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { ValueError } from '@flowseg/core';
 import { FlowSegModel } from '../model/FlowSegModel.js';
+import type { PixelDecoderOutputs } from '@flowseg/mask2former-decoder';
 import type { FlowSegOutputs } from '../model/flowSegTypes.js';
 import { pretokenize } from '../tokenizer/pretokenize.js';
 import type { BinaryMask, MaskLogits } from '../image/imageTypes.js';
@@ -319,6 +320,7 @@ async function segmentMany(
   const sizes: { width: number; height: number }[] = [];
   let images: tf.Tensor4D | null = null;
   let prefix: tf.Tensor3D | null = null;
+  let pixels: PixelDecoderOutputs | null = null;
   try {
     for (const [i, r] of requests.entries()) {
       const p = await prepareImage(r.image, size, name(i, 'image'));
@@ -329,8 +331,12 @@ async function segmentMany(
     tf.dispose(prepared);
     prepared.length = 0;
     const toGenerate = textPlans.flatMap((p, i) => (p.answerIds === null ? [i] : []));
-    // Computed once: generation reads it, and forward reuses it (with object tokens it is a decoder pass).
-    if (toGenerate.length > 0) prefix = model.languagePrefix(images);
+    // Computed once: generation reads the prefix, and forward reuses it and the pixel features
+    // the prefix was made from (with object tokens the prefix is a decoder pass over them).
+    if (toGenerate.length > 0) {
+      pixels = model.pixelFeatures(images);
+      prefix = model.languagePrefix(images, pixels);
+    }
     const generated = prefix ? await generateAnswers(model, prefix, textPlans, toGenerate, opts) : new Map<number, RepairedAnswer>();
     const plans: SequencePlan[] = textPlans.map((p, i) => {
       const g = generated.get(i);
@@ -342,7 +348,7 @@ async function segmentMany(
     const attentionMask = sequences.map((s) => Array.from({ length }, (_, t) => (t < s.length ? 1 : 0)));
     // Without a candidate list only the selected masks are read: BAR refines just those.
     const refine = opts.candidates === 'none' ? 'selected' : 'all';
-    const out = model.forward({ images, tokenIds: rows, attentionMask, refine, ...(prefix ? { languagePrefix: prefix } : {}) });
+    const out = model.forward({ images, tokenIds: rows, attentionMask, refine, ...(prefix && pixels ? { languagePrefix: prefix, pixelFeatures: pixels } : {}) });
     try {
       const source = plans.map((p) => (p.answerIds === null ? 'generated' : 'given') as 'generated' | 'given');
       return await collectResults(model, out, plans, sizes, rows, attentionMask, source, opts);
@@ -353,6 +359,7 @@ async function segmentMany(
     tf.dispose(prepared);
     images?.dispose();
     prefix?.dispose();
+    if (pixels) tf.dispose([...pixels.features, pixels.maskFeatures]);
   }
 }
 

@@ -272,6 +272,7 @@ export class FlowSegModel extends FlowSegLayer {
         optional: true,
       },
     });
+    if (inputs.pixelFeatures) this.checkPixelFeatures(inputs.pixelFeatures, inputs.images.shape[0]);
     const training = inputs.training ?? false;
     const refine = barCandidates(inputs.refine, training);
     const batch = inputs.images.shape[0];
@@ -284,7 +285,7 @@ export class FlowSegModel extends FlowSegLayer {
       parsed.items.forEach((item, b) => item.segPositions.forEach((_, s) => (batchIndex.push(b), segIndex.push(s))));
       const maxSeg = parsed.maxSeg;
       const out = tidy(() => {
-        const pix = this.pixelFeatures(inputs.images);
+        const pix = inputs.pixelFeatures ?? this.encodePixels(inputs.images);
         const imageTokens = inputs.languagePrefix ?? this.languagePrefix(inputs.images, pix);
         const lm = this.languageModel.forward({ imageTokens, tokenIds: tokens.ids, attentionMask: tokens.mask });
         const cond = this.adapter.forward({
@@ -313,15 +314,17 @@ export class FlowSegModel extends FlowSegLayer {
    * tokens, then, with `config.languageModel.objectTokens`, one {@link ObjectTokenEncoder} token
    * per query of a condition-free decoder pass (the segmentor's view of each object).
    * @param images - `[batch, height, width, 3]` float32 in `[0, 1]`.
-   * @param pixelFeatures - the images' pixel-decoder output when the caller has it already.
+   * @param pixelFeatures - the images' {@link FlowSegModel.pixelFeatures} when the caller has them
+   * already (not disposed).
    */
   languagePrefix(images: tf.Tensor4D, pixelFeatures?: ReturnType<FpnPixelDecoder['forward']>): tf.Tensor3D {
     const { height, width } = this.config.image;
     checkShapes({ images: { tensor: images, axes: ['batch', height, width, 3], dtypes: ['float32'] } });
+    if (pixelFeatures) this.checkPixelFeatures(pixelFeatures, images.shape[0]);
     return tidy(() => {
       const imageTokens = this.visionEncoder.forward(images).tokens;
       if (!this.objectTokens) return imageTokens;
-      const pass = this.conditionFreePass(images, pixelFeatures ?? this.pixelFeatures(images), false);
+      const pass = this.conditionFreePass(images, pixelFeatures ?? this.encodePixels(images), false);
       const [batch, n, d] = pass.queries.shape;
       const flat = tf.reshape(pass.queries, [batch * n, d]) as tf.Tensor2D;
       const attributeLogits = this.attributeHead!.forward(flat).map((l) => tf.reshape(l, [batch, n, l.shape[1]]) as tf.Tensor3D);
@@ -355,12 +358,39 @@ export class FlowSegModel extends FlowSegLayer {
   }
 
   /**
-   * Segmentation encoder → FPN pixel decoder. A learned projection of the 2-D sine encoding
-   * is added to the finest backbone map first: convolutions are translation-equivariant, so
-   * without it the per-pixel mask features `F_pix` could not tell two look-alike objects apart
-   * (Mask2Former's deformable pixel decoder gets positions from its encoder's embeddings).
+   * Segmentation encoder → FPN pixel decoder: what the decoder passes read, computed once per
+   * image when a caller needs both {@link FlowSegModel.languagePrefix} and
+   * {@link FlowSegModel.forward} (pass it to both; the caller disposes it). A learned projection
+   * of the 2-D sine encoding is added to the finest backbone map first: convolutions are
+   * translation-equivariant, so without it the per-pixel mask features `F_pix` could not tell two
+   * look-alike objects apart (Mask2Former's deformable pixel decoder gets positions from its
+   * encoder's embeddings).
+   * @param images - `[batch, height, width, 3]` float32 in `[0, 1]`.
+   * @returns `features` (3 maps `[batch, height_i, width_i, convDim]`, coarsest first) and
+   * `maskFeatures` `[batch, maskHeight, maskWidth, maskDim]`.
    */
-  private pixelFeatures(images: tf.Tensor4D): ReturnType<FpnPixelDecoder['forward']> {
+  pixelFeatures(images: tf.Tensor4D): ReturnType<FpnPixelDecoder['forward']> {
+    const { height, width } = this.config.image;
+    checkShapes({ images: { tensor: images, axes: ['batch', height, width, 3], dtypes: ['float32'] } });
+    return tidy(() => this.encodePixels(images));
+  }
+
+  /** Pixel features given by a caller: this model's widths, mask size and the images' batch. */
+  private checkPixelFeatures(pix: ReturnType<FpnPixelDecoder['forward']>, batch: number): void {
+    if (!pix || !Array.isArray(pix.features) || pix.features.length !== 3 || !(pix.maskFeatures instanceof tf.Tensor)) {
+      throw new ValueError('pixelFeatures: expected { features: 3 tensors, maskFeatures: tensor } as pixelFeatures() returns', 'pixelFeatures');
+    }
+    const [mh, mw] = this.maskSize;
+    const { convDim, maskDim } = this.pixelDecoder;
+    checkShapes({
+      'pixelFeatures.maskFeatures': { tensor: pix.maskFeatures, axes: [batch, mh, mw, maskDim], dtypes: ['float32'] },
+      ...Object.fromEntries(
+        pix.features.map((t, i) => [`pixelFeatures.features[${i}]`, { tensor: t, axes: [batch, `height${i}`, `width${i}`, convDim], dtypes: ['float32'] }]),
+      ),
+    });
+  }
+
+  private encodePixels(images: tf.Tensor4D): ReturnType<FpnPixelDecoder['forward']> {
     const seg = this.segmentationEncoder.forward(images);
     const [, h, w, c] = seg.pixel.shape;
     const position = tf.reshape(this.pixelPosition.forward(this.positionTable(h, w)), [1, h, w, c]);
@@ -484,7 +514,7 @@ export class FlowSegModel extends FlowSegLayer {
     const { height, width } = this.config.image;
     checkShapes({ images: { tensor: images, axes: ['batch', height, width, 3], dtypes: ['float32'] } });
     return tidy(() => {
-      const pix = this.pixelFeatures(images);
+      const pix = this.encodePixels(images);
       const { dec, queries } = this.conditionFreePass(images, pix, training);
       const predMasks = this.bar
         ? this.bar.forward({ maskLogits: dec.predMasks, pixelFeatures: pix.maskFeatures, training }).refinedLogits

@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
-import type { DecoderPrediction } from '@flowseg/mask2former-decoder';
+import type { DecoderPrediction, PixelDecoderOutputs } from '@flowseg/mask2former-decoder';
 import type { CandidateRegionEncoder } from './CandidateRegionEncoder.js';
 
 /** Inputs of {@link FlowSegModel.forward}. */
@@ -22,6 +22,14 @@ export interface FlowSegInputs {
    * Omitted = computed here.
    */
   readonly languagePrefix?: tf.Tensor3D;
+  /**
+   * The pixel decoder's output for these images, as {@link FlowSegModel.pixelFeatures} returned
+   * it, when the caller has it already (answer generation computed it for the language prefix):
+   * `features` `[batch, height_i, width_i, channels]` (strides 32, 16, 8) and `maskFeatures`
+   * `[batch, maskHeight, maskWidth, maskDim]`. `forward` then skips the segmentation encoder and
+   * pixel decoder; it is not disposed. Omitted = computed here.
+   */
+  readonly pixelFeatures?: PixelDecoderOutputs;
   /** Training mode (dropout). */
   readonly training?: boolean;
   /**

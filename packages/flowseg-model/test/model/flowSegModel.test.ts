@@ -230,6 +230,37 @@ describe('FlowSegModel.forward (tiny config)', () => {
     model.dispose();
   });
 
+  it('pixelFeatures: given ones replace the segmentation encoder and pixel decoder (same outputs when they are the same), are not disposed, and are checked', () => {
+    const model = new FlowSegModel({ config: tinyConfig(), tokenizer });
+    const images = sceneImages(2, 32);
+    const { ids, mask } = sequences(PAIRS.slice(0, 2));
+    const reference = read(model.forward({ images, tokenIds: ids, attentionMask: mask }));
+    const pixels = expectNoLeaks(() => model.pixelFeatures(images), { warmup: true });
+    const prefix = model.languagePrefix(images, pixels);
+    const given = expectNoLeaks(() => model.forward({ images, tokenIds: ids, attentionMask: mask, languagePrefix: prefix, pixelFeatures: pixels }), { warmup: true });
+    const same = read(given);
+    for (const k of ['lm', 'scores', 'selected', 'candidates'] as const) expect(Array.from(same[k])).toEqual(Array.from(reference[k]));
+    expect([...pixels.features, pixels.maskFeatures].some((t) => t.isDisposed)).toBe(false);
+    // Other mask features move the candidates, so forward did read the ones it was given.
+    const shifted = { features: pixels.features, maskFeatures: tf.add(pixels.maskFeatures, 1) as tf.Tensor4D };
+    const other = model.forward({ images, tokenIds: ids, attentionMask: mask, pixelFeatures: shifted });
+    const diff = read(other).candidates.reduce((m, v, i) => Math.max(m, Math.abs(v - reference.candidates[i]!)), 0);
+    expect(diff).toBeGreaterThan(1e-3);
+    const [, mh, mw, md] = pixels.maskFeatures.shape;
+    const oneImage = { features: pixels.features, maskFeatures: tf.zeros([1, mh, mw, md]) as tf.Tensor4D };
+    const narrow = { features: pixels.features, maskFeatures: tf.zeros([2, mh, mw, md + 1]) as tf.Tensor4D };
+    const before = tf.memory().numTensors;
+    expect(() => model.forward({ images, tokenIds: ids, pixelFeatures: oneImage })).toThrow(/pixelFeatures\.maskFeatures/);
+    expect(() => model.forward({ images, tokenIds: ids, pixelFeatures: narrow })).toThrow(ShapeError);
+    expect(() => model.languagePrefix(images, { features: pixels.features.slice(1), maskFeatures: pixels.maskFeatures })).toThrow(
+      /pixelFeatures: expected \{ features: 3 tensors/,
+    );
+    expect(tf.memory().numTensors).toBe(before);
+    for (const out of [given, other]) disposeFlowSegOutputs(out);
+    tf.dispose([images, prefix, ...pixels.features, pixels.maskFeatures, shifted.maskFeatures, oneImage.maskFeatures, narrow.maskFeatures]);
+    model.dispose();
+  });
+
   it("refine: refuses an unknown value, and 'selected' in training", () => {
     const model = new FlowSegModel({ config: tinyConfig(), tokenizer });
     const images = sceneImages(1, 32);
