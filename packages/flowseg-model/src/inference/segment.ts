@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { ValueError } from '@flowseg/core';
-import { FlowSegModel } from '../model/FlowSegModel.js';
 import type { PixelDecoderOutputs } from '@flowseg/mask2former-decoder';
+import { FlowSegModel } from '../model/FlowSegModel.js';
 import type { FlowSegOutputs } from '../model/flowSegTypes.js';
 import { pretokenize } from '../tokenizer/pretokenize.js';
 import type { BinaryMask, MaskLogits } from '../image/imageTypes.js';

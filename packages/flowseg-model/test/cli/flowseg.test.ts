@@ -149,6 +149,7 @@ describe('flowseg CLI', () => {
       count: number;
       families: Record<string, { samples: number; cIoU: number; gIoU: number; exactAnswers: number | null; oracleCIoU: number | null }>;
       meanCIoU: number;
+      releaseMean: number;
     };
     expect(out).toMatchObject({ split: 'val', start: 2, count: 3 });
     expect(Object.keys(out.families)).toEqual(['attribute', 'reasoning']);
@@ -167,6 +168,8 @@ describe('flowseg CLI', () => {
       shipped.dispose();
     }
     expect(out.meanCIoU).toBeCloseTo((out.families['attribute']!.cIoU + out.families['reasoning']!.cIoU) / 2, 12);
+    // Without the empty family the release mean is the mean cIoU.
+    expect(out.releaseMean).toBeCloseTo(out.meanCIoU, 12);
     // Teacher-forced: the oracle instead of exact answers.
     const forced = await cli('evaluate', '--checkpoint', checkpoint, '--family', 'reasoning', '--count', '2', '--answers', 'teacher-forced', '--json');
     expect(forced.code, forced.stderr).toBe(0);
@@ -182,6 +185,16 @@ describe('flowseg CLI', () => {
     expect(text.code, text.stderr).toBe(0);
     expect(text.stdout).toContain('test split, samples 998–999 of each family, generated answers');
     expect(text.stdout).toMatch(/\nmulti\s+2\s+\d\.\d{3}\s+\d\.\d{3}\s+\d+\.\d %\nmean\s+\d\.\d{3}/);
+    expect(text.stdout).not.toContain('release mean');
+    // With the empty family its gIoU, not its cIoU, enters the release mean (shipped checkpoint:
+    // it predicts a mask for some empty targets, so the two differ).
+    const withEmpty = await cli('evaluate', '--split', 'val', '--family', 'attribute,empty', '--count', '4', '--threads', '1', '--json');
+    expect(withEmpty.code, withEmpty.stderr).toBe(0);
+    const both = JSON.parse(withEmpty.stdout) as typeof out & { families: Record<string, { cIoU: number; gIoU: number }> };
+    expect(both.families['empty']!.cIoU).not.toBeCloseTo(both.families['empty']!.gIoU, 3);
+    expect(both.releaseMean).toBeCloseTo((both.families['attribute']!.cIoU + both.families['empty']!.gIoU) / 2, 12);
+    const withEmptyText = await cli('evaluate', '--split', 'val', '--family', 'attribute,empty', '--count', '4', '--threads', '1');
+    expect(withEmptyText.stdout).toContain(`release mean (cIoU per family, gIoU for empty): ${both.releaseMean.toFixed(4)}`);
   });
 
   it('help and version', async () => {
