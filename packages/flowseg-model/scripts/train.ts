@@ -61,7 +61,7 @@ import {
 } from '@flowseg/flowseg-model';
 import { ProgressLine, trainStage, saveCheckpoint, loadCheckpoint, readCheckpointFile, formatSeconds } from '@flowseg/flowseg-model/node';
 import { syntheticTokenizer } from '../src/data/syntheticTokenizer.js';
-import { evaluateModel } from '../src/evaluation/evaluateModel.js';
+import { evaluateFamily } from '../src/evaluation/evaluateFamily.js';
 import { TRAINING_STREAMS, argValue, startWasmBackend } from './scriptSetup.js';
 
 const FULL = { segmentorSteps: 1500, alignmentSteps: 300, jointSteps: 1500, batchSize: 8, evalPerFamily: 200 };
@@ -195,7 +195,7 @@ async function splitMetrics(model: FlowSegModel, perFamily: number): Promise<{ v
   const of = async (split: 'val' | 'test'): Promise<FamilyMetrics> => {
     const metrics: FamilyMetrics = {};
     for (const family of ['attribute', 'relational', 'reasoning', 'multi', 'empty'] as const) {
-      const r = await evaluateModel(model, refsegExamples(split, { [family]: 1 }, 0, perFamily));
+      const { result: r } = await evaluateFamily(model, split, family, 0, perFamily);
       metrics[family] = { cIoU: r.metrics.cIoU, gIoU: r.metrics.gIoU };
       console.log(`${split} ${family}: cIoU ${r.metrics.cIoU.toFixed(3)} gIoU ${r.metrics.gIoU.toFixed(3)} (${perFamily} samples, generated answers)`);
     }

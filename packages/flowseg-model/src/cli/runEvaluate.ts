@@ -1,7 +1,6 @@
 import { DEFAULT_SPLIT_SIZES } from '@flowseg/refseg-synth';
 import type { FlowSegModel } from '../model/FlowSegModel.js';
-import { refsegExamples } from '../data/refsegStream.js';
-import { evaluateModel } from '../evaluation/evaluateModel.js';
+import { evaluateFamily } from '../evaluation/evaluateFamily.js';
 import type { EvaluateArgs, ModelArgs } from './cliArgs.js';
 import type { CliIO } from './runCli.js';
 import { UsageError } from './usageError.js';
@@ -21,9 +20,8 @@ export interface FamilyEvaluation {
 }
 
 /**
- * `flowseg evaluate`: samples `start … start + count − 1` of each family of a fixed split,
- * generated at the model's input size, through {@link evaluateModel}, one family at a time
- * (text lines appear as families finish).
+ * `flowseg evaluate`: samples `start … start + count − 1` of each family of a fixed split through
+ * {@link evaluateFamily}, one family at a time (text lines appear as families finish).
  */
 export async function runEvaluate(
   args: EvaluateArgs,
@@ -50,9 +48,7 @@ export async function runEvaluate(
       );
     }
     for (const family of args.families) {
-      // Scenes at the model's input size (the shipped model reads the benchmark's 64×64).
-      const examples = refsegExamples(args.split, { [family]: 1 }, args.start, count, { width: model.config.image.width, height: model.config.image.height });
-      const r = await evaluateModel(model, examples, { answers: args.answers });
+      const { examples, result: r } = await evaluateFamily(model, args.split, family, args.start, count, { answers: args.answers });
       const exact = args.answers === 'generated' ? r.samples.filter((s, i) => s.answer.trim() === examples[i]!.answer.trim()).length / count : null;
       const f: FamilyEvaluation = { samples: count, cIoU: r.metrics.cIoU, gIoU: r.metrics.gIoU, exactAnswers: exact, oracleCIoU: r.oracleCIoU };
       families[family] = f;
@@ -61,11 +57,11 @@ export async function runEvaluate(
         io.stdout(`${family.padEnd(12)}${String(count).padStart(8)}${f.cIoU.toFixed(3).padStart(8)}${f.gIoU.toFixed(3).padStart(8)}  ${last}\n`);
       }
     }
-    const values = Object.values(families);
-    const mean = (pick: (f: FamilyEvaluation) => number) => values.reduce((a, f) => a + pick(f), 0) / values.length;
+    const entries = Object.entries(families);
+    const mean = (pick: (f: FamilyEvaluation, family: string) => number) => entries.reduce((a, [k, f]) => a + pick(f, k), 0) / entries.length;
     // What releases are chosen on: cIoU per family, but gIoU for the empty split (no target pixels:
     // its cIoU is 0 as soon as one prediction is not empty).
-    const releaseMean = mean((f) => (f === families['empty'] ? f.gIoU : f.cIoU));
+    const releaseMean = mean((f, family) => (family === 'empty' ? f.gIoU : f.cIoU));
     const seconds = (performance.now() - started) / 1000;
     if (args.json) {
       io.stdout(

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { FlowSegLayer, Linear, ValueError, checkShapes, deriveSeed, sinePositionEncoding2d, tidy } from '@flowseg/core';
 import { LlmConditionAdapter } from '@flowseg/llm-condition-adapter';
-import { FpnPixelDecoder, Mask2FormerDecoder } from '@flowseg/mask2former-decoder';
+import { FpnPixelDecoder, Mask2FormerDecoder, type PixelDecoderOutputs } from '@flowseg/mask2former-decoder';
 import { bsfLayerFactory } from '@flowseg/bsf-layer';
 import { BoundaryAwareRefinement } from '@flowseg/bar-head';
 import { ConvSegmentationEncoder } from '../encoders/ConvSegmentationEncoder.js';
@@ -317,7 +317,7 @@ export class FlowSegModel extends FlowSegLayer {
    * @param pixelFeatures - the images' {@link FlowSegModel.pixelFeatures} when the caller has them
    * already (not disposed).
    */
-  languagePrefix(images: tf.Tensor4D, pixelFeatures?: ReturnType<FpnPixelDecoder['forward']>): tf.Tensor3D {
+  languagePrefix(images: tf.Tensor4D, pixelFeatures?: PixelDecoderOutputs): tf.Tensor3D {
     const { height, width } = this.config.image;
     checkShapes({ images: { tensor: images, axes: ['batch', height, width, 3], dtypes: ['float32'] } });
     if (pixelFeatures) this.checkPixelFeatures(pixelFeatures, images.shape[0]);
@@ -369,14 +369,14 @@ export class FlowSegModel extends FlowSegLayer {
    * @returns `features` (3 maps `[batch, height_i, width_i, convDim]`, coarsest first) and
    * `maskFeatures` `[batch, maskHeight, maskWidth, maskDim]`.
    */
-  pixelFeatures(images: tf.Tensor4D): ReturnType<FpnPixelDecoder['forward']> {
+  pixelFeatures(images: tf.Tensor4D): PixelDecoderOutputs {
     const { height, width } = this.config.image;
     checkShapes({ images: { tensor: images, axes: ['batch', height, width, 3], dtypes: ['float32'] } });
     return tidy(() => this.encodePixels(images));
   }
 
   /** Pixel features given by a caller: this model's widths, mask size and the images' batch. */
-  private checkPixelFeatures(pix: ReturnType<FpnPixelDecoder['forward']>, batch: number): void {
+  private checkPixelFeatures(pix: PixelDecoderOutputs, batch: number): void {
     if (!pix || !Array.isArray(pix.features) || pix.features.length !== 3 || !(pix.maskFeatures instanceof tf.Tensor)) {
       throw new ValueError('pixelFeatures: expected { features: 3 tensors, maskFeatures: tensor } as pixelFeatures() returns', 'pixelFeatures');
     }
@@ -390,7 +390,7 @@ export class FlowSegModel extends FlowSegLayer {
     });
   }
 
-  private encodePixels(images: tf.Tensor4D): ReturnType<FpnPixelDecoder['forward']> {
+  private encodePixels(images: tf.Tensor4D): PixelDecoderOutputs {
     const seg = this.segmentationEncoder.forward(images);
     const [, h, w, c] = seg.pixel.shape;
     const position = tf.reshape(this.pixelPosition.forward(this.positionTable(h, w)), [1, h, w, c]);
@@ -412,7 +412,7 @@ export class FlowSegModel extends FlowSegLayer {
     images: tf.Tensor4D,
     cond: ReturnType<LlmConditionAdapter['forward']>,
     words: tf.Tensor3D | null,
-    pix: ReturnType<FpnPixelDecoder['forward']>,
+    pix: PixelDecoderOutputs,
     batchIndex: number[],
     segIndex: number[],
     maxSeg: number,
@@ -526,7 +526,7 @@ export class FlowSegModel extends FlowSegLayer {
   /** The decoder from the learned queries without conditions, and its candidate features (inside the caller's tidy). */
   private conditionFreePass(
     images: tf.Tensor4D,
-    pix: ReturnType<FpnPixelDecoder['forward']>,
+    pix: PixelDecoderOutputs,
     training: boolean,
   ): { dec: ReturnType<Mask2FormerDecoder['forward']>; queries: tf.Tensor3D } {
     const dec = this.decoder.forward({ features: pix.features, maskFeatures: pix.maskFeatures, training });
