@@ -16,7 +16,7 @@ installCpuKernels();
 export { installWasmKernels, uninstallWasmKernels, WASM_KERNEL_PATCHES } from './backend/wasm/installWasmKernels.js';
 export { installCpuKernels, CPU_KERNEL_PATCHES } from './backend/cpu/installCpuKernels.js';
 export { FlowSegError, ValueError, DTypeError, WeightsError } from './errors/FlowSegError.js';
-export { requirePositiveInt, requireInt, requireFinite, requireRate } from './errors/requireValue.js';
+export { requirePositiveInt, requireInt, requireFinite, requireRate, requireBoolean } from './errors/requireValue.js';
 export { ShapeError } from './shapes/ShapeError.js';
 export { checkLastAxis } from './shapes/checkLastAxis.js';
 export { decoderLayerInputSpecs } from './shapes/decoderLayerInputSpecs.js';

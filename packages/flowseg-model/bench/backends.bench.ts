@@ -69,7 +69,7 @@ async function child(backend: BenchBackend, preset: keyof typeof CONFIG_PRESETS,
   const tokenIds = [[...tok.encode(sample.prompt, { addBos: true }), ...tok.encode(sample.answer, { addEos: true })]];
   const once = async (): Promise<number> => {
     const t0 = performance.now();
-    const out = model.forward({ images, tokenIds });
+    const out = model.forward({ images, tokenIds, auxOutputs: false });
     await out.selectedLogits.data();
     const ms = performance.now() - t0;
     disposeFlowSegOutputs(out);

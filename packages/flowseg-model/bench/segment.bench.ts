@@ -49,7 +49,7 @@ interface Case {
 
 /** A forward pass on one image and `<bos> prompt answer <eos>` ids, until the selected logits are read; `prefix` when given. */
 async function timedForward(model: FlowSegModel, images: tf.Tensor4D, tokenIds: number[][], prefix?: tf.Tensor3D): Promise<void> {
-  const out = model.forward({ images, tokenIds, refine: 'selected', ...(prefix ? { languagePrefix: prefix } : {}) });
+  const out = model.forward({ images, tokenIds, refine: 'selected', auxOutputs: false, ...(prefix ? { languagePrefix: prefix } : {}) });
   try {
     await out.selectedLogits.data();
   } finally {

@@ -4,11 +4,14 @@
  *   npx tsx packages/mask2former-decoder/bench/decoder.bench.ts [--threads N] [--runs R]
  *
  * N = 200 queries, L = 9 layers, D = 256, 8 heads, FFN 2048, batch 1, feature scales 8², 16²,
- * 32² (strides 32/16/8 of a 256² image) and 64² mask features. Prints a table, then as the last
- * line one JSON object: params, fwd_ms (median), achieved_gflops (analytic FLOPs / median time),
- * matmul2d_gflops (a plain 2-D matmul measured in the same run, interleaved with the forward
- * passes so both see the same machine load) and their ratio. `--threads N` asks core's
- * `selectBackend` for N wasm threads (default: core's default).
+ * 32² (strides 32/16/8 of a 256² image) and 64² mask features. Times inference
+ * (`auxOutputs: false`: attention masks predicted at their scales) and the training-style pass
+ * that also returns the L full-resolution auxiliary predictions, interleaved. Prints a table,
+ * then as the last line one JSON object: params, fwd_ms and fwd_aux_ms (medians),
+ * achieved_gflops (inference's analytic FLOPs / its median time), matmul2d_gflops (a plain 2-D
+ * matmul measured in the same run, interleaved with the forward passes so all see the same
+ * machine load) and their ratio. `--threads N` asks core's `selectBackend` for N wasm threads
+ * (default: core's default).
  */
 import * as tf from '@tensorflow/tfjs';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
@@ -32,8 +35,11 @@ const sizes: Array<[number, number]> = [
 ];
 const maskSize: [number, number] = [64, 64];
 
-/** Multiply-adds × 2 of every matmul in one forward pass (softmax, norms, resizes excluded). */
-function analyticFlops(): number {
+/**
+ * Multiply-adds × 2 of every matmul in one forward pass (softmax, norms, resizes excluded);
+ * `aux`: L + 1 full predictions, else L attention masks at their scales and one full prediction.
+ */
+function analyticFlops(aux: boolean): number {
   const { numQueries: n, numLayers, hiddenDim: d, ffnDim: f, maskDim: dm, numClasses: k } = config;
   let flops = 0;
   for (let l = 0; l < numLayers; l++) {
@@ -44,8 +50,13 @@ function analyticFlops(): number {
     flops += 2 * n * d * d * 4 + 2 * n * n * d * 2; // self-attn projections, scores, · values
     flops += 2 * n * d * f * 2; // FFN
   }
-  const heads = 2 * n * d * d * 2 + 2 * n * d * dm + 2 * n * d * (k + 1) + 2 * n * dm * maskSize[0] * maskSize[1];
-  return flops + heads * (numLayers + 1);
+  const maskHead = (pixels: number) => 2 * n * d * d * 2 + 2 * n * d * dm + 2 * n * dm * pixels;
+  const fullHead = maskHead(maskSize[0] * maskSize[1]) + 2 * n * d * (k + 1);
+  for (let l = 0; l < numLayers; l++) {
+    const [h, w] = sizes[l % 3]!;
+    flops += aux ? fullHead : maskHead(h * w);
+  }
+  return flops + fullHead;
 }
 
 function median(xs: number[]): number {
@@ -62,9 +73,9 @@ const maskFeatures = tf.randomNormal([1, ...maskSize, 256], 0, 1, 'float32', 9) 
 // Plain 2-D matmul in the same process: [2048, 256] × [256, 1024] (an FFN-shaped product).
 const a = tf.randomNormal([2048, 256], 0, 1, 'float32', 21) as tf.Tensor2D;
 const b = tf.randomNormal([256, 1024], 0, 1, 'float32', 22) as tf.Tensor2D;
-const forwardOnce = () => {
+const forwardOnce = (auxOutputs: boolean) => {
   const t0 = performance.now();
-  const out = decoder.forward({ features, maskFeatures });
+  const out = decoder.forward({ features, maskFeatures, auxOutputs });
   out.predMasks.dataSync(); // wait for the result
   const ms = performance.now() - t0;
   tf.dispose(out as unknown as tf.TensorContainer);
@@ -80,17 +91,22 @@ const matmulOnce = () => {
 };
 // Warm up, then interleave the two measurements so both see the same machine load.
 for (let i = 0; i < 2; i++) {
-  forwardOnce();
+  forwardOnce(false);
+  forwardOnce(true);
   matmulOnce();
 }
 const forwardTimes: number[] = [];
+const auxTimes: number[] = [];
 const mmTimes: number[] = [];
 for (let r = 0; r < runs; r++) {
-  forwardTimes.push(forwardOnce());
+  forwardTimes.push(forwardOnce(false));
+  auxTimes.push(forwardOnce(true));
   for (let k = 0; k < 3; k++) mmTimes.push(matmulOnce());
 }
 const fwdMs = median(forwardTimes);
-const flops = analyticFlops();
+const auxMs = median(auxTimes);
+const flops = analyticFlops(false);
+const auxFlops = analyticFlops(true);
 const mmMs = median(mmTimes);
 const mmGflops = (2 * 2048 * 256 * 1024) / (mmMs * 1e6);
 const achieved = flops / (fwdMs * 1e6);
@@ -100,9 +116,11 @@ const rows: Array<[string, string]> = [
   ['backend', `${selection.backend}, ${threads} thread(s) (${selection.reason})`],
   ['config', 'N=200, L=9, D=256, heads=8, FFN=2048, K=1, batch 1, scales 8²/16²/32², mask 64²'],
   ['parameters', params.toLocaleString('en-US')],
-  ['forward (median of ' + runs + ')', `${fwdMs.toFixed(1)} ms  [${forwardTimes.map((t) => t.toFixed(0)).join(', ')}]`],
+  ['forward, inference (median of ' + runs + ')', `${fwdMs.toFixed(1)} ms  [${forwardTimes.map((t) => t.toFixed(0)).join(', ')}]`],
   ['analytic FLOPs', `${(flops / 1e9).toFixed(3)} GFLOP`],
   ['achieved', `${achieved.toFixed(2)} GFLOP/s`],
+  ['forward with aux outputs', `${auxMs.toFixed(1)} ms  [${auxTimes.map((t) => t.toFixed(0)).join(', ')}] = ${(auxMs / fwdMs).toFixed(2)}× inference`],
+  ['analytic FLOPs with aux', `${(auxFlops / 1e9).toFixed(3)} GFLOP = ${(auxFlops / (auxMs * 1e6)).toFixed(2)} GFLOP/s`],
   ['2-D matmul 2048×256×1024', `${mmMs.toFixed(1)} ms = ${mmGflops.toFixed(2)} GFLOP/s`],
   ['decoder / matmul rate', `${(achieved / mmGflops).toFixed(3)}`],
 ];
@@ -113,10 +131,12 @@ console.log(
   JSON.stringify({
     params,
     fwd_ms: Number(fwdMs.toFixed(2)),
+    fwd_aux_ms: Number(auxMs.toFixed(2)),
     achieved_gflops: Number(achieved.toFixed(3)),
     matmul2d_gflops: Number(mmGflops.toFixed(3)),
     ratio_to_matmul: Number((achieved / mmGflops).toFixed(4)),
     analytic_gflop: Number((flops / 1e9).toFixed(4)),
+    analytic_aux_gflop: Number((auxFlops / 1e9).toFixed(4)),
     backend: selection.backend,
     wasm_threads: threads,
     backend_reason: selection.reason,

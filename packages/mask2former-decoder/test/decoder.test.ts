@@ -59,7 +59,35 @@ describe('Mask2FormerDecoder', () => {
       expect(maxAbsDiff(p.predMasks, ref.masks[i]!)).toBeLessThan(1e-3);
     });
     expect(maxAbsDiff(out.queries, ref.queries)).toBeLessThan(1e-4);
-    tf.dispose([out as unknown as tf.TensorContainer, ref as unknown as tf.TensorContainer, features, maskFeatures]);
+    // Inference predicts each attention mask at its scale (3×4 is not a whole fraction of the
+    // 8×8 masks): the same masks as resizing the full-resolution logits, so the same result.
+    const fast = decoder.forward({ features, maskFeatures, auxOutputs: false });
+    expect(fast.auxOutputs).toEqual([]);
+    expect(maxAbsDiff(fast.predLogits, ref.logits[TINY.numLayers!]!)).toBeLessThan(1e-4);
+    expect(maxAbsDiff(fast.predMasks, ref.masks[TINY.numLayers!]!)).toBeLessThan(1e-3);
+    expect(maxAbsDiff(fast.queries, ref.queries)).toBeLessThan(1e-4);
+    tf.dispose([out as unknown as tf.TensorContainer, fast as unknown as tf.TensorContainer, ref as unknown as tf.TensorContainer, features, maskFeatures]);
+  });
+
+  it('auxOutputs: false returns only the final prediction, equal to the full pass, leak-free', () => {
+    const decoder = new Mask2FormerDecoder({ ...TINY, numLayers: 5 });
+    const inputs = tinyInputs(2, 7);
+    const full = decoder.forward(inputs);
+    const fast = expectNoLeaks(() => decoder.forward({ ...inputs, auxOutputs: false }), { warmup: true });
+    expect(fast.auxOutputs).toEqual([]);
+    expect(fast.predMasks.shape).toEqual([2, 6, 8, 8]);
+    expect(maxAbsDiff(fast.predMasks, full.predMasks)).toBeLessThan(1e-4);
+    expect(maxAbsDiff(fast.predLogits, full.predLogits)).toBeLessThan(1e-5);
+    // Gradients reach the same weights as through the full pass's final prediction.
+    const gradsOf = (auxOutputs: boolean) =>
+      tf.variableGrads(() => tf.sum(decoder.forward({ ...inputs, auxOutputs, training: true }).predMasks) as tf.Scalar);
+    const fastGrads = gradsOf(false);
+    const fullGrads = gradsOf(true);
+    expect(Object.keys(fastGrads.grads).sort()).toEqual(Object.keys(fullGrads.grads).sort());
+    expect(Object.keys(fastGrads.grads).length).toBeGreaterThan(100);
+    for (const [name, g] of Object.entries(fastGrads.grads)) expect(maxAbsDiff(g, fullGrads.grads[name]!), name).toBeLessThan(1e-3);
+    tf.dispose([full as unknown as tf.TensorContainer, fast as unknown as tf.TensorContainer, inputs.features, inputs.maskFeatures]);
+    tf.dispose([fastGrads.value, fullGrads.value, Object.values(fastGrads.grads), Object.values(fullGrads.grads)]);
   });
 
   it('returns L + 1 predictions with documented shapes, leak-free', () => {
@@ -235,6 +263,11 @@ describe('Mask2FormerDecoder', () => {
     expectShape(() => decoder.forward({ features, maskFeatures, queryOffset: tf.zeros([2, 3, 16]) as tf.Tensor3D }), 'queryOffset');
     expectShape(() => decoder.forward({ features, maskFeatures, queryOffset: tf.zeros([2, 16]) as unknown as tf.Tensor3D }), 'queryOffset');
     expect(() => decoder.forward({ features, maskFeatures, queryOffset: tf.zeros([2, 1, 16], 'int32') as tf.Tensor3D })).toThrow(DTypeError);
+    for (const key of ['auxOutputs', 'training'] as const) {
+      expect(() => decoder.forward({ features, maskFeatures, [key]: 'no' as unknown as boolean }), key).toThrow(
+        expect.objectContaining({ name: 'ValueError', argument: key }),
+      );
+    }
     tf.dispose([features, maskFeatures, wrongBatch, wrongWidth]);
   });
 });

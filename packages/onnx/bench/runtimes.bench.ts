@@ -80,7 +80,7 @@ async function timeTfjs(device: string): Promise<Timing> {
   mha.dispose();
   const mc = modelCase();
   const modelT = await timeMs(() => {
-    const out = mc.model.forward({ images: mc.images, tokenIds: mc.tokenIds, attentionMask: mc.attentionMask });
+    const out = mc.model.forward({ images: mc.images, tokenIds: mc.tokenIds, attentionMask: mc.attentionMask, auxOutputs: false });
     out.selectedLogits.dataSync();
     tf.dispose(outputTensors(out));
   }, MODEL_RUNS);
@@ -93,6 +93,7 @@ async function timeTfjs(device: string): Promise<Timing> {
       maskFeatures: dc.maskFeatures,
       queryOffset: dc.queryOffset,
       conditions: { conditions: dc.conditions, conditionMask: dc.conditionMask },
+      auxOutputs: false,
     });
     out.predMasks.dataSync();
     tf.dispose([out.predLogits, out.predMasks, out.queries, ...(out.conditions ? [out.conditions.conditions, out.conditions.conditionMask] : [])]);
@@ -167,6 +168,7 @@ const decoderRef = dc.decoder.forward({
   maskFeatures: dc.maskFeatures,
   queryOffset: dc.queryOffset,
   conditions: { conditions: dc.conditions, conditionMask: dc.conditionMask },
+  auxOutputs: false,
 });
 
 /** max |a − b| / max |b|. */

@@ -44,3 +44,15 @@ export function requireRate(value: unknown, argument: string): number {
   }
   return value;
 }
+
+/**
+ * Throw a {@link ValueError} naming `argument` unless `value` is a boolean (a flag: nothing
+ * truthy is coerced).
+ * @returns `value`, typed as a boolean.
+ */
+export function requireBoolean(value: unknown, argument: string): boolean {
+  if (typeof value !== 'boolean') {
+    throw new ValueError(`${argument}: expected a boolean, received ${String(value)}`, argument);
+  }
+  return value;
+}

@@ -226,7 +226,7 @@ export function buildPresetBench(preset: string, config: FlowSegConfig, tokenize
   add('selection', 'selection (ConditionQuerySelector)', selectionFlops(config, 1, n), model.selector.countParams(), () =>
     model.selector.forward({ queries, condition }),
   );
-  const decoderInputs = { features: pix.features, maskFeatures: pix.maskFeatures };
+  const decoderInputs = { features: pix.features, maskFeatures: pix.maskFeatures, auxOutputs: false };
   add(
     'decoder.standard',
     'decoder, standard layers (baseline)',
@@ -246,7 +246,7 @@ export function buildPresetBench(preset: string, config: FlowSegConfig, tokenize
 
   // The whole model on the sample's prompt and answer. BAR's cost depends on its band, so it
   // is counted from this model's own masks (random weights: a large band).
-  const first = model.forward({ images, tokenIds: sample.tokenIds });
+  const first = model.forward({ images, tokenIds: sample.tokenIds, auxOutputs: false });
   const modelBand = bandCounts(first.rawCandidateLogits, config);
   const selectedRaw = tf.tidy(() => {
     const pick = tf.reshape(tf.oneHot(first.selectedIndex, n), [-1, n, 1, 1]);
@@ -266,7 +266,7 @@ export function buildPresetBench(preset: string, config: FlowSegConfig, tokenize
     `whole model, BSF + BAR (${prompt.conditions} condition(s), ${bandLabel(modelBand.fraction, 0)})`,
     modelFlops(config, prompt, modelBand, evaluation),
     model.countParams(),
-    () => model.forward({ images, tokenIds: sample.tokenIds }),
+    () => model.forward({ images, tokenIds: sample.tokenIds, auxOutputs: false }),
     modelLayoutDeltaFlops(config, prompt),
   );
   add(
@@ -274,7 +274,7 @@ export function buildPresetBench(preset: string, config: FlowSegConfig, tokenize
     `whole model, BSF + BAR on the selected mask (refine: 'selected', ${bandLabel(selectedBand.fraction, 0)})`,
     modelFlops(config, prompt, selectedBand, evaluation, 'selected'),
     model.countParams(),
-    () => model.forward({ images, tokenIds: sample.tokenIds, refine: 'selected' }),
+    () => model.forward({ images, tokenIds: sample.tokenIds, refine: 'selected', auxOutputs: false }),
     modelLayoutDeltaFlops(config, prompt),
   );
   const baselineConfig = withAblation(config, 'baseline');
@@ -283,7 +283,7 @@ export function buildPresetBench(preset: string, config: FlowSegConfig, tokenize
     'whole model, baseline (no SR, CR, BAR)',
     modelFlops(baselineConfig, prompt, null),
     baseline.countParams(),
-    () => baseline.forward({ images, tokenIds: sample.tokenIds }),
+    () => baseline.forward({ images, tokenIds: sample.tokenIds, auxOutputs: false }),
     modelLayoutDeltaFlops(baselineConfig, prompt),
   );
 

@@ -213,17 +213,28 @@ export function modelLayoutDeltaFlops(c: FlowSegConfig, prompt: PromptSizes): nu
 
 /** One prediction head call: `decoder_norm` → class logits and mask MLP, masks `mask_embed(Q)·F_pix`. */
 export function predictionFlops(c: FlowSegConfig, sizes: DecoderSizes): number {
+  return maskPredictionFlops(c, sizes, area(modelGeometry(c).maskSize)) + matmulFlops(sizes.batch * sizes.queries, c.decoder.hiddenDim, 2);
+}
+
+/** The mask half of a prediction at `pixels` mask pixels: mask MLP and `mask_embed(Q)·F`. */
+function maskPredictionFlops(c: FlowSegConfig, sizes: DecoderSizes, pixels: number): number {
   const { hiddenDim: d } = c.decoder;
   const dm = c.pixelDecoder.maskDim;
   const n = sizes.batch * sizes.queries;
-  const mlp = 2 * matmulFlops(n, d, d) + matmulFlops(n, d, dm);
-  return mlp + matmulFlops(n, d, 2) + matmulFlops(n, dm, area(modelGeometry(c).maskSize));
+  return 2 * matmulFlops(n, d, d) + matmulFlops(n, d, dm) + matmulFlops(n, dm, pixels);
 }
 
-/** The whole `Mask2FormerDecoder` pass: L layers over the 3 scales in turn and L + 1 predictions. */
-export function decoderFlops(c: FlowSegConfig, sizes: DecoderSizes, switches: BsfSwitches): number {
+/**
+ * The whole `Mask2FormerDecoder` pass: L layers over the 3 scales in turn; with `auxOutputs`
+ * L + 1 full predictions, without (inference, the default here) each layer's attention mask
+ * predicted at its scale (no class logits) and one full final prediction.
+ */
+export function decoderFlops(c: FlowSegConfig, sizes: DecoderSizes, switches: BsfSwitches, auxOutputs = false): number {
   const scales = modelGeometry(c).decoderScales;
-  let flops = (c.decoder.numLayers + 1) * predictionFlops(c, sizes);
+  let flops = predictionFlops(c, sizes);
+  for (let l = 0; l < c.decoder.numLayers; l++) {
+    flops += auxOutputs ? predictionFlops(c, sizes) : maskPredictionFlops(c, sizes, area(scales[l % scales.length]!));
+  }
   if (c.pixelDecoder.convDim !== c.decoder.hiddenDim) {
     flops += scales.reduce((s, m) => s + matmulFlops(sizes.batch * area(m), c.pixelDecoder.convDim, c.decoder.hiddenDim), 0);
   }

@@ -50,8 +50,8 @@ export async function queryScaling(config: FlowSegConfig, counts: readonly numbe
     const sizes = { batch: 1, queries: n, conditions: BENCH_CONDITIONS };
     const switches = { semanticRefinement: config.bsf.semanticRefinement, conditionRefinement: config.bsf.conditionRefinement };
     const cases: TimedCase[] = [
-      { key: `std.${n}`, run: () => parts.standard.forward({ features, maskFeatures }) },
-      { key: `bsf.${n}`, run: () => parts.bsf.forward({ features, maskFeatures, conditions }) },
+      { key: `std.${n}`, run: () => parts.standard.forward({ features, maskFeatures, auxOutputs: false }) },
+      { key: `bsf.${n}`, run: () => parts.bsf.forward({ features, maskFeatures, conditions, auxOutputs: false }) },
       {
         key: `bar.${n}`,
         run: () => {
@@ -136,7 +136,7 @@ export async function imageScaling(
     const c: FlowSegConfig = { ...config, image: { height: size, width: size } };
     const model = buildBenchModel(c, tokenizer);
     const sample = benchSample(c, tokenizer);
-    const first = model.forward({ images: sample.images, tokenIds: sample.tokenIds });
+    const first = model.forward({ images: sample.images, tokenIds: sample.tokenIds, auxOutputs: false });
     const prompt = {
       textTokens: sample.tokenIds[0]!.length,
       vocabSize: tokenizer.vocabSize,
@@ -152,7 +152,7 @@ export async function imageScaling(
       sample,
       flops,
       maskSize: `${maskSize.height}×${maskSize.width}`,
-      case: { key: `model.${size}`, run: () => model.forward({ images: sample.images, tokenIds: sample.tokenIds }) },
+      case: { key: `model.${size}`, run: () => model.forward({ images: sample.images, tokenIds: sample.tokenIds, auxOutputs: false }) },
     };
   });
   try {

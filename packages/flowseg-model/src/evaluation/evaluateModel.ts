@@ -94,7 +94,7 @@ export async function evaluateModel(
       const length = Math.max(...rows.map((r) => r.length));
       const ids = rows.map((r) => [...r, ...new Array<number>(length - r.length).fill(tok.padId)]);
       const mask = rows.map((r) => Array.from({ length }, (_, t) => (t < r.length ? 1 : 0)));
-      const out = model.forward({ images, tokenIds: ids, attentionMask: mask, ...(prefix && pixels ? { languagePrefix: prefix, pixelFeatures: pixels } : {}) });
+      const out = model.forward({ images, tokenIds: ids, attentionMask: mask, auxOutputs: false, ...(prefix && pixels ? { languagePrefix: prefix, pixelFeatures: pixels } : {}) });
       try {
         const selected = tf.tidy(() => tf.greater(model.upsampleToImage(out.selectedLogits), 0));
         const sel = await selected.data();

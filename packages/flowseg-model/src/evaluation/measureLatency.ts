@@ -14,7 +14,7 @@ export async function measureForwardLatency(model: FlowSegModel, examples: reado
   const seq = sequenceBatch(model.tokenizer, examples, maxTokens);
   const once = async () => {
     const t0 = performance.now();
-    const out = model.forward({ images, tokenIds: seq.ids, attentionMask: seq.attentionMask });
+    const out = model.forward({ images, tokenIds: seq.ids, attentionMask: seq.attentionMask, auxOutputs: false });
     await out.selectedLogits.data();
     const ms = performance.now() - t0;
     tf.dispose(Object.values(out).filter((v): v is tf.Tensor => v instanceof tf.Tensor));

@@ -348,7 +348,7 @@ async function segmentMany(
     const attentionMask = sequences.map((s) => Array.from({ length }, (_, t) => (t < s.length ? 1 : 0)));
     // Without a candidate list only the selected masks are read: BAR refines just those.
     const refine = opts.candidates === 'none' ? 'selected' : 'all';
-    const out = model.forward({ images, tokenIds: rows, attentionMask, refine, ...(prefix && pixels ? { languagePrefix: prefix, pixelFeatures: pixels } : {}) });
+    const out = model.forward({ images, tokenIds: rows, attentionMask, refine, auxOutputs: opts.layers, ...(prefix && pixels ? { languagePrefix: prefix, pixelFeatures: pixels } : {}) });
     try {
       const source = plans.map((p) => (p.answerIds === null ? 'generated' : 'given') as 'generated' | 'given');
       return await collectResults(model, out, plans, sizes, rows, attentionMask, source, opts);

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { FlowSegLayer, Linear, ValueError, checkShapes, deriveSeed, sinePositionEncoding2d, tidy } from '@flowseg/core';
+import { FlowSegLayer, Linear, ValueError, checkShapes, deriveSeed, requireBoolean, sinePositionEncoding2d, tidy } from '@flowseg/core';
 import { LlmConditionAdapter } from '@flowseg/llm-condition-adapter';
 import { FpnPixelDecoder, Mask2FormerDecoder, type PixelDecoderOutputs } from '@flowseg/mask2former-decoder';
 import { bsfLayerFactory } from '@flowseg/bsf-layer';
@@ -275,6 +275,7 @@ export class FlowSegModel extends FlowSegLayer {
     if (inputs.pixelFeatures) this.checkPixelFeatures(inputs.pixelFeatures, inputs.images.shape[0]);
     const training = inputs.training ?? false;
     const refine = barCandidates(inputs.refine, training);
+    const auxOutputs = requireBoolean(inputs.auxOutputs ?? true, 'auxOutputs');
     const batch = inputs.images.shape[0];
     const tokens = tokenTensors(inputs.tokenIds, inputs.attentionMask ?? null, batch, this.tokenizer.vocabSize);
     try {
@@ -295,7 +296,11 @@ export class FlowSegModel extends FlowSegLayer {
           training,
         });
         const words = this.phraseWords(tokens);
-        const targets = this.decodeTargets(inputs.images, cond, words, pix, batchIndex, segIndex, maxSeg, training, refine);
+        const targets = this.decodeTargets(inputs.images, cond, words, pix, batchIndex, segIndex, maxSeg, {
+          training,
+          refine,
+          auxOutputs,
+        });
         return { lmLogits: lm.logits, ...targets };
       });
       return { ...out, batchIndex: Int32Array.from(batchIndex), segIndex: Int32Array.from(segIndex) };
@@ -324,7 +329,7 @@ export class FlowSegModel extends FlowSegLayer {
     return tidy(() => {
       const imageTokens = this.visionEncoder.forward(images).tokens;
       if (!this.objectTokens) return imageTokens;
-      const pass = this.conditionFreePass(images, pixelFeatures ?? this.encodePixels(images), false);
+      const pass = this.conditionFreePass(images, pixelFeatures ?? this.encodePixels(images), { training: false, auxOutputs: false });
       const [batch, n, d] = pass.queries.shape;
       const flat = tf.reshape(pass.queries, [batch * n, d]) as tf.Tensor2D;
       const attributeLogits = this.attributeHead!.forward(flat).map((l) => tf.reshape(l, [batch, n, l.shape[1]]) as tf.Tensor3D);
@@ -416,8 +421,7 @@ export class FlowSegModel extends FlowSegLayer {
     batchIndex: number[],
     segIndex: number[],
     maxSeg: number,
-    training: boolean,
-    refine: BarCandidates,
+    { training, refine, auxOutputs }: { training: boolean; refine: BarCandidates; auxOutputs: boolean },
   ): Omit<FlowSegOutputs, 'batchIndex' | 'segIndex' | 'lmLogits'> {
     const rows = batchIndex.length;
     const n = this.config.decoder.numQueries;
@@ -457,6 +461,7 @@ export class FlowSegModel extends FlowSegLayer {
       queryOffset: tf.expandDims(s, 1) as tf.Tensor3D, // Q⁽⁰⁾ = Q + S
       conditions: { conditions, conditionMask },
       training,
+      auxOutputs,
     });
     const refined = dec.conditions?.conditions ?? conditions;
     // c = mean of the target's refined conditions; S when it has none.
@@ -515,7 +520,7 @@ export class FlowSegModel extends FlowSegLayer {
     checkShapes({ images: { tensor: images, axes: ['batch', height, width, 3], dtypes: ['float32'] } });
     return tidy(() => {
       const pix = this.encodePixels(images);
-      const { dec, queries } = this.conditionFreePass(images, pix, training);
+      const { dec, queries } = this.conditionFreePass(images, pix, { training, auxOutputs: true });
       const predMasks = this.bar
         ? this.bar.forward({ maskLogits: dec.predMasks, pixelFeatures: pix.maskFeatures, training }).refinedLogits
         : dec.predMasks;
@@ -527,9 +532,9 @@ export class FlowSegModel extends FlowSegLayer {
   private conditionFreePass(
     images: tf.Tensor4D,
     pix: PixelDecoderOutputs,
-    training: boolean,
+    { training, auxOutputs }: { training: boolean; auxOutputs: boolean },
   ): { dec: ReturnType<Mask2FormerDecoder['forward']>; queries: tf.Tensor3D } {
-    const dec = this.decoder.forward({ features: pix.features, maskFeatures: pix.maskFeatures, training });
+    const dec = this.decoder.forward({ features: pix.features, maskFeatures: pix.maskFeatures, training, auxOutputs });
     return { dec, queries: this.candidateFeatures(dec.queries, dec.predMasks, images, null) };
   }
 

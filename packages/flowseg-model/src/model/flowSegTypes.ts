@@ -37,6 +37,14 @@ export interface FlowSegInputs {
    * Default `'all'`. `'selected'` is for inference only: with `training: true` it is refused.
    */
   readonly refine?: BarCandidates;
+  /**
+   * Return the decoder's deep-supervision predictions in `auxOutputs` (default `true`; the
+   * training losses read them). Pass `false` at inference: `auxOutputs` is then empty and the
+   * decoder predicts each attention mask at the scale it attends instead of at full resolution
+   * (the same masks and outputs, about a fifth less decoder time on wasm; see the decoder's
+   * `DecoderInputs.auxOutputs`).
+   */
+  readonly auxOutputs?: boolean;
 }
 
 /**
@@ -93,7 +101,10 @@ export interface FlowSegOutputs {
   readonly conditions: tf.Tensor3D;
   /** Which conditions each target reads `[targets, conditions]` (1 = tied phrase). */
   readonly conditionMask: tf.Tensor2D;
-  /** Deep-supervision predictions before the final one (initial queries, layers 0 … L−2). */
+  /**
+   * Deep-supervision predictions before the final one (initial queries, layers 0 … L−2); empty
+   * when the call passed `auxOutputs: false`.
+   */
   readonly auxOutputs: readonly DecoderPrediction[];
 }
 

@@ -6,7 +6,16 @@ import { buildPresetBench } from '../../bench/cost/components.js';
 import { benchTokenizer } from '../../bench/cost/fixtures.js';
 import { kernelFlops, profileCall } from '../../bench/cost/kernelProfile.js';
 import { tensorsOf } from '../../bench/cost/timing.js';
-import { attentionFlops, barDenseFlops, attentionLayoutDeltaFlops, decoderFlops, STANDARD_LAYER } from '../../bench/cost/flops.js';
+import {
+  attentionFlops,
+  barDenseFlops,
+  attentionLayoutDeltaFlops,
+  decoderFlops,
+  decoderLayoutDeltaFlops,
+  modelGeometry,
+  STANDARD_LAYER,
+} from '../../bench/cost/flops.js';
+import { buildDecoderParts } from '../../bench/cost/decoderParts.js';
 import { ellipseMaskLogits } from '../../bench/cost/fixtures.js';
 import { BoundaryAwareRefinement } from '@flowseg/bar-head';
 
@@ -91,6 +100,27 @@ describe('analytic FLOPs of the small preset equal the kernels that ran', () => 
       bench.dispose();
     }
   }, 120_000);
+});
+
+describe('the decoder with deep supervision (auxOutputs: true, as training runs it)', () => {
+  it('runs exactly the analytic FLOPs: L + 1 full-resolution predictions', async () => {
+    const c = SMALL_CONFIG;
+    const parts = buildDecoderParts(c);
+    const { decoderScales, maskSize } = modelGeometry(c);
+    const features = decoderScales.map(({ height, width }, i) => tf.randomNormal([1, height, width, c.pixelDecoder.convDim], 0, 1, 'float32', 30 + i) as tf.Tensor4D);
+    const maskFeatures = tf.randomNormal([1, maskSize.height, maskSize.width, c.pixelDecoder.maskDim], 0, 1, 'float32', 33) as tf.Tensor4D;
+    const sizes = { batch: 1, queries: c.decoder.numQueries, conditions: 0 };
+    const run = () => tensorsOf(parts.standard.forward({ features, maskFeatures, auxOutputs: true }));
+    tf.dispose(run());
+    const p = await profileCall(run);
+    const withAux = decoderFlops(c, sizes, STANDARD_LAYER, true);
+    expect(p.countedFlops).toBe(withAux + decoderLayoutDeltaFlops(c, sizes, STANDARD_LAYER));
+    // What inference skips: the L intermediate predictions at full resolution.
+    expect(withAux).toBeGreaterThan(decoderFlops(c, sizes, STANDARD_LAYER));
+    expect(p.leakedTensors).toBe(0);
+    tf.dispose([features, maskFeatures]);
+    parts.dispose();
+  });
 });
 
 describe("BAR's dense evaluation (used where the band cannot be read back)", () => {

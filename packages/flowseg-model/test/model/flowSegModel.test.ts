@@ -166,6 +166,33 @@ describe('FlowSegModel.forward (tiny config)', () => {
     model.dispose();
   });
 
+  it('auxOutputs: false gives the same outputs without the deep-supervision predictions, leak-free', () => {
+    // Object tokens too: their condition-free decoder pass is an inference pass as well.
+    const base = tinyConfig();
+    const model = new FlowSegModel({
+      config: { ...base, attributeClasses: [3, 2], languageModel: { ...base.languageModel, objectTokens: true } },
+      tokenizer,
+    });
+    const images = sceneImages(3, 32);
+    const { ids, mask } = sequences(PAIRS);
+    const full = model.forward({ images, tokenIds: ids, attentionMask: mask });
+    const fast = expectNoLeaks(() => model.forward({ images, tokenIds: ids, attentionMask: mask, auxOutputs: false }), { warmup: true });
+    expect(full.auxOutputs.length).toBe(model.config.decoder.numLayers);
+    expect(fast.auxOutputs).toEqual([]);
+    const a = read(full);
+    const b = read(fast);
+    for (const key of ['lm', 'scores', 'selected', 'candidates'] as const) {
+      expect(Math.max(...a[key].map((v, i) => Math.abs(v - b[key][i]!))), key).toBeLessThan(1e-4);
+    }
+    expect(() => model.forward({ images, tokenIds: ids, attentionMask: mask, auxOutputs: 1 as unknown as boolean })).toThrow(
+      expect.objectContaining({ name: 'ValueError', argument: 'auxOutputs' }),
+    );
+    disposeFlowSegOutputs(full);
+    disposeFlowSegOutputs(fast);
+    images.dispose();
+    model.dispose();
+  });
+
   it("refine: 'selected' gives the same selected masks as 'all', refining only the selected candidate, leak-free", () => {
     const model = new FlowSegModel({ config: tinyConfig(), tokenizer });
     const images = sceneImages(3, 32);

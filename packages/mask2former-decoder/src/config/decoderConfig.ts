@@ -1,6 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { ValueError, requireFinite, requirePositiveInt, requireRate, type DecoderLayerFactory } from '@flowseg/core';
-import { requireBoolean } from './validate.js';
+import { ValueError, requireBoolean, requireFinite, requirePositiveInt, requireRate, type DecoderLayerFactory } from '@flowseg/core';
 
 /** Number of feature scales the decoder attends, round robin (fixed by Mask2Former). */
 export const NUM_FEATURE_LEVELS = 3;

@@ -7,11 +7,3 @@ export function requireNonNegative(value: unknown, field: string): number {
   }
   return value;
 }
-
-/** @internal Throws unless `value` is a boolean. */
-export function requireBoolean(value: unknown, field: string): boolean {
-  if (typeof value !== 'boolean') {
-    throw new ValueError(`${field}: expected a boolean, received ${String(value)}`, field);
-  }
-  return value;
-}

@@ -7,6 +7,7 @@ import {
   ShapeError,
   checkShapes,
   deriveSeed,
+  requireBoolean,
   sinePositionEncoding2d,
   tidy,
   type ConditionState,
@@ -46,7 +47,9 @@ interface ScaleMemory {
  * `l = 0 … L−1`: attend scale `l mod 3` under the mask predicted just before (resized to that
  * scale, `sigmoid < 0.5` blocks, fully-blocked rows unblocked, no gradient), and predict again.
  * Predictions: `decoder_norm` → `class_embed` (K + 1 logits) and `mask_embed` (3-layer MLP)
- * dotted with the per-pixel mask features. L + 1 predictions in all (deep supervision).
+ * dotted with the per-pixel mask features. L + 1 predictions in all (deep supervision); with
+ * `auxOutputs: false` (inference) only the final one, and each attention mask is predicted at
+ * its attended scale instead (the same masks, a fraction of the work).
  *
  * Layers come from a `DecoderLayerFactory` (default: standard
  * {@link Mask2FormerDecoderLayer}s), so any implementation of core's `DecoderLayer` — e.g.
@@ -139,7 +142,8 @@ export class Mask2FormerDecoder extends FlowSegLayer {
   forward(inputs: DecoderInputs): DecoderOutputs {
     this.ensureBuilt();
     const { batch, sizes, maskHeight, maskWidth } = this.checkInputs(inputs);
-    const { numQueries: n, hiddenDim: d, numLayers, maskDim } = this.config;
+    const { numQueries: n, hiddenDim: d, numLayers } = this.config;
+    const withAux = inputs.auxOutputs ?? true;
     return tidy(() => {
       const scales: ScaleMemory[] = inputs.features.map((f, i) => this.scaleMemory(f, i, batch, sizes[i]!));
       let queryFeatures: tf.Tensor3D = tf.expandDims(this.queryFeat.read(), 0);
@@ -147,12 +151,26 @@ export class Mask2FormerDecoder extends FlowSegLayer {
       let queries = tf.broadcastTo(queryFeatures, [batch, n, d]) as tf.Tensor3D;
       const queryPos = tf.broadcastTo(tf.expandDims(this.queryEmbed.read(), 0), [batch, n, d]) as tf.Tensor3D;
       // [B, H, W, Dm] → [B, Dm, H·W] once, so every prediction is one plain batched matMul.
-      const pixelT = tf.transpose(tf.reshape(inputs.maskFeatures, [batch, maskHeight * maskWidth, maskDim]), [0, 2, 1]) as tf.Tensor3D;
-
+      const pixelT = pixelColumns(inputs.maskFeatures);
+      // Without deep supervision only the attention masks are needed before the last layer, and
+      // only at the attended scales: resize the mask features once per scale instead of every
+      // layer's full-resolution logits (bilinear resizing is linear, so the masks are the same).
+      const pixelAtScale = withAux
+        ? null
+        : scales.map(({ size: [h, w] }) =>
+            h === maskHeight && w === maskWidth ? pixelT : pixelColumns(tf.image.resizeBilinear(inputs.maskFeatures, [h, w], false, true)),
+          );
       const predictions: DecoderPrediction[] = [];
-      let head = this.predict(queries, pixelT, maskHeight, maskWidth);
-      predictions.push(head.prediction);
-      let attentionMask = maskedAttentionMask(head.prediction.predMasks, scales[0]!.size);
+      const attentionMaskAt = (q: tf.Tensor3D, level: number): tf.Tensor3D => {
+        const [h, w] = scales[level]!.size;
+        if (!pixelAtScale) {
+          const { prediction } = this.predict(q, pixelT, maskHeight, maskWidth);
+          predictions.push(prediction);
+          return maskedAttentionMask(prediction.predMasks, [h, w]);
+        }
+        return maskedAttentionMask(this.maskLogits(this.decoderNorm.forward(q), pixelAtScale[level]!, h, w), [h, w]);
+      };
+      let attentionMask = attentionMaskAt(queries, 0);
       const state: { conditions: ConditionState | null; extras: Map<string, tf.Tensor> } = {
         conditions: inputs.conditions ?? null,
         extras: new Map(),
@@ -173,23 +191,18 @@ export class Mask2FormerDecoder extends FlowSegLayer {
           context,
         );
         state.conditions = context.conditions;
-        head = this.predict(queries, pixelT, maskHeight, maskWidth);
-        predictions.push(head.prediction);
-        if (l < numLayers - 1) {
-          attentionMask = maskedAttentionMask(head.prediction.predMasks, scales[(l + 1) % NUM_FEATURE_LEVELS]!.size);
-        }
+        if (l < numLayers - 1) attentionMask = attentionMaskAt(queries, (l + 1) % NUM_FEATURE_LEVELS);
       }
-      const final = predictions[numLayers]!;
+      const head = this.predict(queries, pixelT, maskHeight, maskWidth);
       return {
-        predLogits: final.predLogits,
-        predMasks: final.predMasks,
-        auxOutputs: predictions.slice(0, numLayers),
+        predLogits: head.prediction.predLogits,
+        predMasks: head.prediction.predMasks,
+        auxOutputs: predictions,
         queries: head.normed,
         conditions: ownedConditions(state.conditions, inputs.conditions ?? null),
       };
     });
   }
-
   /** Validates inputs; returns the bound sizes. */
   private checkInputs(inputs: DecoderInputs): {
     batch: number;
@@ -239,6 +252,7 @@ export class Mask2FormerDecoder extends FlowSegLayer {
         }
       }
     }
+    for (const key of ['training', 'auxOutputs'] as const) if (inputs[key] !== undefined) requireBoolean(inputs[key], key);
     const offset = inputs.queryOffset;
     if (offset) {
       const expected = `[batch=${b['batch']}, 1 | queries=${numQueries}, hidden=${hiddenDim}]`;
@@ -278,19 +292,22 @@ export class Mask2FormerDecoder extends FlowSegLayer {
     maskHeight: number,
     maskWidth: number,
   ): { prediction: DecoderPrediction; normed: tf.Tensor3D } {
-    const [batch, n] = queries.shape;
     const normed = this.decoderNorm.forward(queries);
     const predLogits = this.classEmbed.forward(normed);
-    const embeddings = this.maskEmbed.forward(normed);
-    // M = mask_embed(Q) · F_pix, as [B, N, Dm] × [B, Dm, H·W] (wasm has no Einsum kernel).
-    const predMasks = tf.reshape(tf.matMul(embeddings, pixelT), [batch, n, maskHeight, maskWidth]) as tf.Tensor4D;
-    return { prediction: { predLogits, predMasks }, normed };
+    return { prediction: { predLogits, predMasks: this.maskLogits(normed, pixelT, maskHeight, maskWidth) }, normed };
+  }
+
+  /** Mask logits `M = mask_embed(Q)·F` `[batch, queries, height, width]` from normed queries and `F` `[batch, maskDim, height·width]`. */
+  private maskLogits(normed: tf.Tensor3D, pixelT: tf.Tensor3D, height: number, width: number): tf.Tensor4D {
+    const [batch, n] = normed.shape;
+    // [B, N, Dm] × [B, Dm, H·W]: one plain batched matMul (wasm has no Einsum kernel).
+    return tf.reshape(tf.matMul(this.maskEmbed.forward(normed), pixelT), [batch, n, height, width]) as tf.Tensor4D;
   }
 
   /** Symbolic/array use: inputs `[features0, features1, features2, maskFeatures]`; returns `[predLogits, predMasks]`. */
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor[] {
     const list = (Array.isArray(inputs) ? inputs : [inputs]) as tf.Tensor4D[];
-    const out = this.forward({ features: list.slice(0, 3), maskFeatures: list[3]! });
+    const out = this.forward({ features: list.slice(0, 3), maskFeatures: list[3]!, auxOutputs: false });
     const keep = [out.predLogits, out.predMasks];
     tf.dispose([out.auxOutputs as unknown as tf.TensorContainer, out.queries]);
     return keep;
@@ -327,6 +344,12 @@ export class Mask2FormerDecoder extends FlowSegLayer {
   }
 }
 tf.serialization.registerClass(Mask2FormerDecoder);
+
+/** Mask features `[batch, height, width, maskDim]` as columns `[batch, maskDim, height·width]`. */
+function pixelColumns(maskFeatures: tf.Tensor4D): tf.Tensor3D {
+  const [batch, h, w, c] = maskFeatures.shape;
+  return tf.transpose(tf.reshape(maskFeatures, [batch, h * w, c]), [0, 2, 1]) as tf.Tensor3D;
+}
 
 /** Conditions the caller will own: any tensor that is still one of the inputs is cloned. */
 function ownedConditions(state: ConditionState | null, input: ConditionState | null): ConditionState | null {

@@ -19,6 +19,15 @@ export interface DecoderInputs {
   readonly conditions?: ConditionState | null;
   /** Training mode (dropout active; default false). */
   readonly training?: boolean;
+  /**
+   * Return the deep-supervision predictions (default `true`). Pass `false` at inference:
+   * `auxOutputs` is then empty and each masked-attention mask is predicted directly at the
+   * scale it is used on, from mask features resized once per scale. The masks are the same
+   * (bilinear resizing is linear, so `resize(mask_embed(Q)·F) = mask_embed(Q)·resize(F)`), but
+   * the L full-resolution mask products are skipped; those are about a fifth of the paper
+   * decoder's time on wasm. The final prediction is always at full resolution.
+   */
+  readonly auxOutputs?: boolean;
 }
 
 /** One set of predictions (final or auxiliary). */

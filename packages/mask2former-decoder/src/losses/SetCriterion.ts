@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { ShapeError, ValueError, requireFinite, requirePositiveInt, tidy } from '@flowseg/core';
-import { requireBoolean, requireNonNegative } from '../config/validate.js';
+import { ShapeError, ValueError, requireBoolean, requireFinite, requirePositiveInt, tidy } from '@flowseg/core';
+import { requireNonNegative } from '../config/validate.js';
 import type { DecoderPrediction } from '../decoder/decoderTypes.js';
 import { HungarianMatcher, checkPrediction, type HungarianMatcherConfig } from '../matching/HungarianMatcher.js';
 import { readTargetLabels, type MatchIndices, type SegmentationTarget } from '../matching/targets.js';

@@ -51,34 +51,30 @@ function maskEmbedDepth(layer: Mask2FormerDecoder): number {
 }
 
 /**
- * Mask2Former's masked-attention mask from mask logits `[batch, queries, mh, mw]` for the
- * attended scale `feature` (NHWC): bilinear resize (half-pixel, as TF.js/PyTorch
- * `align_corners=False`; skipped when both sizes are fixed and equal), `sigmoid < 0.5` blocks,
- * rows blocked everywhere are unblocked. Bool `[batch, queries, h·w]`, `true` = blocked.
+ * Mask2Former's masked-attention mask from mask logits already at the attended scale,
+ * `[batch, queries, h·w]`: `σ < 0.5` blocks, rows blocked everywhere are unblocked. Bool
+ * `[batch, queries, h·w]`, `true` = blocked.
  */
-function maskedAttentionMask(ctx: OnnxExportContext, masks: string, feature: string, maskSize: [number, number] | null, hint: string): string {
-  const size = staticSpatialSize(ctx, feature);
-  const same = size !== null && maskSize !== null && size[0] === maskSize[0] && size[1] === maskSize[1];
-  const resized = same
-    ? masks
-    : ctx.op(
-        'Resize',
-        [masks, '', '', concatShape(ctx, [shapeSlice(ctx, masks, 0, 2), shapeSlice(ctx, feature, 1, 3)], `${hint}/sizes`)],
-        { mode: 'linear', coordinate_transformation_mode: 'half_pixel' },
-        `${hint}/resized`,
-      );
-  const flat = ctx.op('Reshape', [resized, ctx.int64([0, 0, -1])], {}, `${hint}/flat`);
-  const blocked = ctx.op('Less', [ctx.op('Sigmoid', [flat], {}, `${hint}/probs`), ctx.scalar(0.5)], {}, `${hint}/blocked`);
+function maskedAttentionMask(ctx: OnnxExportContext, logits: string, hint: string): string {
+  const blocked = ctx.op('Less', [ctx.op('Sigmoid', [logits], {}, `${hint}/probs`), ctx.scalar(0.5)], {}, `${hint}/blocked`);
   const open = ctx.op('ReduceMax', [toFloat(ctx, ctx.op('Not', [blocked], {}, `${hint}/open`), `${hint}/open_f32`)], { axes: [-1], keepdims: 1 }, `${hint}/row_open`);
   return ctx.op('And', [blocked, ctx.op('Cast', [open], { to: 9 }, `${hint}/row_has_open`)], {}, hint);
+}
+
+/** Mask features `[batch, h, w, maskDim]` as columns `[batch, maskDim, h·w]`, so a mask prediction is one batched MatMul. */
+function pixelColumns(ctx: OnnxExportContext, features: string, maskDim: number, hint: string): string {
+  return ctx.op('Transpose', [ctx.op('Reshape', [features, ctx.int64([0, -1, maskDim])], {}, `${hint}_flat`)], { perm: [0, 2, 1] }, `${hint}_t`);
 }
 
 /**
  * `Mask2FormerDecoder` with any layers that have exporters (standard layers, BSF layers):
  * learned queries (+ `queryOffset`), per-scale memory `input_proj_i(F_i) + level_embed_i`
  * with sine positional encodings, a prediction from the initial queries, then per layer
- * `l`: scale `l mod 3` under the mask predicted just before (resized, `σ < 0.5` blocks,
- * fully-blocked rows unblocked), and a prediction after it. Conditions, when given, travel
+ * `l`: scale `l mod 3` under the mask predicted just before (`σ < 0.5` blocks,
+ * fully-blocked rows unblocked), and a prediction after it. Attention masks are predicted at
+ * their scale from mask features resized there (bilinear, half-pixel, as TF.js/PyTorch
+ * `align_corners=False`): the same masks as resizing full-resolution logits, since resizing is
+ * linear, and the full-resolution auxiliary predictions are pruned unless exported. Conditions, when given, travel
  * through the layers that take them (a BSF layer refines them) and come out as `conditions`.
  *
  * Positional encodings depend only on each scale's size: when the export fixes the feature
@@ -141,23 +137,33 @@ export const mask2FormerDecoderExporter: OnnxLayerExporter<Mask2FormerDecoder> =
       : ctx.op('Expand', [learned, concatShape(ctx, [shapeSlice(ctx, features[0]!, 0, 1), ctx.int64([n, d])], 'queries_shape')], {}, 'queries_init');
     const queryPos = ctx.op('Unsqueeze', [ctx.weight(layer, 'query_embed.weight'), ctx.int64([0])], {}, 'query_pos');
     // [B, H, W, Dm] → [B, Dm, H·W] once: every prediction is one batched MatMul.
-    const pixelT = ctx.op('Transpose', [ctx.op('Reshape', [maskFeatures, ctx.int64([0, -1, maskDim])], {}, 'pixels_flat')], { perm: [0, 2, 1] }, 'pixels_t');
+    const pixelT = pixelColumns(ctx, maskFeatures, maskDim, 'pixels');
     const maskShape = concatShape(ctx, [ctx.int64([0, 0]), shapeSlice(ctx, maskFeatures, 1, 3)], 'mask_shape');
     const maskSize = staticSpatialSize(ctx, maskFeatures);
+    // The mask features at each attended scale (`resize(M·F) = M·resize(F)`).
+    const pixelAtScale = scales.map(({ feature }, i) => {
+      const size = staticSpatialSize(ctx, feature);
+      if (size !== null && maskSize !== null && size[0] === maskSize[0] && size[1] === maskSize[1]) return pixelT;
+      const sizes = concatShape(ctx, [shapeSlice(ctx, maskFeatures, 0, 1), shapeSlice(ctx, feature, 1, 3), ctx.int64([maskDim])], `pixels.${i}/sizes`);
+      const resized = ctx.op('Resize', [maskFeatures, '', '', sizes], { mode: 'linear', coordinate_transformation_mode: 'half_pixel' }, `pixels.${i}/resized`);
+      return pixelColumns(ctx, resized, maskDim, `pixels.${i}`);
+    });
     const depth = maskEmbedDepth(layer);
-    const predict = (q: string, tag: string) => {
+    const predict = (q: string, tag: string, level: number | null) => {
       const normed = layerNormAt(ctx, layer, 'decoder_norm', q);
       const logits = ctx.linear(layer, 'class_embed', normed, `class_embed.${tag}`);
       const embeddings = mlpAt(ctx, layer, 'mask_embed.', depth, normed);
       const masks = ctx.op('Reshape', [ctx.op('MatMul', [embeddings, pixelT], {}, `mask_logits.${tag}/flat`), maskShape], {}, `mask_logits.${tag}`);
-      return { normed, logits, masks };
+      const attention =
+        level === null ? null : maskedAttentionMask(ctx, ctx.op('MatMul', [embeddings, pixelAtScale[level]!], {}, `attention_logits.${tag}`), `attention_mask.${tag}`);
+      return { normed, logits, masks, attention };
     };
     checkConditionPair(inputs, 'Mask2FormerDecoder');
     let conditions = inputs['conditions'];
     const conditionMask = inputs['conditionMask'];
-    let head = predict(queries, 'init');
+    let head = predict(queries, 'init', 0);
     const aux: Array<{ logits: string; masks: string }> = [head];
-    let attentionMask = maskedAttentionMask(ctx, head.masks, scales[0]!.feature, maskSize, 'attention_mask.0');
+    let attentionMask = head.attention!;
     for (let l = 0; l < numLayers; l++) {
       const scale = scales[l % NUM_FEATURE_LEVELS]!;
       const decoderLayer = layer.layers[l]!;
@@ -177,11 +183,11 @@ export const mask2FormerDecoderExporter: OnnxLayerExporter<Mask2FormerDecoder> =
       );
       queries = out['queries']!;
       if (out['conditions']) conditions = out['conditions'];
-      head = predict(queries, `${l}`);
-      if (l < numLayers - 1) {
+      const last = l === numLayers - 1;
+      head = predict(queries, `${l}`, last ? null : (l + 1) % NUM_FEATURE_LEVELS);
+      if (!last) {
         aux.push(head);
-        const next = scales[(l + 1) % NUM_FEATURE_LEVELS]!;
-        attentionMask = maskedAttentionMask(ctx, head.masks, next.feature, maskSize, `attention_mask.${l + 1}`);
+        attentionMask = head.attention!;
       }
     }
     const stack = (values: string[], hint: string) =>
