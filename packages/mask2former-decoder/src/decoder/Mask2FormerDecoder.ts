@@ -203,6 +203,7 @@ export class Mask2FormerDecoder extends FlowSegLayer {
       };
     });
   }
+
   /** Validates inputs; returns the bound sizes. */
   private checkInputs(inputs: DecoderInputs): {
     batch: number;

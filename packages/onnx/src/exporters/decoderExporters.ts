@@ -70,12 +70,13 @@ function pixelColumns(ctx: OnnxExportContext, features: string, maskDim: number,
  * `Mask2FormerDecoder` with any layers that have exporters (standard layers, BSF layers):
  * learned queries (+ `queryOffset`), per-scale memory `input_proj_i(F_i) + level_embed_i`
  * with sine positional encodings, a prediction from the initial queries, then per layer
- * `l`: scale `l mod 3` under the mask predicted just before (`σ < 0.5` blocks,
- * fully-blocked rows unblocked), and a prediction after it. Attention masks are predicted at
- * their scale from mask features resized there (bilinear, half-pixel, as TF.js/PyTorch
- * `align_corners=False`): the same masks as resizing full-resolution logits, since resizing is
- * linear, and the full-resolution auxiliary predictions are pruned unless exported. Conditions, when given, travel
- * through the layers that take them (a BSF layer refines them) and come out as `conditions`.
+ * `l`: scale `l mod 3` under the mask predicted just before (`σ < 0.5` blocks, fully-blocked
+ * rows unblocked), and a prediction after it. Attention masks are predicted at their scale from
+ * mask features resized there (bilinear, half-pixel, as TF.js/PyTorch `align_corners=False`):
+ * the same masks as resizing full-resolution logits, since resizing is linear, and the
+ * full-resolution auxiliary predictions are pruned unless exported. Conditions, when given,
+ * travel through the layers that take them (a BSF layer refines them) and come out as
+ * `conditions`.
  *
  * Positional encodings depend only on each scale's size: when the export fixes the feature
  * sizes (`{ name: 'features0', dims: ['batch', 8, 8, 256] }`) they are constants, otherwise
