@@ -126,6 +126,22 @@ describe('BatchMatMul on wasm equals cpu', () => {
     });
   }
 
+  it('products above the stock-kernel threshold, run in place through heap views: equal cpu, no data ids left', async () => {
+    // 40·48·64 multiply-adds per product: the per-matrix XNNPACK path, every flag and broadcast.
+    // (Full broadcasting, [2, 1] × [1, 3], is checked by hand below: cpu computes only 3 products.)
+    const cases: Array<[number[], number[]]> = [[[3], [3]], [[1], [3]], [[3], [1]], [[3], []]];
+    for (const [ta, tb] of FLAGS) {
+      for (const [outerA, outerB] of cases) {
+        await expectSameAsCpu(`[${outerA}]×[${outerB}] transposeA=${ta} transposeB=${tb}`, matMulCase(outerA, outerB, 40, 48, 64, ta, tb));
+      }
+    }
+    await tf.setBackend('wasm');
+    const backend = tf.backend() as unknown as { numDataIds(): number };
+    const dataIds = backend.numDataIds();
+    tf.dispose(tf.tidy(() => FLAGS.map(([ta, tb]) => matMulCase([2, 1], [1, 3], 40, 48, 64, ta, tb)())));
+    expect(backend.numDataIds()).toBe(dataIds);
+  });
+
   it('gradients of a batched, transposed product (the attention pattern)', async () => {
     await expectSameAsCpu('attention grads', () => {
       const q = seeded([2, 3, 6, 4]);
@@ -213,9 +229,11 @@ describe('wasm kernels leak nothing', () => {
 });
 
 describe('BatchMatMul with full batch broadcasting', () => {
-  it('[3,1,M,K] × [1,3,K,N] gives all 9 products (the stock kernels compute only 3)', async () => {
+  it.each([
+    [2, 4, 5],
+    [40, 48, 64], // above the stock-kernel threshold: products in place through heap views
+  ])('[3,1,M,K] × [1,3,K,N] gives all 9 products (the stock kernels compute only 3), M=%i K=%i N=%i', async (m, k, n) => {
     await tf.setBackend('wasm');
-    const [m, k, n] = [2, 4, 5];
     const a = seeded([3, 1, m, k]);
     const b = seeded([1, 3, k, n]);
     for (const [ta, tb] of [
@@ -236,7 +254,7 @@ describe('BatchMatMul with full batch broadcasting', () => {
             for (let c = 0; c < n; c++) {
               let want = 0;
               for (let t = 0; t < k; t++) want += av[(i * m + r) * k + t]! * bv[(j * k + t) * n + c]!;
-              expect(got[((i * 3 + j) * m + r) * n + c]).toBeCloseTo(want, 4);
+              expect(got[((i * 3 + j) * m + r) * n + c]).toBeCloseTo(want, 3);
             }
           }
         }

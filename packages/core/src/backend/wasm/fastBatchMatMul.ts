@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { copyMatrix, heapF32, heapIndex, reshaped, sizeOf, type KernelArgs, type TensorInfo } from './wasmHeap.js';
+import { heapF32, heapIndex, heapView, reshaped, sizeOf, type HeapView, type KernelArgs, type TensorInfo, type WasmBackendLike } from './wasmHeap.js';
 
 type MatMulKernel = (args: KernelArgs<{ transposeA: boolean; transposeB: boolean }>) => TensorInfo;
 
@@ -32,15 +32,52 @@ function broadcastIndexer(outer: readonly number[], src: readonly number[]): (g:
   };
 }
 
+/** wasm's `BatchMatMul` entry point, bound once per module (the stock kernel's signature). */
+type RawBatchMatMul = (
+  aId: number,
+  aShape: Uint8Array,
+  aRank: number,
+  bId: number,
+  bShape: Uint8Array,
+  bRank: number,
+  transposeA: boolean,
+  transposeB: boolean,
+  outId: number,
+) => void;
+const rawEntryPoints = new WeakMap<object, RawBatchMatMul>();
+
+function rawBatchMatMul(backend: WasmBackendLike): RawBatchMatMul {
+  let fn = rawEntryPoints.get(backend.wasm);
+  if (!fn) {
+    const args = ['number', 'array', 'number', 'number', 'array', 'number', 'number', 'number', 'number'];
+    fn = backend.wasm.cwrap('BatchMatMul', null, args) as RawBatchMatMul;
+    rawEntryPoints.set(backend.wasm, fn);
+  }
+  return fn;
+}
+
+/** A shape as the bytes of its int32 values (how wasm kernels receive shapes). */
+function shapeBytes(shape: number[]): Uint8Array {
+  return new Uint8Array(new Int32Array(shape).buffer);
+}
+
+/** `x` `[..., r, c]` → a new `[..., c, r]`, by the registered wasm `Transpose` kernel. */
+function transposeLastTwo(backend: WasmBackendLike, x: TensorInfo): TensorInfo {
+  const rank = x.shape.length;
+  const perm = [...Array.from({ length: rank - 2 }, (_, i) => i), rank - 1, rank - 2];
+  const transpose = tf.getKernel('Transpose', 'wasm')!.kernelFunc as unknown as (args: KernelArgs<{ perm: number[] }>) => TensorInfo;
+  return transpose({ inputs: { x }, backend, attrs: { perm } });
+}
+
 /**
  * Replacement for wasm's `BatchMatMul`. XNNPACK only serves the case "batch 1 × batch 1,
  * no transpose flags"; everything else falls into a scalar loop running 10–30× slower
  * (ENVIRONMENT.md). This kernel reduces every float32 case to that fast case:
  *  - `[G, M, K] × [1, K, N]` without flags folds to one `[G·M, K] × [K, N]` product;
- *  - otherwise each of the G matrix pairs of the broadcast batch shape is copied out
- *    (transposed in JS when a flag asks for it), multiplied on the fast path, and copied into
- *    the output. Full batch broadcasting (`[3,1,M,K] × [1,3,K,N]`) is supported, which the
- *    stock kernel gets wrong.
+ *  - otherwise a flagged operand is transposed once (wasm's `Transpose`), and each of the G
+ *    matrix pairs of the broadcast batch shape is multiplied on the fast path in place: the
+ *    operands and the result slot are views into the heap, so nothing is copied. Full batch
+ *    broadcasting (`[3,1,M,K] × [1,3,K,N]`) is supported, which the stock kernel gets wrong.
  * Results are the same products, so other backends' numbers are unaffected.
  */
 export function makeFastBatchMatMul(original: MatMulKernel): MatMulKernel {
@@ -91,27 +128,34 @@ export function makeFastBatchMatMul(original: MatMulKernel): MatMulKernel {
     if (m * k * n < SMALL_PRODUCT_MACS && flat) return original(args);
     const indexA = broadcastIndexer(outer, outerA);
     const indexB = broadcastIndexer(outer, outerB);
+    // Transposed operands are transposed once, every matrix at a time, by the wasm Transpose
+    // kernel: JS loops over the threaded build's shared wasm memory run ~2× slower.
+    const aN = transposeA ? transposeLastTwo(backend, a) : a;
+    const bN = transposeB ? transposeLastTwo(backend, b) : b;
     const out = backend.makeOutput(outShape, 'float32');
-    // A single left- or right-hand matrix is prepared once and reused (XNNPACK caches its packing).
-    const copyA = (g: number) => copyMatrix(backend, a, g, transposeA ? k : m, transposeA ? m : k, transposeA);
-    const copyB = (g: number) => copyMatrix(backend, b, g, transposeB ? n : k, transposeB ? k : n, transposeB);
-    const sharedA = batchA === 1 ? copyA(0) : null;
-    const sharedB = batchB === 1 ? copyB(0) : null;
+    // Each product reads its matrices and writes its result in place, through views.
+    const views: HeapView[] = [];
+    const view = (base: TensorInfo, offset: number, shape: number[]): number => {
+      const v = heapView(backend, base, offset, shape);
+      views.push(v);
+      return backend.dataIdMap.get(v.info.dataId).id;
+    };
+    const matMul = rawBatchMatMul(backend);
+    const aShape = shapeBytes([1, m, k]);
+    const bShape = shapeBytes([1, k, n]);
     try {
+      // A single left- or right-hand matrix is one view for every product (XNNPACK caches its packing by id).
+      const sharedA = batchA === 1 ? view(aN, 0, [1, m, k]) : null;
+      const sharedB = batchB === 1 ? view(bN, 0, [1, k, n]) : null;
       for (let g = 0; g < batch; g++) {
-        const aG = sharedA ?? copyA(indexA(g));
-        const bG = sharedB ?? copyB(indexB(g));
-        const r = original({ inputs: { a: aG, b: bG }, backend, attrs: { transposeA: false, transposeB: false } });
-        const heap = heapF32(backend);
-        const from = heapIndex(backend, r);
-        heap.copyWithin(heapIndex(backend, out) + g * m * n, from, from + m * n);
-        if (!sharedA) backend.disposeData(aG.dataId);
-        if (!sharedB) backend.disposeData(bG.dataId);
-        backend.disposeData(r.dataId);
+        const aId = sharedA ?? view(aN, indexA(g) * m * k, [1, m, k]);
+        const bId = sharedB ?? view(bN, indexB(g) * k * n, [1, k, n]);
+        matMul(aId, aShape, 3, bId, bShape, 3, false, false, view(out, g * m * n, [1, m, n]));
       }
     } finally {
-      if (sharedA) backend.disposeData(sharedA.dataId);
-      if (sharedB) backend.disposeData(sharedB.dataId);
+      for (const v of views) v.release();
+      if (transposeA) backend.disposeData(aN.dataId);
+      if (transposeB) backend.disposeData(bN.dataId);
     }
     return out;
   };

@@ -8,8 +8,19 @@ export type TensorInfo = tf.TensorInfo;
  * core does not import the backend's private types.
  */
 export interface WasmBackendLike {
-  readonly wasm: { readonly HEAPF32: Float32Array; readonly HEAP32: Int32Array; readonly HEAPU8: Uint8Array };
-  readonly dataIdMap: { get(dataId: object): { memoryOffset: number } };
+  readonly wasm: {
+    readonly HEAPF32: Float32Array;
+    readonly HEAP32: Int32Array;
+    readonly HEAPU8: Uint8Array;
+    readonly tfjs: { registerTensor(id: number, size: number, memoryOffset: number): void; disposeData(id: number): void };
+    cwrap(name: string, returns: null, args: string[]): (...args: unknown[]) => void;
+  };
+  readonly dataIdMap: {
+    get(dataId: object): { id: number; memoryOffset: number };
+    set(dataId: object, data: { id: number; memoryOffset: number; shape: number[]; dtype: tf.DataType; refCount: number }): void;
+    delete(dataId: object): boolean;
+  };
+  dataIdNextNumber: number;
   makeOutput(shape: number[], dtype: tf.DataType): TensorInfo;
   disposeData(dataId: object, force?: boolean): boolean;
 }
@@ -45,6 +56,35 @@ export function zeros(backend: WasmBackendLike, shape: number[]): TensorInfo {
   const at = heapIndex(backend, out);
   heapF32(backend).fill(0, at, at + sizeOf(shape));
   return out;
+}
+
+/** A float32 tensor over part of another tensor's heap memory; `release` unregisters it (never frees). */
+export interface HeapView {
+  readonly info: TensorInfo;
+  release(): void;
+}
+
+/**
+ * Register `shape` elements of `base`'s memory, starting `elementOffset` float32s in, as a
+ * tensor of its own, so a wasm kernel can read or write one matrix of a batch in place instead
+ * of a copy. It is registered with the backend and the wasm side like any tensor (kernels find
+ * it by id), but `release` only unregisters it: the memory stays `base`'s. Release it before
+ * `base` is disposed.
+ */
+export function heapView(backend: WasmBackendLike, base: TensorInfo, elementOffset: number, shape: number[]): HeapView {
+  const id = backend.dataIdNextNumber++;
+  const memoryOffset = backend.dataIdMap.get(base.dataId).memoryOffset + elementOffset * 4;
+  const dataId = {};
+  backend.dataIdMap.set(dataId, { id, memoryOffset, shape, dtype: 'float32', refCount: 1 });
+  backend.wasm.tfjs.registerTensor(id, sizeOf(shape), memoryOffset);
+  return {
+    info: { dataId, shape, dtype: 'float32' },
+    release: () => {
+      // The wasm side's disposal also drops any XNNPACK operator cached for this id.
+      backend.wasm.tfjs.disposeData(id);
+      backend.dataIdMap.delete(dataId);
+    },
+  };
 }
 
 /** A view of `info`'s data under another shape of the same size (no copy; caller must not dispose it). */
