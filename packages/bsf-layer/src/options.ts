@@ -1,4 +1,4 @@
-import { ValueError, requireFinite } from '@flowseg/core';
+import { ValueError, requireBoolean, requireFinite } from '@flowseg/core';
 
 /**
  * Which query state CR reads as `Q_s` ("the fused query after self-attention"):
@@ -46,11 +46,7 @@ export interface ResolvedBSFLayerOptions {
 }
 
 function flag(value: unknown, argument: string): boolean {
-  if (value === undefined) return true;
-  if (typeof value !== 'boolean') {
-    throw new ValueError(`${argument}: expected a boolean, received ${String(value)}`, argument);
-  }
-  return value;
+  return requireBoolean(value ?? true, argument);
 }
 
 /** @internal Validate {@link BSFLayerOptions} and apply defaults. */

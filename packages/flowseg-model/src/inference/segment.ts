@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { ValueError } from '@flowseg/core';
+import { ValueError, requireBoolean } from '@flowseg/core';
 import type { PixelDecoderOutputs } from '@flowseg/mask2former-decoder';
 import { FlowSegModel } from '../model/FlowSegModel.js';
 import type { FlowSegOutputs } from '../model/flowSegTypes.js';
@@ -61,7 +61,7 @@ function resolveOptions(options: SegmentBatchOptions): ResolvedOptions {
   if (!CANDIDATE_MODES.includes(candidates)) {
     throw new ValueError(`candidates: expected one of ${CANDIDATE_MODES.join(', ')}, received ${JSON.stringify(candidates)}`, 'candidates');
   }
-  if (typeof layers !== 'boolean') throw new ValueError(`layers: expected a boolean, received ${String(layers)}`, 'layers');
+  requireBoolean(layers, 'layers');
   return {
     maxNewTokens: maxNewTokens ?? null,
     logitThreshold: Math.log(maskThreshold / (1 - maskThreshold)),

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { ValueError, checkShapes, requirePositiveInt, tidy } from '@flowseg/core';
+import { ValueError, checkShapes, requireBoolean, requirePositiveInt, tidy } from '@flowseg/core';
 import type { ConditionLanguageModel } from './ConditionLanguageModel.js';
 import { isIncrementalLanguageModel, type DecodingCache, type DecodingStep, type IncrementalLanguageModel } from './incrementalDecoding.js';
 
@@ -132,9 +132,7 @@ function checkGenerateInputs(
   if (!Number.isInteger(eosId) || eosId < 0 || eosId >= model.vocabSize) {
     throw new ValueError(`eosId: expected an id in [0, ${model.vocabSize}), received ${eosId}`, 'eosId');
   }
-  if (options.useCache !== undefined && typeof options.useCache !== 'boolean') {
-    throw new ValueError(`useCache: expected a boolean, received ${String(options.useCache)}`, 'useCache');
-  }
+  if (options.useCache !== undefined) requireBoolean(options.useCache, 'useCache');
   const b = checkShapes(
     {
       imageTokens: { tensor: imageTokens, axes: ['batch', 'imageTokens', 'hidden'], dtypes: ['float32'], optional: true },

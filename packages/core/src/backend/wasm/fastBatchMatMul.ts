@@ -138,7 +138,7 @@ export function makeFastBatchMatMul(original: MatMulKernel): MatMulKernel {
     const view = (base: TensorInfo, offset: number, shape: number[]): number => {
       const v = heapView(backend, base, offset, shape);
       views.push(v);
-      return backend.dataIdMap.get(v.info.dataId).id;
+      return v.id;
     };
     const matMul = rawBatchMatMul(backend);
     const aShape = shapeBytes([1, m, k]);

@@ -58,9 +58,9 @@ export function zeros(backend: WasmBackendLike, shape: number[]): TensorInfo {
   return out;
 }
 
-/** A float32 tensor over part of another tensor's heap memory; `release` unregisters it (never frees). */
+/** A float32 tensor over part of another tensor's heap memory, by its wasm tensor id; `release` unregisters it (never frees). */
 export interface HeapView {
-  readonly info: TensorInfo;
+  readonly id: number;
   release(): void;
 }
 
@@ -78,7 +78,7 @@ export function heapView(backend: WasmBackendLike, base: TensorInfo, elementOffs
   backend.dataIdMap.set(dataId, { id, memoryOffset, shape, dtype: 'float32', refCount: 1 });
   backend.wasm.tfjs.registerTensor(id, sizeOf(shape), memoryOffset);
   return {
-    info: { dataId, shape, dtype: 'float32' },
+    id,
     release: () => {
       // The wasm side's disposal also drops any XNNPACK operator cached for this id.
       backend.wasm.tfjs.disposeData(id);
