@@ -28,6 +28,7 @@ export { affine } from './tensor/affine.js';
 export { deriveSeed } from './random/deriveSeed.js';
 export { Linear, type LinearConfig } from './layers/Linear.js';
 export { LayerNorm, type LayerNormConfig } from './layers/LayerNorm.js';
+export { layerNormalization } from './layers/layerNormalization.js';
 export { FeedForward, type FeedForwardConfig } from './layers/FeedForward.js';
 export {
   MultiHeadAttention,

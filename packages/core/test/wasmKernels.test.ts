@@ -88,7 +88,10 @@ describe('FlowSeg wasm kernels are installed', () => {
       'NotEqual',
       'LogicalAnd',
       'LogicalOr',
+      'FlowSegFusedLayerNorm',
     ]);
+    expect(tf.getKernel('FlowSegFusedLayerNorm', 'wasm')!.kernelFunc.name).toBe('fusedLayerNormWasm');
+    expect(tf.getKernel('FlowSegFusedLayerNorm', 'cpu')).toBeUndefined();
     expect(tf.getKernel('GatherV2', 'wasm')!.kernelFunc.name).toBe('fastGatherV2');
     expect(tf.getKernel('BatchMatMul', 'wasm')!.kernelFunc.name).toBe('fastBatchMatMul');
     expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')!.kernelFunc.name).toBe('conv2DBackpropFilter');

@@ -1,7 +1,8 @@
-import { describe, it, expect, beforeAll } from 'vitest';
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '@flowseg/core';
-import { collapsePermutation } from '../src/backend/wasm/blockedTranspose.js';
+import { asMatrixTranspose, collapsePermutation } from '../src/backend/wasm/blockedTranspose.js';
+import { setWasmKernelsEnabled } from '../src/backend/wasm/flowSegWasmKernels.js';
 
 /** The tiled wasm `Transpose` against a plain-JS index permutation (exact: it only moves bits). */
 
@@ -37,28 +38,45 @@ describe('collapsePermutation', () => {
   });
 });
 
-describe('wasm Transpose for large matrices', () => {
+describe('wasm Transpose for matrices of elements or chunks', () => {
   it('is installed on wasm', () => {
     expect(tf.getKernel('Transpose', 'wasm')!.kernelFunc.name).toBe('blockedTranspose');
   });
 
-  it('equals an element-by-element permutation on the tiled path and on the stock fallbacks', () => {
-    const cases: Array<[number[], number[]]> = [
-      [[1, 300, 260], [0, 2, 1]], // one matrix, sizes not multiples of the tile
-      [[3, 200, 330], [0, 2, 1]], // a batch of matrices
-      [[257, 300], [1, 0]],
-      [[2, 70, 30, 40], [0, 2, 3, 1]], // [B, N, H, W] → [B, H, W, N]
-      [[2, 3, 4, 5], [0, 2, 1, 3]], // small, 4-D: stock kernel
-      [[4, 70, 9, 60], [0, 2, 1, 3]], // large but not a matrix transpose: stock kernel
-    ];
-    for (const [shape, perm] of cases) {
-      const n = shape.reduce((a, b) => a * b, 1);
-      const data = Float32Array.from({ length: n }, (_, i) => i * 0.5 - 7);
-      const y = tf.transpose(tf.tensor(data, shape), perm);
-      expect(y.shape, `[${shape}] by [${perm}]`).toEqual(perm.map((a) => shape[a]!));
-      expect([...y.dataSync()], `[${shape}] by [${perm}]`).toEqual(referenceTranspose(data, shape, perm));
-      y.dispose();
-    }
+  for (const kernels of [true, false]) {
+    it(`equals an element-by-element permutation (${kernels ? "core's wasm kernels" : 'JS tiles'} and the stock fallbacks)`, () => {
+      setWasmKernelsEnabled(kernels);
+      const cases: Array<[number[], number[]]> = [
+        [[1, 300, 260], [0, 2, 1]], // one matrix, sizes not multiples of the tile
+        [[3, 200, 330], [0, 2, 1]], // a batch of matrices
+        [[257, 300], [1, 0]],
+        [[2, 70, 30, 40], [0, 2, 3, 1]], // [B, N, H, W] → [B, H, W, N]
+        [[5, 7], [1, 0]], // small: wasm kernel's edges only, else stock
+        [[2, 3, 4, 5], [0, 2, 1, 3]], // small chunks (5 elements, not whole SIMD steps)
+        [[1, 30, 8, 32], [0, 2, 1, 3]], // attention's head split: chunks of 32
+        [[30, 4, 3], [1, 0, 2]], // chunks of 3
+        [[4, 70, 9, 60], [0, 2, 1, 3]], // large chunk transpose
+        [[2, 3, 4, 5], [3, 1, 0, 2]], // not a matrix transpose: stock kernel
+      ];
+      for (const [shape, perm] of cases) {
+        const n = shape.reduce((a, b) => a * b, 1);
+        const data = Float32Array.from({ length: n }, (_, i) => i * 0.5 - 7);
+        const y = tf.transpose(tf.tensor(data, shape), perm);
+        expect(y.shape, `[${shape}] by [${perm}]`).toEqual(perm.map((a) => shape[a]!));
+        expect([...y.dataSync()], `[${shape}] by [${perm}]`).toEqual(referenceTranspose(data, shape, perm));
+        y.dispose();
+      }
+    });
+  }
+
+  afterAll(() => setWasmKernelsEnabled(true));
+
+  it('reads (batched) matrix transposes of elements or chunks off a collapsed permutation', () => {
+    expect(asMatrixTranspose({ shape: [4096, 256], perm: [1, 0] })).toEqual({ batch: 1, rows: 4096, cols: 256, inner: 1 });
+    expect(asMatrixTranspose({ shape: [2, 3, 4], perm: [0, 2, 1] })).toEqual({ batch: 2, rows: 3, cols: 4, inner: 1 });
+    expect(asMatrixTranspose({ shape: [200, 8, 32], perm: [1, 0, 2] })).toEqual({ batch: 1, rows: 200, cols: 8, inner: 32 });
+    expect(asMatrixTranspose({ shape: [2, 200, 8, 32], perm: [0, 2, 1, 3] })).toEqual({ batch: 2, rows: 200, cols: 8, inner: 32 });
+    expect(asMatrixTranspose({ shape: [2, 3, 4], perm: [2, 0, 1] })).toBeNull();
   });
 
   it('moves int32 values bit for bit (including patterns that read as NaN in float32)', () => {
@@ -66,8 +84,11 @@ describe('wasm Transpose for large matrices', () => {
     const n = shape[0]! * shape[1]!;
     // 0x7f800001 and 0xffc00001 are signalling/quiet NaN bit patterns as float32.
     const data = Int32Array.from({ length: n }, (_, i) => (i % 3 === 0 ? 0x7f800001 : i % 3 === 1 ? -4194303 : i));
-    const y = tf.transpose(tf.tensor(data, shape, 'int32'), [1, 0]);
-    expect([...y.dataSync()]).toEqual(referenceTranspose(data, shape, [1, 0]));
-    y.dispose();
+    for (const kernels of [true, false]) {
+      setWasmKernelsEnabled(kernels);
+      const y = tf.transpose(tf.tensor(data, shape, 'int32'), [1, 0]);
+      expect([...y.dataSync()], kernels ? 'wasm kernels' : 'JS tiles').toEqual(referenceTranspose(data, shape, [1, 0]));
+      y.dispose();
+    }
   });
 });

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { FlowSegLayer } from './FlowSegLayer.js';
 import { requirePositiveInt } from '../errors/requireValue.js';
 import { checkLastAxis } from '../shapes/checkLastAxis.js';
+import { normalizeLastAxis } from './layerNormalization.js';
 
 /** Configuration of {@link LayerNorm}. */
 export interface LayerNormConfig {
@@ -15,7 +16,8 @@ export interface LayerNormConfig {
 
 /**
  * Layer normalization over the last axis with learned `weight` (γ, init 1) and `bias`
- * (β, init 0), sized from config so it can be built before it sees an input.
+ * (β, init 0), sized from config so it can be built before it sees an input. On wasm it runs
+ * as one fused kernel (see {@link layerNormalization}).
  */
 export class LayerNorm extends FlowSegLayer {
   /** @internal */
@@ -48,11 +50,7 @@ export class LayerNorm extends FlowSegLayer {
   forward<R extends tf.Rank>(x: tf.Tensor<R>): tf.Tensor<R> {
     this.ensureBuilt();
     checkLastAxis('x', x, this.features, 'features');
-    return tf.tidy(() => {
-      const { mean, variance } = tf.moments(x, -1, true);
-      const normed = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, this.epsilon)));
-      return tf.add(tf.mul(normed, this.gamma.read()), this.beta.read()) as tf.Tensor<R>;
-    });
+    return normalizeLastAxis(x, this.gamma.read() as tf.Tensor1D, this.beta.read() as tf.Tensor1D, this.epsilon);
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {

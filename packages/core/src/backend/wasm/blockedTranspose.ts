@@ -1,8 +1,9 @@
 import { heapIndex, type KernelArgs, type TensorInfo } from './wasmHeap.js';
+import { wasmKernelsFor } from './flowSegWasmKernels.js';
 
 type TransposeKernel = (args: KernelArgs<{ perm: number[] }>) => TensorInfo;
 
-/** Below this many elements per matrix the stock kernel is as fast. */
+/** Without core's wasm kernels: below this many elements per matrix the stock kernel is as fast as a JS loop. */
 const MIN_ELEMENTS = 65536;
 
 /** Side of the square tiles (64×64 4-byte elements: 16 KiB, within L1 on both sides). */
@@ -28,13 +29,39 @@ export function collapsePermutation(shape: readonly number[], perm: readonly num
   };
 }
 
+/** A permutation as `batch` matrices `rows × cols` of `inner`-element chunks, transposed. */
+interface MatrixTranspose {
+  batch: number;
+  rows: number;
+  cols: number;
+  inner: number;
+}
+
+/**
+ * The collapsed permutation as a (batched) matrix transpose, moving chunks of `inner`
+ * elements: `[R, C]`·`[1, 0]`, `[B, R, C]`·`[0, 2, 1]`, `[R, C, I]`·`[1, 0, 2]` or
+ * `[B, R, C, I]`·`[0, 2, 1, 3]` (attention's head split and merge); `null` for anything else.
+ */
+export function asMatrixTranspose(c: { shape: number[]; perm: number[] }): MatrixTranspose | null {
+  const key = c.perm.join(',');
+  const [s0, s1, s2, s3] = c.shape as [number, number, number, number];
+  if (key === '1,0') return { batch: 1, rows: s0, cols: s1, inner: 1 };
+  if (key === '0,2,1') return { batch: s0, rows: s1, cols: s2, inner: 1 };
+  if (key === '1,0,2') return { batch: 1, rows: s0, cols: s1, inner: s2 };
+  if (key === '0,2,1,3') return { batch: s0, rows: s1, cols: s2, inner: s3 };
+  return null;
+}
+
 /**
  * Replacement for wasm's `Transpose` when the permutation amounts to transposing (a batch
- * of) large 2-D matrices, e.g. Mask2Former's `[B, H·W, C] → [B, C, H·W]` mask features. The
- * stock kernel walks the output with a large power-of-two input stride, which thrashes the
- * cache (18 ns per element for `[16384, 256]`); this one copies 64×64 tiles (~3 ns). 4-byte dtypes
- * are copied as raw bits. Every other permutation, dtype or small size goes to the stock
- * kernel.
+ * of) matrices, of elements or of contiguous chunks: Mask2Former's `[B, H·W, C] → [B, C, H·W]`
+ * mask features, attention's `[B, N, h, d] → [B, h, N, d]` head split. The stock kernel walks
+ * the output with a large power-of-two input stride, which thrashes the cache (18 ns per
+ * element for `[16384, 256]`), and pays per element for index arithmetic. Where core's wasm
+ * kernels run (see `wasmKernelsFor`) every such transpose goes to them (4×4 SIMD blocks in
+ * rectangular tiles, ~0.1–0.3 ns per element); otherwise large element transposes copy
+ * 64×64 tiles in JS (~3 ns). 4-byte dtypes are moved as raw bits. Every other permutation,
+ * dtype or (without wasm kernels) small size goes to the stock kernel.
  */
 export function makeBlockedTranspose(original: TransposeKernel): TransposeKernel {
   return function blockedTranspose(args) {
@@ -47,18 +74,22 @@ export function makeBlockedTranspose(original: TransposeKernel): TransposeKernel
       return backend.makeOutput(args.attrs.perm.map((axis) => x.shape[axis]!), x.dtype);
     }
     if (x.dtype !== 'float32' && x.dtype !== 'int32') return original(args);
-    const c = collapsePermutation(x.shape, args.attrs.perm);
-    let batch: number;
-    if (c.shape.length === 2 && c.perm[0] === 1) batch = 1;
-    else if (c.shape.length === 3 && c.perm[0] === 0 && c.perm[1] === 2) batch = c.shape[0]!;
-    else return original(args);
-    const rows = c.shape[c.shape.length - 2]!;
-    const cols = c.shape[c.shape.length - 1]!;
-    if (rows * cols < MIN_ELEMENTS) return original(args);
+    const plan = asMatrixTranspose(collapsePermutation(x.shape, args.attrs.perm));
+    if (!plan) return original(args);
+    const { batch, rows, cols, inner } = plan;
+    const kernels = wasmKernelsFor(backend);
+    if (!kernels && (inner !== 1 || rows * cols < MIN_ELEMENTS)) return original(args);
     const out = backend.makeOutput(
       args.attrs.perm.map((axis) => x.shape[axis]!),
       x.dtype,
     );
+    if (kernels) {
+      const src = backend.dataIdMap.get(x.dataId).memoryOffset;
+      const dst = backend.dataIdMap.get(out.dataId).memoryOffset;
+      if (inner === 1) kernels.transposeWords(src, dst, batch, rows, cols);
+      else kernels.transposeChunks(src, dst, batch, rows, cols, inner);
+      return out;
+    }
     // Views after makeOutput: an allocation may grow (and detach) the heap.
     const heap = backend.wasm.HEAP32;
     const from = heapIndex(backend, x);

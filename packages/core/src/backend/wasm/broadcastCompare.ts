@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { sizeOf, type KernelArgs, type TensorInfo, type WasmBackendLike } from './wasmHeap.js';
+import { WASM_COMPARE_CODES, wasmKernelsFor } from './flowSegWasmKernels.js';
 
 type BinaryKernel = (args: KernelArgs<Record<string, never>>) => TensorInfo;
 
@@ -16,6 +17,9 @@ export const BROADCAST_COMPARE_OPS = [
 ] as const;
 
 type CompareOp = (typeof BROADCAST_COMPARE_OPS)[number];
+
+/** Core's wasm comparison code of each op that has one (float32 operands; logical ops stay in JS). */
+const WASM_CODES: Readonly<Partial<Record<CompareOp, number>>> = WASM_COMPARE_CODES;
 
 /** The op with its operands swapped (`a < b` ⟺ `b > a`). */
 const MIRRORED: Readonly<Record<CompareOp, CompareOp>> = {
@@ -134,17 +138,24 @@ function broadcastLoops(outShape: number[], aShape: readonly number[], bShape: r
  * `LogicalAnd`, … — see {@link BROADCAST_COMPARE_OPS}). tfjs-backend-wasm runs them with
  * broadcasting through a generic C++ path that recomputes every element's coordinates
  * (~85 ns per element on one core: a `[1, 200, 128, 128] > [1, 200, 128, 1]` comparison took
- * 270 ms); this kernel walks both operands with per-axis strides in JS (3–8 ns per element).
- * Same-shape and scalar operands, which the stock kernel handles as fast (~4 ns), and other
- * dtypes go to it unchanged. Results are identical: the rules are exact comparisons and boolean logic.
+ * 270 ms); this kernel walks both operands with per-axis strides. Float32 comparisons run each
+ * row in core's wasm kernels where they load (see `wasmKernelsFor`; 16 elements per SIMD step
+ * when the moving operand is contiguous), including same-shape and scalar operands (the stock
+ * kernel takes ~4 ns per element there, e.g. attention masks' `logits < 0`). Otherwise rows run
+ * in JS (3–8 ns per element), and same-shape and scalar operands and other dtypes go to the
+ * stock kernel unchanged. Results are identical: the rules are exact comparisons and boolean logic.
  */
 export function makeBroadcastCompare(kernelName: CompareOp, original: BinaryKernel): BinaryKernel {
   const mirrored = MIRRORED[kernelName];
+  const code = WASM_CODES[kernelName];
+  const mirroredCode = WASM_CODES[mirrored];
   const kernel: BinaryKernel = (args) => {
     const { backend } = args;
     const a = args.inputs['a']!;
     const b = args.inputs['b']!;
-    if (tf.util.arraysEqual(a.shape, b.shape) || sizeOf(a.shape) === 1 || sizeOf(b.shape) === 1 || a.dtype !== b.dtype) {
+    const kernels =
+      code !== undefined && mirroredCode !== undefined && a.dtype === 'float32' && b.dtype === 'float32' ? wasmKernelsFor(backend) : null;
+    if (!kernels && (tf.util.arraysEqual(a.shape, b.shape) || sizeOf(a.shape) === 1 || sizeOf(b.shape) === 1 || a.dtype !== b.dtype)) {
       return original(args);
     }
     if (a.dtype !== 'float32' && a.dtype !== 'int32' && a.dtype !== 'bool') return original(args);
@@ -152,11 +163,12 @@ export function makeBroadcastCompare(kernelName: CompareOp, original: BinaryKern
     const out = backend.makeOutput(outShape, 'bool');
     const total = sizeOf(outShape);
     if (total === 0) return out;
+    const at = (info: TensorInfo) => backend.dataIdMap.get(info.dataId).memoryOffset;
+    const [pa, pb, po] = [at(a), at(b), at(out)];
     // Views after makeOutput: an allocation may grow (and detach) the heap.
-    const va = elements(backend, a)!;
-    const vb = elements(backend, b)!;
-    const offset = backend.dataIdMap.get(out.dataId).memoryOffset;
-    const vo = backend.wasm.HEAPU8.subarray(offset, offset + total);
+    const va = kernels ? null : elements(backend, a)!;
+    const vb = kernels ? null : elements(backend, b)!;
+    const vo = kernels ? null : backend.wasm.HEAPU8.subarray(po, po + total);
     const loops = broadcastLoops(outShape, a.shape, b.shape);
     const inner = loops[loops.length - 1]!;
     const outer = loops.slice(0, -1);
@@ -164,8 +176,13 @@ export function makeBroadcastCompare(kernelName: CompareOp, original: BinaryKern
     let ia = 0;
     let ib = 0;
     for (let o = 0; o < total; o += inner.size) {
-      if (inner.a === 0 && inner.b !== 0) compareRow(mirrored, vo, o, vb, ib, inner.b, va, ia, 0, inner.size);
-      else compareRow(kernelName, vo, o, va, ia, inner.a, vb, ib, inner.b, inner.size);
+      const swap = inner.a === 0 && inner.b !== 0;
+      if (kernels) {
+        // Byte offsets: float32 elements are 4 bytes, bool outputs 1.
+        if (swap) kernels.compareF32(mirroredCode!, po + o, pb + 4 * ib, inner.b, pa + 4 * ia, 0, inner.size);
+        else kernels.compareF32(code!, po + o, pa + 4 * ia, inner.a, pb + 4 * ib, inner.b, inner.size);
+      } else if (swap) compareRow(mirrored, vo!, o, vb!, ib, inner.b, va!, ia, 0, inner.size);
+      else compareRow(kernelName, vo!, o, va!, ia, inner.a, vb!, ib, inner.b, inner.size);
       // Odometer over the outer axes.
       for (let d = outer.length - 1; d >= 0; d--) {
         const ax = outer[d]!;
