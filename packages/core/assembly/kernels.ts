@@ -211,16 +211,24 @@ function squaredDeviationSum(p: usize, n: i32, mean: f32): f32 {
 }
 
 /**
- * Layer normalization of `rows` rows of `cols` floats: `out = (x − μ)/√(σ² + ε)·γ + β` with
- * each row's mean `μ` and biased variance `σ²` (two passes over the row, as `tf.moments`).
- * `gamma` and `beta` hold `cols` floats; `out` may not overlap `x`.
+ * Layer normalization of `rows` rows of `cols` floats: `out = (s − μ)/√(σ² + ε)·γ + β` with
+ * `s = x`, or `s = x + residual` when `hasResidual` (a post-norm block's sum, formed in `out`),
+ * and each row's mean `μ` and biased variance `σ²` (two passes over the row, as `tf.moments`).
+ * `gamma` and `beta` hold `cols` floats; `out` may not overlap `x` or `residual`.
  */
-export function layerNormF32(x: usize, gamma: usize, beta: usize, out: usize, rows: i32, cols: i32, epsilon: f32): void {
+export function layerNormF32(x: usize, residual: usize, hasResidual: bool, gamma: usize, beta: usize, out: usize, rows: i32, cols: i32, epsilon: f32): void {
   const cols4 = cols & ~3;
   const scale = <f32>1 / <f32>cols;
   for (let r = 0; r < rows; r++) {
-    const src = x + (((<usize>r) * cols) << 2);
     const dst = out + (((<usize>r) * cols) << 2);
+    let src = x + (((<usize>r) * cols) << 2);
+    if (hasResidual) {
+      const add = residual + (((<usize>r) * cols) << 2);
+      let c = 0;
+      for (; c < cols4; c += 4) v128.store(dst + ((<usize>c) << 2), f32x4.add(v128.load(src + ((<usize>c) << 2)), v128.load(add + ((<usize>c) << 2))));
+      for (; c < cols; c++) store<f32>(dst + ((<usize>c) << 2), load<f32>(src + ((<usize>c) << 2)) + load<f32>(add + ((<usize>c) << 2)));
+      src = dst; // normalized in place below: each element is read before it is written
+    }
     const mean = sumF32(src, cols) * scale;
     const rstd = <f32>1 / sqrt<f32>(squaredDeviationSum(src, cols, mean) * scale + epsilon);
     const m = f32x4.splat(mean);

@@ -24,7 +24,7 @@ export { checkShapes, type AxisSpec, type NamedAxisSize, type TensorSpec, type A
 export { FlowSegLayer, type WeightInitializer } from './layers/FlowSegLayer.js';
 export { tidy } from './tensor/tidy.js';
 export { tanhViaSigmoid } from './tensor/tanhViaSigmoid.js';
-export { affine } from './tensor/affine.js';
+export { affine, type AffineActivation } from './tensor/affine.js';
 export { deriveSeed } from './random/deriveSeed.js';
 export { Linear, type LinearConfig } from './layers/Linear.js';
 export { LayerNorm, type LayerNormConfig } from './layers/LayerNorm.js';

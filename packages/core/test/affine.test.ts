@@ -1,6 +1,6 @@
 import { describe, it, expect, beforeAll } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { affine, DTypeError, ShapeError, selectBackend } from '@flowseg/core';
+import { affine, DTypeError, ShapeError, ValueError, selectBackend } from '@flowseg/core';
 import { expectNoLeaks } from '@flowseg/core/testing';
 
 describe.each(['cpu', 'wasm'] as const)('affine on %s', (backend) => {
@@ -45,6 +45,30 @@ describe.each(['cpu', 'wasm'] as const)('affine on %s', (backend) => {
     expect(dx!.arraySync()).toEqual([[-1, 2], [-1, -1], [3, 7]]);
     expect(dw!.arraySync()).toEqual([[1, -3, 5], [3.5, 1.5, 3]]);
     expect(db!.arraySync()).toEqual([4, 0, 3]);
+    tf.dispose([xs, ws, bs, dy, dx!, dw!, db!]);
+  });
+
+  it("applies 'relu' in the product (one kernel, no Relu), with and without a bias, on zero rows too", async () => {
+    const [xs, ws, bs] = [x(), w(), b()];
+    const y = expectNoLeaks(() => affine(xs, ws, bs, 'relu'), { warmup: true });
+    expect(y.arraySync()).toEqual([[5.5, 1, 1], [1.5, 0, 0], [1.5, 0, 2]]);
+    expect(affine(xs, ws, null, 'relu').arraySync()).toEqual([[5, 2, 0], [1, 0, 0], [1, 0.5, 0]]);
+    const kernels = (await tf.profile(() => affine(xs, ws, bs, 'relu'))).kernels.map((k) => k.name);
+    expect(kernels).not.toContain('Relu');
+    expect(affine(tf.zeros([0, 2]) as tf.Tensor2D, ws, bs, 'relu').shape).toEqual([0, 3]);
+    expect(() => affine(xs, ws, bs, 'gelu' as never)).toThrow(ValueError);
+    expect(() => affine(xs, ws, bs, 'gelu' as never)).toThrow(/^activation: /);
+    tf.dispose([xs, ws, bs, y]);
+  });
+
+  it("sends gradients through 'relu' only where the output is positive", () => {
+    const [xs, ws, bs] = [x(), w(), b()];
+    const dy = tf.tensor2d([[1, 0, 2], [0, -1, 1], [3, 1, 0]]);
+    const [dx, dw, db] = tf.grads((a: tf.Tensor, k: tf.Tensor, c: tf.Tensor) => tf.sum(tf.mul(affine(a as tf.Tensor2D, k as tf.Tensor2D, c as tf.Tensor1D, 'relu'), dy)))([xs, ws, bs]);
+    // Outputs [[5.5, 1, 1], [1.5, -2, -1], [1.5, -0.5, 2]] before relu: dy masked to [[1, 0, 2], [0, 0, 0], [3, 0, 0]].
+    expect(dx!.arraySync()).toEqual([[-1, 2], [0, 0], [3, 6]]);
+    expect(dw!.arraySync()).toEqual([[1, 0, 2], [3.5, 0, 4]]);
+    expect(db!.arraySync()).toEqual([4, 0, 2]);
     tf.dispose([xs, ws, bs, dy, dx!, dw!, db!]);
   });
 });

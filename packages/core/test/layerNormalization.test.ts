@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { DTypeError, LayerNorm, ShapeError, ValueError, layerNormalization, selectBackend } from '@flowseg/core';
 import { expectNoLeaks } from '@flowseg/core/testing';
 import { setWasmKernelsEnabled } from '../src/backend/wasm/flowSegWasmKernels.js';
-import { FUSED_LAYER_NORM } from '../src/backend/wasm/layerNormKernel.js';
+import { FUSED_ADD_LAYER_NORM, FUSED_LAYER_NORM } from '../src/backend/wasm/layerNormKernel.js';
 import { layerNormVec, maxAbsDiff, seededRandom } from './support/reference.js';
 
 /**
@@ -66,6 +66,23 @@ describe('layerNormalization', () => {
     });
   }
 
+  for (const fused of [true, false]) {
+    it(`normalizes x + residual like the sum normalized on its own (${fused ? 'fused wasm kernel' : 'composed ops'})`, async () => {
+      setWasmKernelsEnabled(fused);
+      const shape = [2, 3, 21];
+      const [x, residual, gamma, beta] = [values(126, 31), values(126, 32), values(21, 33, 0.5, 1.5), values(21, 34)];
+      const run = () => layerNormalization(tf.tensor(x, shape), tf.tensor1d(gamma), tf.tensor1d(beta), 1e-5, tf.tensor(residual, shape));
+      const names = await kernelsRun(run);
+      expect(names.includes(FUSED_ADD_LAYER_NORM)).toBe(fused);
+      expect(names.includes('Add')).toBe(!fused); // the sum is formed inside the fused kernel
+      const got = tf.tidy(run).arraySync();
+      const f = (v: number[]) => [...Float32Array.from(v)];
+      const sum = f(x.map((e, i) => Math.fround(e) + Math.fround(residual[i]!)));
+      const want = Array.from({ length: 6 }, (_, r) => layerNormVec(sum.slice(r * 21, (r + 1) * 21), f(gamma), f(beta)));
+      expect(maxAbsDiff(got, [want.slice(0, 3), want.slice(3)])).toBeLessThan(2e-5);
+    });
+  }
+
   it("fused kernel's gradient equals autodiff of the composed ops on cpu (x, γ, β)", async () => {
     setWasmKernelsEnabled(true);
     for (const shape of [
@@ -91,6 +108,25 @@ describe('layerNormalization', () => {
       const dxRows = tf.tidy(() => tf.sum(tf.tensor(onWasm[0] as number[], shape), -1).arraySync()) as number[] | number[][];
       expect(maxAbsDiff(dxRows, tf.tidy(() => tf.zeros(shape.slice(0, -1)).arraySync()))).toBeLessThan(1e-4);
     }
+  });
+
+  it("fused kernel's gradient with a residual equals autodiff on cpu, and reaches x and the residual alike", async () => {
+    setWasmKernelsEnabled(true);
+    const shape = [4, 10];
+    const [x, residual, gamma, beta, dy] = [values(40, 41), values(40, 42), values(10, 43, 0.5, 1.5), values(10, 44), values(40, 45)];
+    const grads = () =>
+      tf.tidy(() => {
+        const g = tf.grads((a: tf.Tensor, r: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
+          tf.sum(tf.mul(layerNormalization(a, b as tf.Tensor1D, c as tf.Tensor1D, 1e-5, r), tf.tensor(dy, shape))),
+        );
+        return g([tf.tensor(x, shape), tf.tensor(residual, shape), tf.tensor1d(gamma), tf.tensor1d(beta)]).map((t) => t.arraySync());
+      });
+    const onWasm = grads();
+    await tf.setBackend('cpu');
+    const onCpu = grads();
+    await tf.setBackend('wasm');
+    for (let i = 0; i < 4; i++) expect(maxAbsDiff(onWasm[i], onCpu[i]), `input ${i}`).toBeLessThan(2e-5);
+    expect(maxAbsDiff(onWasm[0], onWasm[1])).toBe(0);
   });
 
   it('LayerNorm runs the fused kernel on wasm and the composed ops elsewhere, with the same output and no leaks', async () => {
@@ -123,6 +159,8 @@ describe('layerNormalization', () => {
     expect(() => layerNormalization(x, g, tf.zeros([1, 4]) as unknown as tf.Tensor1D, 1e-5)).toThrow(/beta.*rank 2/);
     expect(() => layerNormalization(x, g, b, -1)).toThrow(ValueError);
     expect(() => layerNormalization(x, g, b, Number.NaN)).toThrow(/epsilon/);
+    expect(() => layerNormalization(x, g, b, 1e-5, tf.zeros([1, 4]))).toThrow(/^residual: .*no broadcasting/);
+    expect(() => new LayerNorm({ features: 4 }).forward(x, tf.zeros([2, 4], 'int32'))).toThrow(DTypeError);
     tf.dispose([x, g, b]);
   });
 });

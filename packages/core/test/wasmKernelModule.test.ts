@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { GENERATED, generatedText } from '../scripts/buildWasmKernels.mjs';
 import { KERNELS_WASM_PLAIN, KERNELS_WASM_SHARED } from '../src/backend/wasm/generated/kernelsWasm.js';
 import { instantiateWasmKernels, WASM_COMPARE_CODES } from '../src/backend/wasm/flowSegWasmKernels.js';
-import { layerNormVec, seededRandom } from './support/reference.js';
+import { layerNormVec, maxAbsDiff, seededRandom } from './support/reference.js';
 
 /**
  * Core's AssemblyScript kernels as shipped: in sync with their source, safe to load into
@@ -113,31 +113,36 @@ describe("core's wasm kernel module", () => {
         }
       });
 
-      it('layer-normalizes rows like a float64 re-derivation', () => {
+      it('layer-normalizes rows, with or without a residual added first, like a float64 re-derivation', () => {
         const memory = v.memory();
         const k = instantiateWasmKernels(memory);
         const f32 = new Float32Array(memory.buffer);
         const rand = seededRandom(7);
-        for (const [rows, cols] of [
-          [3, 1],
-          [4, 7],
-          [5, 256],
-          [2, 13],
-        ] as const) {
-          const x = Array.from({ length: rows * cols }, () => rand() * 6 - 2);
-          const gamma = Array.from({ length: cols }, () => rand() + 0.5);
-          const beta = Array.from({ length: cols }, () => rand() - 0.5);
-          const [px, pg, pb, po] = [0, 16384, 20480, 32768];
-          f32.set(x, px / 4);
-          f32.set(gamma, pg / 4);
-          f32.set(beta, pb / 4);
-          k.layerNormF32(px, pg, pb, po, rows, cols, 1e-5);
-          const got = f32.subarray(po / 4, po / 4 + rows * cols);
-          for (let r = 0; r < rows; r++) {
-            // The float32 values the kernel saw, normalized in float64.
-            const want = layerNormVec([...Float32Array.from(x.slice(r * cols, (r + 1) * cols))], [...Float32Array.from(gamma)], [...Float32Array.from(beta)]);
-            for (let c = 0; c < cols; c++) {
-              expect(Math.abs(got[r * cols + c]! - want[c]!), `[${rows}, ${cols}] at ${r}, ${c}`).toBeLessThan(2e-5 * (1 + Math.abs(want[c]!)));
+        const f = (v: number[]) => [...Float32Array.from(v)]; // the float32 values the kernel sees
+        for (const withResidual of [false, true]) {
+          for (const [rows, cols] of [
+            [3, 1],
+            [4, 7],
+            [5, 256],
+            [2, 13],
+          ] as const) {
+            const x = f(Array.from({ length: rows * cols }, () => rand() * 6 - 2));
+            const residual = f(Array.from({ length: rows * cols }, () => rand() * 2 - 1));
+            const gamma = f(Array.from({ length: cols }, () => rand() + 0.5));
+            const beta = f(Array.from({ length: cols }, () => rand() - 0.5));
+            const [px, pr, pg, pb, po] = [0, 8192, 16384, 20480, 32768];
+            f32.set(x, px / 4);
+            f32.set(residual, pr / 4);
+            f32.set(gamma, pg / 4);
+            f32.set(beta, pb / 4);
+            k.layerNormF32(px, pr, withResidual, pg, pb, po, rows, cols, 1e-5);
+            const got = f32.subarray(po / 4, po / 4 + rows * cols);
+            for (let r = 0; r < rows; r++) {
+              const row = x.slice(r * cols, (r + 1) * cols);
+              const sum = withResidual ? f(row.map((e, c) => e + residual[r * cols + c]!)) : row;
+              const want = layerNormVec(sum, gamma, beta);
+              const label = `[${rows}, ${cols}]${withResidual ? ' + residual' : ''} row ${r}`;
+              expect(maxAbsDiff([...got.subarray(r * cols, (r + 1) * cols)], want) / (1 + Math.max(...want.map(Math.abs))), label).toBeLessThan(2e-5);
             }
           }
         }

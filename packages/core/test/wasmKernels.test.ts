@@ -89,8 +89,10 @@ describe('FlowSeg wasm kernels are installed', () => {
       'LogicalAnd',
       'LogicalOr',
       'FlowSegFusedLayerNorm',
+      'FlowSegFusedAddLayerNorm',
     ]);
     expect(tf.getKernel('FlowSegFusedLayerNorm', 'wasm')!.kernelFunc.name).toBe('fusedLayerNormWasm');
+    expect(tf.getKernel('FlowSegFusedAddLayerNorm', 'wasm')!.kernelFunc.name).toBe('fusedLayerNormWasm');
     expect(tf.getKernel('FlowSegFusedLayerNorm', 'cpu')).toBeUndefined();
     expect(tf.getKernel('GatherV2', 'wasm')!.kernelFunc.name).toBe('fastGatherV2');
     expect(tf.getKernel('BatchMatMul', 'wasm')!.kernelFunc.name).toBe('fastBatchMatMul');

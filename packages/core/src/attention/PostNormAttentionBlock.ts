@@ -64,7 +64,7 @@ export abstract class PostNormAttentionBlock extends FlowSegLayer {
   /** `norm(queries + dropout(attended))`, dropout only in training. */
   protected addAndNorm(queries: tf.Tensor3D, attended: tf.Tensor3D, training: boolean | undefined): tf.Tensor3D {
     const dropped = training && this.dropout > 0 ? tf.dropout(attended, this.dropout) : attended;
-    return this.norm.forward(tf.add(queries, dropped) as tf.Tensor3D);
+    return this.norm.forward(queries, dropped as tf.Tensor3D);
   }
 
   /** Output shape equals the queries' shape. */

@@ -76,11 +76,12 @@ export class FeedForward extends FlowSegLayer {
     this.ensureBuilt();
     checkLastAxis('x', x, this.dim, 'dim');
     return tf.tidy(() => {
-      const pre = this.linear1.forward(x);
-      let hidden: tf.Tensor =
-        this.activation === 'relu'
-          ? tf.relu(pre)
-          : tf.mul(tf.mul(pre, 0.5), tf.add(1, tf.erf(tf.mul(pre, Math.SQRT1_2)))); // exact GELU
+      let hidden: tf.Tensor;
+      if (this.activation === 'relu') hidden = this.linear1.forward(x, 'relu');
+      else {
+        const pre = this.linear1.forward(x);
+        hidden = tf.mul(tf.mul(pre, 0.5), tf.add(1, tf.erf(tf.mul(pre, Math.SQRT1_2)))); // exact GELU
+      }
       if (training && this.dropout > 0) hidden = tf.dropout(hidden, this.dropout);
       return this.linear2.forward(hidden) as tf.Tensor<R>;
     });

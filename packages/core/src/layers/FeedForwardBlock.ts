@@ -64,7 +64,7 @@ export class FeedForwardBlock extends FlowSegLayer {
     return tf.tidy(() => {
       const y = this.ffn.forward(x, training);
       const dropped = training && this.dropout > 0 ? tf.dropout(y, this.dropout) : y;
-      return this.norm.forward(tf.add(x, dropped) as tf.Tensor3D);
+      return this.norm.forward(x, dropped as tf.Tensor3D);
     });
   }
 

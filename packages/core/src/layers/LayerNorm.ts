@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { FlowSegLayer } from './FlowSegLayer.js';
 import { requirePositiveInt } from '../errors/requireValue.js';
 import { checkLastAxis } from '../shapes/checkLastAxis.js';
-import { normalizeLastAxis } from './layerNormalization.js';
+import { checkResidual, normalizeLastAxis } from './layerNormalization.js';
 
 /** Configuration of {@link LayerNorm}. */
 export interface LayerNormConfig {
@@ -43,14 +43,17 @@ export class LayerNorm extends FlowSegLayer {
   }
 
   /**
-   * Normalize.
+   * Normalize `x`, or `x + residual` (a post-norm block's sum, added inside the fused kernel
+   * on wasm).
    * @param x - `[..., features]`.
+   * @param residual - the shape of `x`.
    * @returns same shape as `x`.
    */
-  forward<R extends tf.Rank>(x: tf.Tensor<R>): tf.Tensor<R> {
+  forward<R extends tf.Rank>(x: tf.Tensor<R>, residual?: tf.Tensor<R> | null): tf.Tensor<R> {
     this.ensureBuilt();
     checkLastAxis('x', x, this.features, 'features');
-    return normalizeLastAxis(x, this.gamma.read() as tf.Tensor1D, this.beta.read() as tf.Tensor1D, this.epsilon);
+    if (residual) checkResidual(x, residual);
+    return normalizeLastAxis(x, this.gamma.read() as tf.Tensor1D, this.beta.read() as tf.Tensor1D, this.epsilon, residual);
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {

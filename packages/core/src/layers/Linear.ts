@@ -3,7 +3,7 @@ import { FlowSegLayer } from './FlowSegLayer.js';
 import { requirePositiveInt } from '../errors/requireValue.js';
 import { checkLastAxis } from '../shapes/checkLastAxis.js';
 import { deriveSeed } from '../random/deriveSeed.js';
-import { affine } from '../tensor/affine.js';
+import { affine, type AffineActivation } from '../tensor/affine.js';
 
 /** Configuration of {@link Linear}. */
 export interface LinearConfig {
@@ -68,11 +68,12 @@ export class Linear extends FlowSegLayer {
   }
 
   /**
-   * Apply the map.
+   * Apply the map, then `activation` (fused into the product; see {@link affine}).
    * @param x - `[..., inFeatures]`.
+   * @param activation - `'linear'` (default: none) or `'relu'`.
    * @returns `[..., outFeatures]`.
    */
-  forward<R extends tf.Rank>(x: tf.Tensor<R>): tf.Tensor<R> {
+  forward<R extends tf.Rank>(x: tf.Tensor<R>, activation: AffineActivation = 'linear'): tf.Tensor<R> {
     this.ensureBuilt();
     checkLastAxis('x', x, this.inFeatures, 'inFeatures');
     return tf.tidy(() => {
@@ -82,6 +83,7 @@ export class Linear extends FlowSegLayer {
         tf.reshape(x, [rows, this.inFeatures]) as tf.Tensor2D,
         this.kernel.read() as tf.Tensor2D,
         this.bias ? (this.bias.read() as tf.Tensor1D) : null,
+        activation,
       );
       const outShape: number[] = [...shape.slice(0, -1), this.outFeatures];
       const out: tf.Tensor = tf.reshape(y, outShape);

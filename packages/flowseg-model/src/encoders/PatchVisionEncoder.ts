@@ -176,7 +176,7 @@ export class PatchVisionEncoder extends FlowSegLayer implements VisionEncoder {
       for (const block of this.blocks) x = block.forward({ x });
       const normed = tf.reshape(this.norm.forward(x), [b, gh, gw, this.width]) as tf.Tensor4D;
       const merged = spaceToDepth(normed, this.mergeSize); // [B, gh/m, gw/m, m·m·width]
-      const tokens = this.proj2.forward(tf.relu(this.proj1.forward(merged)));
+      const tokens = this.proj2.forward(this.proj1.forward(merged, 'relu'));
       return { tokens: tf.reshape(tokens, [b, this.numImageTokens, this.tokenDim]) as tf.Tensor3D };
     });
   }

@@ -76,7 +76,7 @@ export class LlmProjection extends FlowSegLayer {
     this.ensureBuilt();
     checkLastAxis('x', x, this.inFeatures, 'inFeatures');
     return tf.tidy(() => {
-      let y: tf.Tensor = this.linear2.forward(tf.relu(this.linear1.forward(x)));
+      let y: tf.Tensor = this.linear2.forward(this.linear1.forward(x, 'relu'));
       if (training && this.dropout > 0) {
         const seed = this.seed === null ? undefined : this.seed + 7919 * ++this.dropoutCalls;
         y = tf.dropout(y, this.dropout, undefined, seed);

@@ -68,8 +68,7 @@ export class MaskEmbeddingMlp extends FlowSegLayer {
     return tf.tidy(() => {
       let h: tf.Tensor<R> = x;
       this.linears.forEach((linear, i) => {
-        h = linear.forward(h);
-        if (i < this.linears.length - 1) h = tf.relu(h);
+        h = linear.forward(h, i < this.linears.length - 1 ? 'relu' : 'linear');
       });
       return h;
     });

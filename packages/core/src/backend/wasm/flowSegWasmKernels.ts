@@ -12,8 +12,8 @@ export interface FlowSegWasmKernels {
   transposeChunks(src: number, dst: number, batch: number, rows: number, cols: number, inner: number): void;
   /** `out[i] = a[i·sa] op b[i·sb]` (float32 in, 0/1 bytes out), `op` a {@link WASM_COMPARE_CODES} code. */
   compareF32(op: number, out: number, a: number, sa: number, b: number, sb: number, n: number): void;
-  /** Layer norm of `rows × cols` floats at `x` into `out`: `(x − μ)/√(σ² + ε)·γ + β` per row. */
-  layerNormF32(x: number, gamma: number, beta: number, out: number, rows: number, cols: number, epsilon: number): void;
+  /** Layer norm of `rows × cols` floats `s = x` (or `x + residual` when `hasResidual`) into `out`: `(s − μ)/√(σ² + ε)·γ + β` per row. */
+  layerNormF32(x: number, residual: number, hasResidual: boolean, gamma: number, beta: number, out: number, rows: number, cols: number, epsilon: number): void;
 }
 
 /** The comparison codes of `compareF32`, in assembly/kernels.ts's order. */

@@ -6,7 +6,7 @@ import { unsortedSegmentSum } from './unsortedSegmentSum.js';
 import { makeFastGatherV2 } from './fastGatherV2.js';
 import { BROADCAST_COMPARE_OPS, makeBroadcastCompare } from './broadcastCompare.js';
 import { makeBlockedTranspose } from './blockedTranspose.js';
-import { FUSED_LAYER_NORM, fusedLayerNormWasm } from './layerNormKernel.js';
+import { FUSED_ADD_LAYER_NORM, FUSED_LAYER_NORM, fusedLayerNormWasm } from './layerNormKernel.js';
 import type { KernelArgs, TensorInfo } from './wasmHeap.js';
 
 type AnyKernel = (args: KernelArgs<never>) => TensorInfo;
@@ -25,6 +25,7 @@ export const WASM_KERNEL_PATCHES = [
   'Transpose',
   ...BROADCAST_COMPARE_OPS,
   FUSED_LAYER_NORM,
+  FUSED_ADD_LAYER_NORM,
 ] as const;
 
 function replace(kernelName: string, kernelFunc: AnyKernel, setupFunc?: tf.KernelConfig['setupFunc']): void {
@@ -43,7 +44,7 @@ function replace(kernelName: string, kernelFunc: AnyKernel, setupFunc?: tf.Kerne
  * Install FlowSeg's wasm kernels (idempotent; runs when `@flowseg/core` is imported):
  * a `BatchMatMul` that routes batched and transposed products through XNNPACK's fast
  * 2-D path, a block-copy `GatherV2`, a tiled `Transpose` for large matrices, comparison and
- * logical kernels with fast broadcasting, a fused layer normalization (`FlowSegFusedLayerNorm`),
+ * logical kernels with fast broadcasting, fused layer normalizations (`FlowSegFusedLayerNorm`, and `FlowSegFusedAddLayerNorm` of a residual sum),
  * and the training kernels wasm lacks (`Conv2DBackpropFilter`, `UnsortedSegmentSum`) plus a
  * fast `Conv2DBackpropInput`. Each replacement hands the cases it does not speed up to the
  * stock kernel. Other backends are untouched.
@@ -75,6 +76,7 @@ export function installWasmKernels(): readonly string[] {
   wrap('Transpose', makeBlockedTranspose);
   for (const op of BROADCAST_COMPARE_OPS) wrap(op, (stock) => makeBroadcastCompare(op, stock));
   replace(FUSED_LAYER_NORM, fusedLayerNormWasm as AnyKernel);
+  replace(FUSED_ADD_LAYER_NORM, fusedLayerNormWasm as AnyKernel);
   installed = true;
   return WASM_KERNEL_PATCHES;
 }
