@@ -2,6 +2,9 @@ import { describe, it, expect, beforeAll } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend, WASM_KERNEL_PATCHES } from '@flowseg/core';
 import { randomTensor } from './support/reference.js';
+import { cheaperSwapped } from '../src/backend/wasm/fastBatchMatMul.js';
+
+const sizeOfShape = (s: number[]) => s.reduce((x, y) => x * y, 1);
 
 interface Result {
   shape: number[];
@@ -130,6 +133,32 @@ describe('BatchMatMul on wasm equals cpu', () => {
       await expectSameAsCpu(`batch=0 ${flags}`, matMulCase([0], [0], 3, 4, 5, ta, tb));
     });
   }
+
+  it('a fresh, wide right-hand side runs as (bᵀ·aᵀ)ᵀ: equals cpu, then on the cached-packing path, no data ids left', async () => {
+    // [G·M, K]·[K, N] with N ≫ M (mask logits; a few attention rows times the values).
+    const shapes: Array<[number[], number, number, number]> = [
+      [[], 5, 7, 300],
+      [[3], 16, 40, 257],
+      [[1], 32, 200, 256],
+    ];
+    for (const [outer, m, k, n] of shapes) expect(cheaperSwapped(sizeOfShape(outer) * m, k, n), `[${outer}] ${m}×${k}×${n}`).toBe(true);
+    expect(cheaperSwapped(200, 256, 32)).toBe(false); // a narrow right-hand side: packing it is cheap
+    expect(cheaperSwapped(256, 256, 32)).toBe(false);
+    const backend = tf.backend() as unknown as { numDataIds(): number };
+    for (const [outer, m, k, n] of shapes) {
+      const label = `[${outer}] ${m}×${k}×${n}`;
+      const dataIds = backend.numDataIds();
+      const build = () => tf.matMul(seeded([...outer, m, k], 900), seeded([k, n], 901)); // b new to XNNPACK: swapped
+      const { cpu, wasm } = await onBothBackends(build);
+      expectClose(wasm, cpu, `swapped ${label}`);
+      const [a, b] = [seeded([...outer, m, k], 900), seeded([k, n], 901)];
+      tf.matMul(a, b).dispose();
+      const again = tf.matMul(a, b); // b seen: XNNPACK's cached packing
+      expectClose([{ shape: again.shape, data: [...again.dataSync()] }], cpu, `cached ${label}`);
+      tf.dispose([a, b, again]);
+      expect(backend.numDataIds(), `data ids ${label}`).toBe(dataIds);
+    }
+  });
 
   it('products above the stock-kernel threshold, run in place through heap views: equal cpu, no data ids left', async () => {
     // 40·48·64 multiply-adds per product: the per-matrix XNNPACK path, every flag and broadcast.

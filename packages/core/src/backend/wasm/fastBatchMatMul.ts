@@ -1,10 +1,31 @@
 import * as tf from '@tensorflow/tfjs';
 import { heapF32, heapIndex, heapView, reshaped, sizeOf, type HeapView, type KernelArgs, type TensorInfo, type WasmBackendLike } from './wasmHeap.js';
+import { wasmKernelsFor } from './flowSegWasmKernels.js';
 
 type MatMulKernel = (args: KernelArgs<{ transposeA: boolean; transposeB: boolean }>) => TensorInfo;
 
 /** Below this many multiply-adds per matrix product, batched calls go to the stock kernel. */
 const SMALL_PRODUCT_MACS = 65536;
+
+/**
+ * XNNPACK packs a product's right-hand matrix before multiplying (~4 ns per element, on one
+ * thread) and caches the packing by tensor id; core's wasm transposes move ~0.25 ns per element.
+ * Packing costs this many transposed elements.
+ */
+const PACK_PER_TRANSPOSED_ELEMENT = 16;
+
+/** Data ids already multiplied as a right-hand side: their packing is (or will be) cached, e.g. weights. */
+const packedRightOperands = new WeakSet<object>();
+
+/**
+ * Whether `a·b` (`m × k` by `k × n`, `b` never seen before) is cheaper as `(bᵀ·aᵀ)ᵀ`: packing
+ * `k·m` elements of `aᵀ` plus three transposes instead of packing `k·n` of `b`. It is for a
+ * fresh, wide right-hand side, e.g. mask logits `[N, C]·[C, H·W]` or a few attention rows
+ * times the values.
+ */
+export function cheaperSwapped(m: number, k: number, n: number): boolean {
+  return PACK_PER_TRANSPOSED_ELEMENT * k * n > k * n + m * k + m * n + PACK_PER_TRANSPOSED_ELEMENT * k * m;
+}
 
 /**
  * Maps a flat index over the broadcast batch shape `outer` to the flat index of the matrix
@@ -73,7 +94,9 @@ function transposeLastTwo(backend: WasmBackendLike, x: TensorInfo): TensorInfo {
  * Replacement for wasm's `BatchMatMul`. XNNPACK only serves the case "batch 1 × batch 1,
  * no transpose flags"; everything else falls into a scalar loop running 10–30× slower
  * (ENVIRONMENT.md). This kernel reduces every float32 case to that fast case:
- *  - `[G, M, K] × [1, K, N]` without flags folds to one `[G·M, K] × [K, N]` product;
+ *  - `[G, M, K] × [1, K, N]` without flags folds to one `[G·M, K] × [K, N]` product, computed
+ *    as `(bᵀ·aᵀ)ᵀ` when `b` is new to XNNPACK and much wider than `a` is tall (see
+ *    `cheaperSwapped`; only where core's wasm transposes run);
  *  - otherwise a flagged operand is transposed once (wasm's `Transpose`), and each of the G
  *    matrix pairs of the broadcast batch shape is multiplied on the fast path in place: the
  *    operands and the result slot are views into the heap, so nothing is copied. Full batch
@@ -113,6 +136,25 @@ export function makeFastBatchMatMul(original: MatMulKernel): MatMulKernel {
     const outer = tf.broadcast_util.assertAndGetBroadcastShape(outerA, outerB);
     const outShape = [...outer, m, n];
     if (!transposeA && !transposeB && batchB === 1) {
+      const rows = batchA * m;
+      const fresh = !packedRightOperands.has(b.dataId);
+      packedRightOperands.add(b.dataId);
+      if (fresh && cheaperSwapped(rows, k, n) && wasmKernelsFor(backend)) {
+        // (a·b)ᵀ = bᵀ·aᵀ: XNNPACK packs the small aᵀ instead of the wide, fresh b.
+        const bT = transposeLastTwo(backend, reshaped(b, [1, k, n]));
+        const aT = transposeLastTwo(backend, reshaped(a, [1, rows, k]));
+        try {
+          const outT = original({ inputs: { a: bT, b: aT }, backend, attrs: { transposeA: false, transposeB: false } });
+          try {
+            return { ...transposeLastTwo(backend, outT), shape: outShape };
+          } finally {
+            backend.disposeData(outT.dataId);
+          }
+        } finally {
+          backend.disposeData(bT.dataId);
+          backend.disposeData(aT.dataId);
+        }
+      }
       // Includes the plain 2-D case: one fast product over all rows of `a`.
       const out = original({
         inputs: { a: reshaped(a, [1, batchA * m, k]), b: reshaped(b, [1, k, n]) },
