@@ -82,7 +82,11 @@ async function main(): Promise<void> {
   for (const preset of options.presets) {
     // The small preset is ~50× cheaper: more rounds for the same confidence.
     const paper = preset === 'paper';
-    presets[preset] = await runPreset(preset, CONFIG_PRESETS[preset], tokenizer, paper ? rounds : 3 * rounds, paper ? 2 : 5);
+    presets[preset] = await runPreset(preset, CONFIG_PRESETS[preset], tokenizer, {
+      rounds: paper ? rounds : 3 * rounds,
+      overheadRounds: paper ? options.overheadRounds : 3 * options.overheadRounds,
+      profiledCalls: paper ? 2 : 5,
+    });
   }
 
   let scaling: Record<string, unknown> | null = null;

@@ -35,6 +35,8 @@ export interface ComponentFigures {
 
 /** BSF + BAR overhead over the baseline, at one preset (the paper's Table 5 figures). */
 export interface OverheadFigures {
+  /** Rounds that timed the decoders and BAR back to back for these figures (the whole models come from the component rounds). */
+  readonly overheadRounds: number;
   /** Parameters: standard decoder, BSF decoder, BAR, whole baseline model, whole model. */
   readonly params: { standardDecoder: number; bsfDecoder: number; bar: number; baselineModel: number; fullModel: number };
   /** Added parameters (BSF decoder + BAR − standard decoder), absolute and relative to the decoder and to the whole model. */
@@ -99,9 +101,9 @@ export async function runPreset(
   preset: string,
   config: FlowSegConfig,
   tokenizer: WordTokenizer,
-  rounds: number,
-  profiledCalls: number,
+  counts: { rounds: number; overheadRounds: number; profiledCalls: number },
 ): Promise<PresetFigures> {
+  const { rounds, overheadRounds, profiledCalls } = counts;
   const bench = buildPresetBench(preset, config, tokenizer);
   const reference = matmulCase(REFERENCE_MATMUL);
   try {
@@ -159,7 +161,11 @@ export async function runPreset(
         `reference matmul in these rounds ${matmulGflops.toFixed(1)} GFLOP/s)`,
       rows,
     );
-    const overhead = overheadOf(bench, samples, preset);
+    // The decoders and BAR again, on their own: each round times them back to back (order
+    // reversed every other round), so the few-per-cent ratios compare like with like.
+    const overheadKeys = ['decoder.standard', 'decoder.bsf', 'bar', 'bar.selected'].map((k) => `${preset}.${k}`);
+    const pairs = rateSamples(await interleave(bench.cases.filter((c) => overheadKeys.includes(c.key)), overheadRounds, 1));
+    const overhead = overheadOf(bench, { ...samples, ...pairs }, preset, overheadRounds);
     printOverhead(preset, overhead);
     return { matmulGflops: round(matmulGflops), rounds, bandFraction: round(bench.bandFraction, 4), components, overhead };
   } finally {
@@ -168,7 +174,8 @@ export async function runPreset(
   }
 }
 
-function overheadOf(bench: ReturnType<typeof buildPresetBench>, samples: Samples, preset: string): OverheadFigures {
+/** The overhead figures; decoder and BAR samples from the `overheadRounds` paired rounds, the whole models' from the component rounds. */
+function overheadOf(bench: ReturnType<typeof buildPresetBench>, samples: Samples, preset: string, overheadRounds: number): OverheadFigures {
   const key = (k: string) => `${preset}.${k}`;
   const caseOf = (k: string) => bench.cases.find((c) => c.key === key(k))!;
   const std = samples[key('decoder.standard')]!;
@@ -194,6 +201,7 @@ function overheadOf(bench: ReturnType<typeof buildPresetBench>, samples: Samples
   const executedFlops = (executed('decoder.bsf') + executed('bar')) / executed('decoder.standard') - 1;
   const executedSelected = (executed('decoder.bsf') + executed('bar.selected')) / executed('decoder.standard') - 1;
   return {
+    overheadRounds,
     params,
     addedParams,
     addedParamsOfDecoder: round(addedParams / params.standardDecoder, 5),
@@ -222,7 +230,10 @@ function overheadOf(bench: ReturnType<typeof buildPresetBench>, samples: Samples
 }
 
 function printOverhead(preset: string, o: OverheadFigures): void {
-  printTable(`BSF + BAR overhead, ${preset} preset (paper: +5.93 M parameters = +0.12 % of the model, +4.28 ms = +1.39 % per sample)`, [
+  printTable(
+    `BSF + BAR overhead, ${preset} preset (paper: +5.93 M parameters = +0.12 % of the model, +4.28 ms = +1.39 % per sample; ` +
+      `decoders and BAR from ${o.overheadRounds} paired rounds, medians of per-round ratios)`,
+    [
     { what: 'parameters added (BSF layers + BAR)', value: `${o.addedParams}`, relative: `${pct(o.addedParamsOfDecoder)} of the decoder, ${pct(o.addedParamsOfModel)} of the model` },
     { what: 'FLOPs added, decoder + BAR vs standard decoder', value: '', relative: pct(o.flopOverhead) },
     {
@@ -251,5 +262,6 @@ function printOverhead(preset: string, o: OverheadFigures): void {
       relative: `${pct(o.selected.executedFlopOverhead)}; latency overhead / it ${o.selected.executedOverheadRatio.toFixed(2)}`,
     },
     { what: '  latency added, whole model vs baseline model', value: `${ms(o.selected.modelAddedMs)} ms`, relative: pct(o.selected.modelLatencyOverhead) },
-  ]);
+  ],
+  );
 }

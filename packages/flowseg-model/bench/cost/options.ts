@@ -15,13 +15,19 @@ export interface BenchOptions {
   readonly presets: readonly BenchPreset[];
   /** Timed rounds of the component measurements at the paper preset; other sections scale from it. */
   readonly rounds: number;
+  /**
+   * Extra rounds that time only the decoders and BAR, back to back, for the overhead figures
+   * (default `3 × rounds`): their ratio is a few per cent, and pairs timed seconds apart in the
+   * component rounds drift with the machine's load.
+   */
+  readonly overheadRounds: number;
   /** Skip the scaling sections. */
   readonly noScaling: boolean;
 }
 
 /** Usage line printed with argument errors. */
 export const USAGE =
-  'usage: npm run bench -- [--backend wasm|cpu|webgpu|tensorflow|webgl] [--threads N] [--presets paper,small] [--rounds N] [--no-scaling]';
+  'usage: npm run bench -- [--backend wasm|cpu|webgpu|tensorflow|webgl] [--threads N] [--presets paper,small] [--rounds N] [--overhead-rounds N] [--no-scaling]';
 
 /** Parse `argv` (without node and the script); throws an Error with a one-line message on bad input. */
 export function parseBenchOptions(argv: readonly string[]): BenchOptions {
@@ -32,7 +38,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     if (v === undefined || v.startsWith('--')) throw new Error(`${name}: expected a value`);
     return v;
   };
-  const known = new Set(['--backend', '--threads', '--presets', '--rounds', '--no-scaling']);
+  const known = new Set(['--backend', '--threads', '--presets', '--rounds', '--overhead-rounds', '--no-scaling']);
   for (const a of argv) if (a.startsWith('--') && !known.has(a)) throw new Error(`unknown option ${a}`);
   const backend = (value('--backend') ?? 'wasm') as BackendName;
   if (!BACKEND_NAMES.includes(backend)) throw new Error(`--backend: expected one of ${BACKEND_NAMES.join(', ')}, received ${backend}`);
@@ -42,6 +48,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     if (!Number.isInteger(v) || v <= 0) throw new Error(`${name}: expected a positive integer, received ${raw}`);
     return v;
   };
+  const rounds = positiveInt('--rounds', value('--rounds')) ?? 5;
   const presets = (value('--presets') ?? BENCH_PRESETS.join(',')).split(',');
   for (const p of presets) {
     if (!(BENCH_PRESETS as readonly string[]).includes(p)) throw new Error(`--presets: expected ${BENCH_PRESETS.join(' and/or ')}, received ${p}`);
@@ -50,7 +57,8 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
     backend,
     threads: positiveInt('--threads', value('--threads')),
     presets: presets as BenchPreset[],
-    rounds: positiveInt('--rounds', value('--rounds')) ?? 5,
+    rounds,
+    overheadRounds: positiveInt('--overhead-rounds', value('--overhead-rounds')) ?? 3 * rounds,
     noScaling: argv.includes('--no-scaling'),
   };
 }
