@@ -279,6 +279,34 @@ describe.each(['cpu', 'wasm'] as const)('MultiHeadAttention layouts on %s', (bac
     releaseWeights(mha);
   });
 
+  it('foldedKeys with one item and no padding (bias in the product): output, input and parameter gradients equal the per-head path', () => {
+    const [nq, nk] = [9, 2];
+    expect(attentionLayout(nq, nk, H, D)).toBe('foldedKeys');
+    const mha = makeMha(140);
+    const query = tf.tensor3d(randomArray([1, nq, D], 141) as number[][][]);
+    const key = tf.tensor3d(randomArray([1, nk, D], 142) as number[][][]);
+    const value = tf.tensor3d(randomArray([1, nk, D], 143) as number[][][]);
+    const probe = tf.tensor3d(randomArray([1, nq, D], 144) as number[][][]);
+    const ref = referenceAttention(weightsOf(mha), H, query.arraySync(), key.arraySync(), value.arraySync());
+    const out = expectNoLeaks(() => mha.forward({ query, key, value }).output, { warmup: true });
+    expect(maxAbsDiff(out.arraySync(), ref.output)).toBeLessThan(1e-5);
+    const open = tf.zeros([1, 1, nq, nk], 'bool') as tf.Tensor4D; // forces the per-head layout
+    const params = [...mha.namedWeights().values()].map((p) => p.read() as tf.Variable);
+    const loss = (attentionMask: tf.Tensor4D | null) => () =>
+      tf.sum(tf.mul(mha.forward({ query, key, value, attentionMask }).output, probe)) as tf.Scalar;
+    const [fast, slow] = [tf.variableGrads(loss(null), params).grads, tf.variableGrads(loss(open), params).grads];
+    for (const [name, w] of mha.namedWeights()) {
+      const varName = (w.read() as tf.Variable).name;
+      expect(maxAbsDiff(fast[varName]!.arraySync(), slow[varName]!.arraySync()), name).toBeLessThan(1e-5);
+    }
+    expect(tf.norm(fast[(mha.namedWeights().get('out_proj.bias')!.read() as tf.Variable).name]!).dataSync()[0]).toBeGreaterThan(1e-3);
+    const inputs = (attentionMask: tf.Tensor4D | null) =>
+      tf.grads((qq: tf.Tensor) => tf.sum(tf.mul(mha.forward({ query: qq as tf.Tensor3D, key, value, attentionMask }).output, probe)))([query]);
+    expect(maxAbsDiff(inputs(null)[0]!.arraySync(), inputs(open)[0]!.arraySync())).toBeLessThan(1e-5);
+    tf.dispose([out, query, key, value, probe, open, ...Object.values(fast), ...Object.values(slow)]);
+    releaseWeights(mha);
+  });
+
   it.each([
     { nq: 9, nk: 2, layout: 'foldedKeys' },
     { nq: 2, nk: 12, layout: 'foldedQueries' },
