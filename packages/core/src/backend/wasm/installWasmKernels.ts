@@ -43,11 +43,12 @@ function replace(kernelName: string, kernelFunc: AnyKernel, setupFunc?: tf.Kerne
 /**
  * Install FlowSeg's wasm kernels (idempotent; runs when `@flowseg/core` is imported):
  * a `BatchMatMul` that routes batched and transposed products through XNNPACK's fast
- * 2-D path, a block-copy `GatherV2`, a tiled `Transpose` for large matrices, comparison and
- * logical kernels with fast broadcasting, fused layer normalizations (`FlowSegFusedLayerNorm`, and `FlowSegFusedAddLayerNorm` of a residual sum),
- * and the training kernels wasm lacks (`Conv2DBackpropFilter`, `UnsortedSegmentSum`) plus a
- * fast `Conv2DBackpropInput`. Each replacement hands the cases it does not speed up to the
- * stock kernel. Other backends are untouched.
+ * 2-D path, a block-copy `GatherV2`, a `Transpose` for (batched) matrices of elements or
+ * chunks, comparison and logical kernels with fast broadcasting, fused layer normalizations
+ * (`FlowSegFusedLayerNorm`, and `FlowSegFusedAddLayerNorm` of a residual sum), and the
+ * training kernels wasm lacks (`Conv2DBackpropFilter`, `UnsortedSegmentSum`) plus a fast
+ * `Conv2DBackpropInput`. Each replacement hands the cases it does not speed up to the stock
+ * kernel. Other backends are untouched.
  *
  * @returns the kernel names patched.
  */

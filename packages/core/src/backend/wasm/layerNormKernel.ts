@@ -15,8 +15,9 @@ export interface FusedLayerNormAttrs {
 /**
  * `FlowSegFusedLayerNorm` and `FlowSegFusedAddLayerNorm` on wasm: inputs `x` `[..., features]`,
  * `gamma` and `beta` `[features]` (float32), and for the second `residual` (the shape of `x`:
- * normalizes `x + residual`, a post-norm block's sum); one call of core's wasm `layerNormF32` instead of the ten or eleven
- * kernels (sum, means, deviations, variance, scale and shift) the composed ops take.
+ * normalizes `x + residual`, a post-norm block's sum). One call of core's wasm `layerNormF32`
+ * instead of the ten or eleven kernels (sum, means, deviations, variance, scale and shift) the
+ * composed ops take.
  */
 export function fusedLayerNormWasm(args: KernelArgs<FusedLayerNormAttrs>): TensorInfo {
   const { backend } = args;
