@@ -1,6 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Linear } from '../layers/Linear.js';
-import { affine } from '../tensor/affine.js';
 import {
   fewKeysWeights,
   fewQueriesWeights,
@@ -62,20 +61,10 @@ export function attendFoldedKeys(x: FoldedKeysInputs): { output: tf.Tensor3D; we
   // (x·Wq + bq)·k̂ᵀ = x·(Wq·k̂ᵀ) + bq·k̂ᵀ; the second term is one value per key column.
   const scoreBias = qBias ? kernelTimes(tf.reshape(qBias, [1, dim]), kHatT) : null; // [B, 1, h·Nk]
   const w = fewKeysWeights(tf.matMul(query, kernelTimes(x.qProj.kernelTensor(), kHatT)) as tf.Tensor3D, scoreBias, x);
-  const values = timesKernel(perHeadRows(v, mask), x.outProj.kernelTensor()); // v̂·Wo [B, h·Nk, D]
+  let output = tf.matMul(w.dropped, timesKernel(perHeadRows(v, mask), x.outProj.kernelTensor())) as tf.Tensor3D; // [B, Nq, D]
+  if (w.seen && !x.returnWeights) output = tf.mul(output, w.seen);
   const outBias = x.outProj.biasTensor();
-  const masked = w.seen !== null && !x.returnWeights;
-  let output: tf.Tensor3D;
-  if (outBias && !masked && query.shape[0] === 1) {
-    // One item, nothing to zero: bo rides in the product's epilogue (one kernel fewer).
-    const [, nq, hk] = w.dropped.shape as [number, number, number];
-    const rows = affine(tf.reshape(w.dropped, [nq, hk]) as tf.Tensor2D, tf.reshape(values, [hk, dim]) as tf.Tensor2D, outBias);
-    output = tf.reshape(rows, [1, nq, dim]);
-  } else {
-    output = tf.matMul(w.dropped, values) as tf.Tensor3D; // [B, Nq, D]
-    if (masked) output = tf.mul(output, w.seen!);
-    if (outBias) output = tf.add(output, outBias);
-  }
+  if (outBias) output = tf.add(output, outBias);
   return w.weights ? { output, weights: w.weights } : { output };
 }
 
