@@ -234,34 +234,34 @@ function printOverhead(preset: string, o: OverheadFigures): void {
     `BSF + BAR overhead, ${preset} preset (paper: +5.93 M parameters = +0.12 % of the model, +4.28 ms = +1.39 % per sample; ` +
       `decoders and BAR from ${o.overheadRounds} paired rounds, medians of per-round ratios)`,
     [
-    { what: 'parameters added (BSF layers + BAR)', value: `${o.addedParams}`, relative: `${pct(o.addedParamsOfDecoder)} of the decoder, ${pct(o.addedParamsOfModel)} of the model` },
-    { what: 'FLOPs added, decoder + BAR vs standard decoder', value: '', relative: pct(o.flopOverhead) },
-    {
-      what: 'latency added, decoder + BAR vs standard decoder',
-      value: `${ms(o.addedMs)} ms`,
-      relative: `${pct(o.latencyOverhead)} (BSF ${pct(o.bsfLatencyOverhead)}, BAR ${pct(o.barLatencyOverhead)})`,
-    },
-    { what: 'latency overhead / FLOP overhead (target ≤ 1.25)', value: '', relative: o.overheadRatio.toFixed(2) },
-    {
-      what: 'FLOPs added as the kernels run them (folded attention)',
-      value: '',
-      relative: `${pct(o.executedFlopOverhead)}; latency overhead / it ${o.executedOverheadRatio.toFixed(2)}`,
-    },
-    { what: 'latency added, whole model vs baseline model', value: `${ms(o.modelAddedMs)} ms`, relative: pct(o.modelLatencyOverhead) },
-    { what: "per sample as inference runs it (refine: 'selected'):", value: '', relative: '' },
-    { what: '  FLOPs added, decoder + BAR on 1 mask', value: '', relative: pct(o.selected.flopOverhead) },
-    {
-      what: '  latency added, decoder + BAR on 1 mask',
-      value: '',
-      relative: `${pct(o.selected.latencyOverhead)} (BSF ${pct(o.bsfLatencyOverhead)}, BAR ${pct(o.selected.barLatencyOverhead)})`,
-    },
-    { what: '  latency overhead / FLOP overhead (target ≤ 1.25)', value: '', relative: o.selected.overheadRatio.toFixed(2) },
-    {
-      what: '  FLOPs added as the kernels run them',
-      value: '',
-      relative: `${pct(o.selected.executedFlopOverhead)}; latency overhead / it ${o.selected.executedOverheadRatio.toFixed(2)}`,
-    },
-    { what: '  latency added, whole model vs baseline model', value: `${ms(o.selected.modelAddedMs)} ms`, relative: pct(o.selected.modelLatencyOverhead) },
-  ],
+      { what: 'parameters added (BSF layers + BAR)', value: `${o.addedParams}`, relative: `${pct(o.addedParamsOfDecoder)} of the decoder, ${pct(o.addedParamsOfModel)} of the model` },
+      { what: 'FLOPs added, decoder + BAR vs standard decoder', value: '', relative: pct(o.flopOverhead) },
+      {
+        what: 'latency added, decoder + BAR vs standard decoder',
+        value: `${ms(o.addedMs)} ms`,
+        relative: `${pct(o.latencyOverhead)} (BSF ${pct(o.bsfLatencyOverhead)}, BAR ${pct(o.barLatencyOverhead)})`,
+      },
+      { what: 'latency overhead / FLOP overhead (target ≤ 1.25)', value: '', relative: o.overheadRatio.toFixed(2) },
+      {
+        what: 'FLOPs added as the kernels run them (folded attention)',
+        value: '',
+        relative: `${pct(o.executedFlopOverhead)}; latency overhead / it ${o.executedOverheadRatio.toFixed(2)}`,
+      },
+      { what: 'latency added, whole model vs baseline model', value: `${ms(o.modelAddedMs)} ms`, relative: pct(o.modelLatencyOverhead) },
+      { what: "per sample as inference runs it (refine: 'selected'):", value: '', relative: '' },
+      { what: '  FLOPs added, decoder + BAR on 1 mask', value: '', relative: pct(o.selected.flopOverhead) },
+      {
+        what: '  latency added, decoder + BAR on 1 mask',
+        value: '',
+        relative: `${pct(o.selected.latencyOverhead)} (BSF ${pct(o.bsfLatencyOverhead)}, BAR ${pct(o.selected.barLatencyOverhead)})`,
+      },
+      { what: '  latency overhead / FLOP overhead (target ≤ 1.25)', value: '', relative: o.selected.overheadRatio.toFixed(2) },
+      {
+        what: '  FLOPs added as the kernels run them',
+        value: '',
+        relative: `${pct(o.selected.executedFlopOverhead)}; latency overhead / it ${o.selected.executedOverheadRatio.toFixed(2)}`,
+      },
+      { what: '  latency added, whole model vs baseline model', value: `${ms(o.selected.modelAddedMs)} ms`, relative: pct(o.selected.modelLatencyOverhead) },
+    ],
   );
 }
