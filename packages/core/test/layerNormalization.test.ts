@@ -127,6 +127,25 @@ describe('layerNormalization', () => {
     await tf.setBackend('wasm');
     for (let i = 0; i < 4; i++) expect(maxAbsDiff(onWasm[i], onCpu[i]), `input ${i}`).toBeLessThan(2e-5);
     expect(maxAbsDiff(onWasm[0], onWasm[1])).toBe(0);
+    // x also feeds an op taped before the residual's: the tape accumulates into x's gradient
+    // (disposing the first one) while the residual's is still to be used. No leaks either.
+    const shared = () =>
+      tf.tidy(() => {
+        const [g, b] = [tf.tensor1d(gamma), tf.tensor1d(beta)];
+        const f = (a: tf.Tensor) => {
+          const u = tf.mul(a, 3);
+          const r = tf.mul(a, 2);
+          const w = tf.sum(u);
+          return tf.add(tf.sum(tf.mul(layerNormalization(u, g, b, 1e-5, r), tf.tensor(dy, shape))), w);
+        };
+        return tf.grad(f)(tf.tensor(x, shape)).arraySync();
+      });
+    const sharedWasm = shared();
+    expectNoLeaks(() => void shared(), { warmup: true });
+    await tf.setBackend('cpu');
+    const sharedCpu = shared();
+    await tf.setBackend('wasm');
+    expect(maxAbsDiff(sharedWasm, sharedCpu)).toBeLessThan(2e-5);
   });
 
   it('LayerNorm runs the fused kernel on wasm and the composed ops elsewhere, with the same output and no leaks', async () => {

@@ -17,23 +17,23 @@ function normalized(x: tf.Tensor, epsilon: number): { xHat: tf.Tensor; rstd: tf.
 /**
  * The fused kernels' gradient from `x`, `γ` and the residual if any: with s = x (+ residual),
  * g = dy·γ, ds = (g − mean(g) − x̂·mean(g·x̂))/√(σ² + ε) (to x and to the residual alike),
- * dγ = Σ dy·x̂, dβ = Σ dy (sums over all but the last axis).
+ * dγ = Σ dy·x̂, dβ = Σ dy (sums over all but the last axis). `x̂` and `ds` are computed once, in
+ * the backward pass's scope; the residual gets its own handle on `ds` (a clone shares the data),
+ * since the tape may dispose one input's gradient while accumulating another's.
  */
 function fusedGradient(dy: tf.Tensor, x: tf.Tensor, gamma: tf.Tensor, residual: tf.Tensor | null, epsilon: number) {
   const leading = x.shape.slice(0, -1).map((_, i) => i);
-  const sum = () => (residual ? tf.add(x, residual) : x);
-  const ds = () =>
-    tf.tidy(() => {
-      const { xHat, rstd } = normalized(sum(), epsilon);
-      const g = tf.mul(dy, gamma);
-      const centred = tf.sub(g, tf.mean(g, -1, true));
-      return tf.mul(tf.sub(centred, tf.mul(xHat, tf.mean(tf.mul(g, xHat), -1, true))), rstd);
-    });
+  const { xHat, ds } = tf.tidy(() => {
+    const n = normalized(residual ? tf.add(x, residual) : x, epsilon);
+    const g = tf.mul(dy, gamma);
+    const centred = tf.sub(g, tf.mean(g, -1, true));
+    return { xHat: n.xHat, ds: tf.mul(tf.sub(centred, tf.mul(n.xHat, tf.mean(tf.mul(g, n.xHat), -1, true))), n.rstd) };
+  });
   return {
-    x: ds,
-    gamma: () => tf.tidy(() => tf.sum(tf.mul(dy, normalized(sum(), epsilon).xHat), leading)),
+    x: () => ds,
+    gamma: () => tf.sum(tf.mul(dy, xHat), leading),
     beta: () => tf.sum(dy, leading),
-    ...(residual ? { residual: ds } : {}),
+    ...(residual ? { residual: () => tf.clone(ds) } : {}),
   };
 }
 
