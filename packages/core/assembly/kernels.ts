@@ -177,6 +177,13 @@ export function compareF32(op: i32, out: usize, a: usize, sa: i32, b: usize, sb:
   }
 }
 
+/** Sum of a vector's four float lanes. */
+// @ts-ignore: decorator
+@inline
+function laneSum(v: v128): f32 {
+  return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
+}
+
 /** Sum of `n` floats at `p` (four SIMD lanes, then the tail). */
 // @ts-ignore: decorator
 @inline
@@ -185,7 +192,7 @@ function sumF32(p: usize, n: i32): f32 {
   let acc = f32x4.splat(0);
   let i = 0;
   for (; i < n4; i += 4) acc = f32x4.add(acc, v128.load(p + ((<usize>i) << 2)));
-  let sum = f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + (f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3));
+  let sum = laneSum(acc);
   for (; i < n; i++) sum += load<f32>(p + ((<usize>i) << 2));
   return sum;
 }
@@ -202,7 +209,7 @@ function squaredDeviationSum(p: usize, n: i32, mean: f32): f32 {
     const d = f32x4.sub(v128.load(p + ((<usize>i) << 2)), m);
     acc = f32x4.add(acc, f32x4.mul(d, d));
   }
-  let sum = f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + (f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3));
+  let sum = laneSum(acc);
   for (; i < n; i++) {
     const d = load<f32>(p + ((<usize>i) << 2)) - mean;
     sum += d * d;

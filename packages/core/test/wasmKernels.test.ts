@@ -3,8 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { selectBackend, WASM_KERNEL_PATCHES } from '@flowseg/core';
 import { randomTensor } from './support/reference.js';
 import { cheaperSwapped } from '../src/backend/wasm/fastBatchMatMul.js';
-
-const sizeOfShape = (s: number[]) => s.reduce((x, y) => x * y, 1);
+import { sizeOf } from '../src/backend/wasm/wasmHeap.js';
 
 interface Result {
   shape: number[];
@@ -141,7 +140,7 @@ describe('BatchMatMul on wasm equals cpu', () => {
       [[3], 16, 40, 257],
       [[1], 32, 200, 256],
     ];
-    for (const [outer, m, k, n] of shapes) expect(cheaperSwapped(sizeOfShape(outer) * m, k, n), `[${outer}] ${m}×${k}×${n}`).toBe(true);
+    for (const [outer, m, k, n] of shapes) expect(cheaperSwapped(sizeOf(outer) * m, k, n), `[${outer}] ${m}×${k}×${n}`).toBe(true);
     expect(cheaperSwapped(200, 256, 32)).toBe(false); // a narrow right-hand side: packing it is cheap
     expect(cheaperSwapped(256, 256, 32)).toBe(false);
     const backend = tf.backend() as unknown as { numDataIds(): number };

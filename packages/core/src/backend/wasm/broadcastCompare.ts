@@ -153,8 +153,8 @@ export function makeBroadcastCompare(kernelName: CompareOp, original: BinaryKern
     const { backend } = args;
     const a = args.inputs['a']!;
     const b = args.inputs['b']!;
-    const kernels =
-      code !== undefined && mirroredCode !== undefined && a.dtype === 'float32' && b.dtype === 'float32' ? wasmKernelsFor(backend) : null;
+    // Comparisons mirror to comparisons, so both codes exist or neither does (logical ops).
+    const kernels = code !== undefined && a.dtype === 'float32' && b.dtype === 'float32' ? wasmKernelsFor(backend) : null;
     if (!kernels && (tf.util.arraysEqual(a.shape, b.shape) || sizeOf(a.shape) === 1 || sizeOf(b.shape) === 1 || a.dtype !== b.dtype)) {
       return original(args);
     }
